@@ -1,0 +1,30 @@
+// Two projects in one run: `unit` (pure rules, no I/O) and `integration` (real Postgres/Redis/NATS started by
+// deploy/local/infra.sh; migrations run once in the global setup). The whole run is serial (--runInBand in
+// package.json) because integration tests stop and start the shared servers.
+const fs = require('node:fs');
+const path = require('node:path');
+
+const swc = JSON.parse(fs.readFileSync(path.join(__dirname, '.swcrc'), 'utf8'));
+swc.sourceMaps = 'inline';
+const shared = {
+  rootDir: __dirname,
+  testEnvironment: 'node',
+  transform: { '^.+\\.ts$': ['@swc/jest', { ...swc, swcrc: false }] },
+  moduleNameMapper: { '^@unstuck/([a-z-]+)$': '<rootDir>/libs/$1/src/index.ts' },
+  modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/.data/'],
+  setupFiles: ['<rootDir>/tools/jest/setup-env.js'],
+};
+
+module.exports = {
+  reporters: ['default', '<rootDir>/tools/jest/summary-reporter.js'],
+  projects: [
+    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,tools}/**/*.spec.ts'] },
+    {
+      ...shared,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/{apps,libs,tools,test}/**/*.int-spec.ts'],
+      globalSetup: '<rootDir>/tools/jest/integration-setup.js',
+      slowTestThreshold: 30,
+    },
+  ],
+};

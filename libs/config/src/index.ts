@@ -1,0 +1,1 @@
+export { EnvValidationError, envVar, loadEnv, serviceEnvShape } from './env';

@@ -1,0 +1,100 @@
+import { Type, type Static } from '@sinclair/typebox';
+import {
+  ChainId,
+  ChainPosition,
+  ChannelId,
+  IsoTime,
+  PacketId,
+  PortId,
+  StuckKind,
+  TimeoutHeight,
+  TransferData,
+  UintString,
+} from './common';
+
+const PacketRoute = {
+  dst_chain_id: Type.Optional(ChainId),
+  dst_port: PortId,
+  dst_channel: ChannelId,
+  connection_id: Type.Optional(Type.String({ pattern: '^connection-[0-9]{1,19}$' })),
+  channel_ordering: Type.Optional(Type.Union([Type.Literal('ORDER_UNORDERED'), Type.Literal('ORDER_ORDERED')])),
+  timeout_height: TimeoutHeight,
+  timeout_timestamp_ns: UintString,
+};
+
+export const PacketSentV1 = Type.Object(
+  {
+    packet: PacketId,
+    ...PacketRoute,
+    ...ChainPosition,
+    /** ICS-20 data when the packet is a fungible token transfer; null for other applications. */
+    transfer: Type.Union([TransferData, Type.Null()]),
+    data_hex: Type.Optional(Type.String({ pattern: '^([0-9a-f]{2})*$', maxLength: 131072 })),
+  },
+  { $id: 'unstuck.packet.sent.v1', additionalProperties: false, description: 'send_packet seen on the source chain' },
+);
+export type PacketSentV1 = Static<typeof PacketSentV1>;
+
+const RelayFields = {
+  relayer: Type.String({ minLength: 1, maxLength: 128, description: 'signer of the relay message' }),
+  effected: Type.Boolean({
+    description: 'true for the first relay of this packet on chain; false when the relayer was frontrun',
+  }),
+};
+
+export const PacketReceivedV1 = Type.Object(
+  {
+    packet: PacketId,
+    ...PacketRoute,
+    ...ChainPosition,
+    ...RelayFields,
+    ack_hex: Type.Optional(Type.String({ pattern: '^([0-9a-f]{2})*$', maxLength: 131072 })),
+    ack_success: Type.Optional(Type.Boolean()),
+  },
+  { $id: 'unstuck.packet.received.v1', additionalProperties: false, description: 'recv_packet on the destination' },
+);
+export type PacketReceivedV1 = Static<typeof PacketReceivedV1>;
+
+export const PacketAcknowledgedV1 = Type.Object(
+  { packet: PacketId, ...PacketRoute, ...ChainPosition, ...RelayFields, ack_success: Type.Optional(Type.Boolean()) },
+  {
+    $id: 'unstuck.packet.acknowledged.v1',
+    additionalProperties: false,
+    description: 'acknowledge_packet on the source chain',
+  },
+);
+export type PacketAcknowledgedV1 = Static<typeof PacketAcknowledgedV1>;
+
+export const PacketTimedOutV1 = Type.Object(
+  { packet: PacketId, ...PacketRoute, ...ChainPosition, ...RelayFields },
+  { $id: 'unstuck.packet.timed_out.v1', additionalProperties: false, description: 'timeout_packet on the source' },
+);
+export type PacketTimedOutV1 = Static<typeof PacketTimedOutV1>;
+
+export const PacketStuckV1 = Type.Object(
+  {
+    packet: PacketId,
+    kind: StuckKind,
+    dst_chain_id: Type.Optional(ChainId),
+    dst_channel: ChannelId,
+    sender: Type.Optional(Type.String({ maxLength: 256 })),
+    receiver: Type.Optional(Type.String({ maxLength: 256 })),
+    sent_at: IsoTime,
+    detected_at: IsoTime,
+  },
+  { $id: 'unstuck.packet.stuck.v1', additionalProperties: false, description: 'a packet became stuck (once per kind)' },
+);
+export type PacketStuckV1 = Static<typeof PacketStuckV1>;
+
+export const PacketUnstuckV1 = Type.Object(
+  {
+    packet: PacketId,
+    kind: StuckKind,
+    resolution: Type.Union([Type.Literal('received'), Type.Literal('acknowledged'), Type.Literal('timed_out')]),
+    sender: Type.Optional(Type.String({ maxLength: 256 })),
+    receiver: Type.Optional(Type.String({ maxLength: 256 })),
+    resolved_at: IsoTime,
+  },
+  { $id: 'unstuck.packet.unstuck.v1', additionalProperties: false, description: 'a stuck packet moved on' },
+);
+export type PacketUnstuckV1 = Static<typeof PacketUnstuckV1>;

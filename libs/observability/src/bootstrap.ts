@@ -1,0 +1,66 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
+import { EnvValidationError } from '@unstuck/config';
+import { httpRequestDuration } from './metrics';
+import { LifecycleState } from './readiness';
+
+export interface BootstrapOptions {
+  port: number;
+  host: string;
+  shutdownTimeoutMs: number;
+  /** Extra setup before listening (global prefix, validation pipe, CORS...). */
+  configure?: (app: NestFastifyApplication) => void | Promise<void>;
+}
+
+/** Creates, instruments and starts one service's HTTP server with graceful shutdown on SIGTERM/SIGINT. */
+export async function bootstrapService(module: unknown, options: BootstrapOptions): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(
+    module as never,
+    // Above a cloud load balancer's 60 s idle timeout, so the balancer, not us, closes idle connections.
+    new FastifyAdapter({ keepAliveTimeout: 65_000, trustProxy: true }),
+    { bufferLogs: true },
+  );
+  const logger = app.get(Logger);
+  app.useLogger(logger);
+
+  const duration = httpRequestDuration();
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onResponse', (request, reply, done) => {
+      duration.observe(
+        { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
+        reply.elapsedTime / 1000,
+      );
+      done();
+    });
+
+  const lifecycle = app.get(LifecycleState);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    // Registered before Nest's own hooks so readiness fails before consumers drain and the server closes.
+    process.once(signal, () => {
+      lifecycle.shuttingDown = true;
+      logger.log(`${signal} received: draining`);
+      setTimeout(() => {
+        logger.error(`graceful shutdown took longer than ${options.shutdownTimeoutMs} ms; exiting`);
+        process.exit(1);
+      }, options.shutdownTimeoutMs).unref();
+    });
+  }
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+
+  await options.configure?.(app);
+  await app.listen(options.port, options.host);
+  logger.log(`listening on http://${options.host}:${options.port}`);
+  return app;
+}
+
+/** Runs a service's main; a bad environment is printed as the list of problems, not a stack trace. */
+export function runMain(main: () => Promise<unknown>): void {
+  main().catch((e: unknown) => {
+    if (e instanceof EnvValidationError) process.stderr.write(`${e.message}\n`);
+    else process.stderr.write(`fatal: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,75 @@
+import { Agent, request, type Dispatcher } from 'undici';
+
+/** An HTTP answer outside 2xx; `status` lets isTransientError tell a 503 from a 400. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly url: string,
+    readonly body: string,
+  ) {
+    super(`HTTP ${status} from ${url}${body ? `: ${body.slice(0, 200)}` : ''}`);
+    this.name = 'HttpError';
+  }
+}
+
+export interface HttpClientOptions {
+  /** Connections kept per origin. */
+  connections: number;
+  keepAliveTimeoutMs: number;
+  /** Time allowed to connect, and then for the whole answer. */
+  connectTimeoutMs: number;
+  requestTimeoutMs: number;
+}
+
+export const DEFAULT_HTTP_CLIENT: HttpClientOptions = {
+  connections: 32,
+  keepAliveTimeoutMs: 30_000,
+  connectTimeoutMs: 5_000,
+  requestTimeoutMs: 15_000,
+};
+
+/** JSON over HTTP with pooled keep-alive connections (seed 003 task 1.7): one TCP/TLS handshake per connection, not per call. */
+export class KeepAliveHttpClient {
+  private readonly agent: Agent;
+  private readonly options: HttpClientOptions;
+
+  constructor(options: Partial<HttpClientOptions> = {}) {
+    this.options = { ...DEFAULT_HTTP_CLIENT, ...options };
+    this.agent = new Agent({
+      connections: this.options.connections,
+      keepAliveTimeout: this.options.keepAliveTimeoutMs,
+      keepAliveMaxTimeout: Math.max(this.options.keepAliveTimeoutMs, 600_000),
+      connect: { timeout: this.options.connectTimeoutMs },
+      headersTimeout: this.options.requestTimeoutMs,
+      bodyTimeout: this.options.requestTimeoutMs,
+    });
+  }
+
+  getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
+    return this.send<T>(url, { method: 'GET', signal });
+  }
+
+  postJson<T>(url: string, body: unknown, signal?: AbortSignal): Promise<T> {
+    return this.send<T>(url, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers: { 'content-type': 'application/json' },
+      signal,
+    });
+  }
+
+  private async send<T>(url: string, opts: Omit<Dispatcher.RequestOptions, 'origin' | 'path'>): Promise<T> {
+    const res = await request(url, { ...opts, dispatcher: this.agent, headers: { accept: 'application/json', ...opts.headers } });
+    const text = await res.body.text();
+    if (res.statusCode < 200 || res.statusCode >= 300) throw new HttpError(res.statusCode, url, text);
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new HttpError(res.statusCode, url, `invalid JSON: ${text.slice(0, 100)}`);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+}
