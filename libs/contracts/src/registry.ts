@@ -144,7 +144,7 @@ export function eventForSubject(subject: string): EventName | undefined {
   const parts = subject.split('.');
   if (parts[0] !== SUBJECT_ROOT || parts.length < 4) return undefined;
   const name = `${parts[1]}.${parts[2]}`;
-  const def = (EVENTS as Record<string, EventDefinition<TObject>>)[name];
+  const def = (EVENTS as unknown as Record<string, EventDefinition<TObject>>)[name];
   if (!def || parts[3] !== `v${def.version}` || parts.length !== 4 + def.tokens.length) return undefined;
   return name as EventName;
 }

@@ -1,6 +1,5 @@
-import type { IncomingMessage } from 'node:http';
 import { LoggerModule } from 'nestjs-pino';
-import type { DynamicModule } from '@nestjs/common';
+import { RequestMethod, type DynamicModule } from '@nestjs/common';
 
 /** Paths never written to logs: credentials, session tokens, wallet secrets. */
 export const REDACTED_PATHS = [
@@ -14,16 +13,15 @@ export const REDACTED_PATHS = [
   '*.privateKey',
 ];
 
-const QUIET_ROUTES = /^\/(health\/(live|ready)|metrics)(\?|$)/;
-
 /** pino JSON logs with a `service` field; health and metrics scrapes are not logged. */
 export function loggerModule(service: string, level: string): DynamicModule {
   return LoggerModule.forRoot({
+    // Probes and scrapes arrive every few seconds and would drown the request log.
+    exclude: ['health/live', 'health/ready', 'metrics'].map((path) => ({ path, method: RequestMethod.GET })),
     pinoHttp: {
       level,
       base: { service },
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-      autoLogging: { ignore: (req: IncomingMessage) => QUIET_ROUTES.test(req.url ?? '') },
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
       serializers: {
         req: (req: { method?: string; url?: string; id?: unknown }) => ({ id: req.id, method: req.method, url: req.url }),

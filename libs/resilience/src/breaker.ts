@@ -63,8 +63,9 @@ export function createBreaker<A extends unknown[], R>(
   breaker.on('open', () => state.set({ breaker: name }, STATE_VALUE.open));
   breaker.on('halfOpen', () => state.set({ breaker: name }, STATE_VALUE.halfOpen));
   breaker.on('close', () => state.set({ breaker: name }, STATE_VALUE.closed));
-  for (const event of ['success', 'failure', 'timeout', 'reject', 'open', 'close', 'halfOpen'] as const) {
-    breaker.on(event, () => events.inc({ breaker: name, event }));
+  const emitter = breaker as unknown as NodeJS.EventEmitter;
+  for (const event of ['success', 'failure', 'timeout', 'reject', 'open', 'close', 'halfOpen']) {
+    emitter.on(event, () => events.inc({ breaker: name, event }));
   }
   let openedAt = 0;
   breaker.on('open', () => (openedAt = Date.now()));

@@ -1,0 +1,15 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { PlatformModule } from '@unstuck/platform';
+import type { AppEnv } from './env';
+
+export const SERVICE_NAME = 'api-gateway';
+
+@Module({})
+export class AppModule {
+  static register(env: AppEnv): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [PlatformModule.forRoot(env, { service: SERVICE_NAME, redisCritical: false })],
+    };
+  }
+}

@@ -1,0 +1,10 @@
+import { envVar } from '@unstuck/config';
+import { platformEnvShape } from '@unstuck/platform';
+
+export const envShape = {
+  ...platformEnvShape,
+  GATEWAY_PORT: envVar.port(3000),
+};
+
+type Shape = typeof envShape;
+export type AppEnv = { [K in keyof Shape]: Shape[K]['_output'] };

@@ -1,0 +1,5 @@
+import { runService } from '@unstuck/platform';
+import { AppModule } from './app.module';
+import { envShape } from './env';
+
+runService({ envShape, port: (env) => env.INGEST_PORT, module: (env) => AppModule.register(env) });

@@ -1,0 +1,16 @@
+import { envVar } from '@unstuck/config';
+
+export const redisEnvShape = {
+  REDIS_URL: envVar.url('redis://127.0.0.1:56379', ['redis', 'rediss']),
+  /** A Redis command slower than this fails and the caller gets the loader's answer instead. */
+  REDIS_COMMAND_TIMEOUT_MS: envVar.int(500, 10),
+  CACHE_L1_MAX_ENTRIES: envVar.int(10_000, 0),
+  /** Upper bound on how long an instance may serve a value another instance invalidated while Redis was down. */
+  CACHE_L1_TTL_MS: envVar.int(30_000, 0),
+  CACHE_COMPRESS_THRESHOLD_BYTES: envVar.int(1_024, 0),
+  /** How long one loader may hold a key's lock; others wait for its value at most this long. */
+  CACHE_LOCK_TTL_MS: envVar.int(5_000, 100),
+};
+
+type Shape = typeof redisEnvShape;
+export type RedisEnv = { [K in keyof Shape]: Shape[K]['_output'] };

@@ -1,0 +1,32 @@
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '53300', // too_many_connections
+]);
+
+/**
+ * True when the error says the server could not be reached or went away (as opposed to an error in the query),
+ * so the same read may be answered by another server.
+ */
+export function isConnectionError(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { code?: unknown; message?: unknown; driverError?: unknown };
+  if (typeof e.code === 'string' && (CONNECTION_CODES.has(e.code) || e.code.startsWith('08'))) return true;
+  const msg = typeof e.message === 'string' ? e.message : '';
+  if (/Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|not initialized/i.test(msg)) {
+    return true;
+  }
+  return e.driverError !== undefined && e.driverError !== err && isConnectionError(e.driverError);
+}
+
+/** A replica cancelled the query because of a conflict with WAL replay: the primary can answer it. */
+export function isRecoveryConflict(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  return !!e && e.code === '40001' && typeof e.message === 'string' && /conflict with recovery/i.test(e.message);
+}

@@ -1,0 +1,7 @@
+import { InitialSchema1732100000000 } from './1732100000000-initial-schema';
+import { PerformanceIndexes1732100000001 } from './1732100000001-performance-indexes';
+import { MaterializedViews1732100000002 } from './1732100000002-materialized-views';
+
+/** In order. Listed explicitly (not globbed) so the built JS and the tests run the same migrations. */
+export const MIGRATIONS = [InitialSchema1732100000000, PerformanceIndexes1732100000001, MaterializedViews1732100000002];
+export { PERFORMANCE_INDEXES } from './1732100000001-performance-indexes';

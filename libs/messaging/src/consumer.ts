@@ -1,0 +1,272 @@
+import { Logger } from '@nestjs/common';
+import { headers as natsHeaders, nanos } from '@nats-io/nats-core';
+import { AckPolicy, DeliverPolicy, type ConsumerConfig, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import {
+  DEAD_LETTER_HEADERS,
+  STREAMS,
+  deadLetterSubject,
+  eventForSubject,
+  streamFor,
+  subjectFilter,
+  validateEvent,
+  type EventMap,
+  type EventName,
+} from '@unstuck/contracts';
+import { metric } from '@unstuck/observability';
+import { backoffDelay } from '@unstuck/resilience';
+import type { JetStreamConnection } from './connection';
+
+export interface ConsumerOptions {
+  /** Durable consumer name: instances with the same name share the work. */
+  durable: string;
+  /** Events this handler consumes; all must live in the same stream. */
+  events: readonly EventName[];
+  /** Up to `max` messages per handler call, waiting at most `maxWaitMs` to fill a batch. Default: one at a time. */
+  batch?: { max: number; maxWaitMs: number };
+  /** Deliveries before a still-failing message is dead-lettered (default NATS_MAX_DELIVER). */
+  maxDeliver?: number;
+  ackWaitMs?: number;
+  /** Redelivery delay after a failure grows from this (ms). */
+  nakBackoffMs?: { initial: number; max: number };
+  deliverPolicy?: 'all' | 'new';
+}
+
+export type Delivery = {
+  [K in EventName]: {
+    event: K;
+    payload: EventMap[K];
+    subject: string;
+    deliveryCount: number;
+    streamSequence: number;
+    msgId: string | undefined;
+  };
+}[EventName];
+
+export type DeliveryHandler = (deliveries: Delivery[]) => Promise<void>;
+
+/** Thrown by a handler for a message that can never succeed: it is dead-lettered at once instead of retried. */
+export class PoisonMessageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PoisonMessageError';
+  }
+}
+
+type Pending = { msg: JsMsg; delivery: Delivery };
+const decoder = new TextDecoder();
+
+/**
+ * A durable pull consumer. A message is acked only after its handler resolved, that is after the handler's work
+ * has committed; a failed handler call naks with growing backoff; a message that is not JSON, does not match its
+ * event's schema, or still fails at maxDeliver goes to the dead-letter subject with the reason in its headers and
+ * is terminated. When a batch fails, its messages are retried one by one so that one poison message cannot keep
+ * its neighbours from being processed.
+ */
+export class DurableConsumer {
+  private readonly logger: Logger;
+  private messages: ConsumerMessages | undefined;
+  private loop: Promise<void> | undefined;
+  private buffer: Pending[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+  private stopping = false;
+  private readonly streamName: string;
+  private readonly batchMax: number;
+  private readonly maxDeliver: number;
+  private readonly ackWaitMs: number;
+
+  private readonly processed = metric.counter({
+    name: 'nats_consumed_total',
+    help: 'messages handled by durable consumers, by outcome (ack, nak, dead_letter, ignored)',
+    labelNames: ['durable', 'outcome'],
+  });
+  private readonly handlerSeconds = metric.histogram({
+    name: 'nats_handler_duration_seconds',
+    help: 'time a consumer handler took per batch',
+    labelNames: ['durable'],
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  });
+
+  constructor(
+    private readonly connection: JetStreamConnection,
+    private readonly options: ConsumerOptions,
+    private readonly handler: DeliveryHandler,
+    defaults: { maxDeliver: number; ackWaitMs: number },
+  ) {
+    if (options.events.length === 0) throw new Error(`consumer ${options.durable} handles no events`);
+    const streams = new Set(options.events.map((e) => streamFor(e).name));
+    if (streams.size !== 1) throw new Error(`consumer ${options.durable} mixes streams: ${[...streams].join(', ')}`);
+    this.streamName = [...streams][0]!;
+    this.batchMax = Math.max(1, options.batch?.max ?? 1);
+    this.maxDeliver = options.maxDeliver ?? defaults.maxDeliver;
+    this.ackWaitMs = options.ackWaitMs ?? defaults.ackWaitMs;
+    this.logger = new Logger(`Consumer:${options.durable}`);
+  }
+
+  /** nats-server 2.9 takes one filter subject per consumer: one event → its own filter, several → the stream's. */
+  get filterSubject(): string {
+    if (this.options.events.length === 1) return subjectFilter(this.options.events[0]!);
+    return Object.values(STREAMS).find((s) => s.name === this.streamName)!.subjects[0];
+  }
+
+  async start(): Promise<void> {
+    const { js, jsm } = await this.connection.get();
+    const config: Partial<ConsumerConfig> = {
+      durable_name: this.options.durable,
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: nanos(this.ackWaitMs),
+      // Two deliveries of slack: a process killed during the last allowed attempt must still see the message
+      // again so it can dead-letter it, instead of the server dropping it silently.
+      max_deliver: this.maxDeliver + 2,
+      filter_subject: this.filterSubject,
+      max_ack_pending: Math.max(1_000, this.batchMax * 4),
+    };
+    try {
+      await jsm.consumers.info(this.streamName, this.options.durable);
+      await jsm.consumers.update(this.streamName, this.options.durable, {
+        ack_wait: config.ack_wait,
+        max_deliver: config.max_deliver,
+        filter_subject: config.filter_subject,
+        max_ack_pending: config.max_ack_pending,
+      });
+    } catch (e) {
+      if (!/consumer not found/i.test(String((e as Error).message))) throw e;
+      await jsm.consumers.add(this.streamName, {
+        ...config,
+        deliver_policy: this.options.deliverPolicy === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
+      });
+    }
+    const consumer = await js.consumers.get(this.streamName, this.options.durable);
+    this.messages = await consumer.consume({ max_messages: Math.max(64, this.batchMax * 2) });
+    this.loop = this.run(this.messages);
+  }
+
+  /** Stops pulling, finishes the batch in hand (and acks it), and leaves everything else for redelivery. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.messages?.close().catch(() => undefined);
+    await this.loop;
+    clearTimeout(this.timer);
+    await this.flush();
+  }
+
+  private async run(messages: ConsumerMessages): Promise<void> {
+    try {
+      for await (const msg of messages) {
+        if (this.stopping) {
+          msg.nak();
+          continue;
+        }
+        const pending = await this.prepare(msg);
+        if (!pending) continue;
+        this.buffer.push(pending);
+        if (this.buffer.length >= this.batchMax) await this.flush();
+        else this.armTimer();
+      }
+    } catch (e) {
+      if (!this.stopping) this.logger.error(`consumer loop ended: ${(e as Error).message}`);
+    }
+  }
+
+  private armTimer(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, this.options.batch?.maxWaitMs ?? 0);
+  }
+
+  /** Serialised: one handler call at a time per consumer, in delivery order. */
+  private flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.buffer;
+    this.buffer = [];
+    if (batch.length === 0) return this.flushing;
+    this.flushing = this.flushing.then(() => this.process(batch));
+    return this.flushing;
+  }
+
+  private async process(batch: Pending[]): Promise<void> {
+    const end = this.handlerSeconds.startTimer({ durable: this.options.durable });
+    try {
+      await this.handler(batch.map((p) => p.delivery));
+      for (const p of batch) p.msg.ack();
+      this.processed.inc({ durable: this.options.durable, outcome: 'ack' }, batch.length);
+    } catch (e) {
+      if (batch.length > 1) {
+        for (const p of batch) await this.process([p]);
+        return;
+      }
+      await this.fail(batch[0]!, e);
+    } finally {
+      end();
+    }
+  }
+
+  private async fail(p: Pending, err: unknown): Promise<void> {
+    const message = err instanceof Error ? err.message : String(err);
+    if (err instanceof PoisonMessageError) return this.deadLetter(p.msg, 'poison', message);
+    if (p.msg.info.deliveryCount >= this.maxDeliver) return this.deadLetter(p.msg, 'max_deliver', message);
+    const backoff = this.options.nakBackoffMs ?? { initial: 500, max: 30_000 };
+    p.msg.nak(backoffDelay(p.msg.info.deliveryCount, backoff.initial, backoff.max));
+    this.processed.inc({ durable: this.options.durable, outcome: 'nak' });
+    this.logger.warn(`delivery ${p.msg.info.deliveryCount} of ${p.msg.subject} failed, will retry: ${message}`);
+  }
+
+  /** Parses and validates; poison is dead-lettered here and never reaches the handler. */
+  private async prepare(msg: JsMsg): Promise<Pending | undefined> {
+    const event = eventForSubject(msg.subject);
+    if (!event) {
+      await this.deadLetter(msg, 'unknown_subject', `no event is published on ${msg.subject}`);
+      return undefined;
+    }
+    if (!this.options.events.includes(event)) {
+      msg.ack();
+      this.processed.inc({ durable: this.options.durable, outcome: 'ignored' });
+      return undefined;
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(decoder.decode(msg.data));
+    } catch (e) {
+      await this.deadLetter(msg, 'invalid_json', (e as Error).message);
+      return undefined;
+    }
+    const checked = validateEvent(event, body);
+    if (!checked.ok) {
+      await this.deadLetter(msg, 'schema_invalid', checked.errors.join('; '));
+      return undefined;
+    }
+    return {
+      msg,
+      delivery: {
+        event,
+        payload: checked.value,
+        subject: msg.subject,
+        deliveryCount: msg.info.deliveryCount,
+        streamSequence: msg.info.streamSequence,
+        msgId: msg.headers?.get('Nats-Msg-Id') || undefined,
+      } as Delivery,
+    };
+  }
+
+  private async deadLetter(msg: JsMsg, reason: string, detail: string): Promise<void> {
+    const { js } = await this.connection.get();
+    const h = natsHeaders();
+    h.set(DEAD_LETTER_HEADERS.reason, reason);
+    h.set(DEAD_LETTER_HEADERS.detail, detail.replace(/[\r\n]+/g, ' ').slice(0, 2000));
+    h.set(DEAD_LETTER_HEADERS.originalSubject, msg.subject);
+    h.set(DEAD_LETTER_HEADERS.stream, this.streamName);
+    h.set(DEAD_LETTER_HEADERS.streamSequence, String(msg.info.streamSequence));
+    h.set(DEAD_LETTER_HEADERS.deliveries, String(msg.info.deliveryCount));
+    h.set(DEAD_LETTER_HEADERS.consumer, this.options.durable);
+    await js.publish(deadLetterSubject(this.streamName, this.options.durable), msg.data, {
+      headers: h,
+      msgID: `dlq:${this.streamName}:${this.options.durable}:${msg.info.streamSequence}`,
+    });
+    msg.term(reason);
+    this.processed.inc({ durable: this.options.durable, outcome: 'dead_letter' });
+    this.logger.warn(`dead-lettered ${msg.subject} (seq ${msg.info.streamSequence}): ${reason}: ${detail.slice(0, 300)}`);
+  }
+}

@@ -1,0 +1,16 @@
+import { envVar } from '@unstuck/config';
+
+export const natsEnvShape = {
+  NATS_URL: envVar.url('nats://127.0.0.1:54222', ['nats', 'tls']),
+  /** JetStream rejects a repeated Nats-Msg-Id within this window; it must outlast an ingest restart + catch-up. */
+  NATS_DUPLICATE_WINDOW_MS: envVar.int(15 * 60_000, 1_000),
+  NATS_STREAM_MAX_AGE_HOURS: envVar.int(7 * 24, 1),
+  NATS_STREAM_REPLICAS: envVar.int(1, 1, 5),
+  /** Deliveries before a failing message is dead-lettered. */
+  NATS_MAX_DELIVER: envVar.int(5, 1, 100),
+  NATS_ACK_WAIT_MS: envVar.int(30_000, 1_000),
+  NATS_PUBLISH_CONCURRENCY: envVar.int(512, 1, 10_000),
+};
+
+type Shape = typeof natsEnvShape;
+export type NatsEnv = { [K in keyof Shape]: Shape[K]['_output'] };

@@ -1,0 +1,26 @@
+import type { DynamicModule } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { z } from 'zod';
+import { loadEnv } from '@unstuck/config';
+import { bootstrapService, runMain } from '@unstuck/observability';
+import type { platformEnvShape } from './platform.module';
+
+export interface ServiceDefinition<S extends typeof platformEnvShape & z.ZodRawShape> {
+  envShape: S;
+  port: (env: z.infer<z.ZodObject<S>>) => number;
+  module: (env: z.infer<z.ZodObject<S>>) => DynamicModule;
+  configure?: (app: NestFastifyApplication) => void | Promise<void>;
+}
+
+/** A service's whole main: validate the environment (listing every problem), then boot and listen. */
+export function runService<S extends typeof platformEnvShape & z.ZodRawShape>(def: ServiceDefinition<S>): void {
+  runMain(async () => {
+    const env = loadEnv(def.envShape);
+    await bootstrapService(def.module(env), {
+      port: def.port(env),
+      host: env.HTTP_HOST as string,
+      shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS as number,
+      configure: def.configure,
+    });
+  });
+}
