@@ -5,6 +5,22 @@ import tseslint from 'typescript-eslint';
  * Layers: apps → domain libs → infrastructure libs → contracts. A lower layer never imports a higher one; test
  * helpers (libs/testing) are for tests only.
  */
+const LAYERS = {
+  'type:app': ['type:domain', 'type:infra', 'type:contracts'],
+  'type:domain': ['type:domain', 'type:infra', 'type:contracts'],
+  'type:infra': ['type:infra', 'type:contracts'],
+  'type:contracts': ['type:contracts'],
+  'type:testing': ['type:domain', 'type:infra', 'type:contracts'],
+};
+const boundaries = (extra) => [
+  'error',
+  {
+    enforceBuildableLibDependency: false,
+    allow: [],
+    depConstraints: Object.entries(LAYERS).map(([sourceTag, tags]) => ({ sourceTag, onlyDependOnLibsWithTags: [...tags, ...extra] })),
+  },
+];
+
 export default [
   { ignores: ['dist/**', 'node_modules/**', '.data/**', '.nx/**', 'coverage/**', '**/*.js', '**/*.mjs'] },
   ...tseslint.configs.recommended,
@@ -12,20 +28,7 @@ export default [
     files: ['**/*.ts'],
     plugins: { '@nx': nx },
     rules: {
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: false,
-          allow: [],
-          depConstraints: [
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:domain', 'type:infra', 'type:contracts'] },
-            { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:domain', 'type:infra', 'type:contracts'] },
-            { sourceTag: 'type:infra', onlyDependOnLibsWithTags: ['type:infra', 'type:contracts'] },
-            { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts'] },
-            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:domain', 'type:infra', 'type:contracts'] },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': boundaries([]),
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
       'no-console': 'error',
@@ -33,6 +36,11 @@ export default [
   },
   {
     files: ['**/*.spec.ts', '**/*.int-spec.ts', 'test/**/*.ts'],
-    rules: { '@typescript-eslint/no-explicit-any': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
+    rules: {
+      // Tests, and only tests, may use the helpers in libs/testing.
+      '@nx/enforce-module-boundaries': boundaries(['type:testing']),
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+    },
   },
 ];

@@ -11,6 +11,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 DATA="${UNSTUCK_DATA_DIR:-$ROOT/.data}"
+# A .data link (see prepare_dirs) is followed once, so the postgres user is never asked to walk through it.
+[ -L "$DATA" ] && DATA="$(readlink -f "$DATA")"
 PG_PRIMARY_PORT="${PG_PRIMARY_PORT:-55432}"
 PG_REPLICA_PORT="${PG_REPLICA_PORT:-55433}"
 REDIS_PORT="${REDIS_PORT:-56379}"
@@ -52,6 +54,13 @@ ensure_packages() {
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# Names whoever holds a port we need, and how to free it if it is another Unstuck checkout's server.
+port_taken() {
+  local port=$1 holder
+  holder=$(ss -ltnpH "sport = :$port" 2>/dev/null | sed -n 's/.*users:((\(.*\)))/\1/p' | head -n1)
+  die "port $port is taken by a process this script did not start${holder:+ ($holder)}; if it is another Unstuck checkout's server, run 'npm run infra:down' there, or set the port variables to free ones"
+}
+
 wait_port() {
   local port=$1 what=$2 i
   for i in $(seq 1 150); do port_open "$port" && return 0; sleep 0.2; done
@@ -68,9 +77,18 @@ pid_alive() {
 }
 
 prepare_dirs() {
+  # As root, PostgreSQL runs as the postgres user, which must reach the data folder through every parent folder
+  # of the checkout. When it cannot (a clone under /root, say), the data lives under /var/lib/unstuck and .data
+  # is a link to it, so every path the project uses stays the same.
+  if [ "$(id -u)" = 0 ] && [ -z "${UNSTUCK_DATA_DIR:-}" ] && [ ! -e "$DATA" ] && ! runuser -u postgres -- test -x "$ROOT"; then
+    local real="/var/lib/unstuck/$(printf '%s' "$ROOT" | sha1sum | cut -c1-12)"
+    mkdir -p "$real"
+    ln -sfn "$real" "$DATA"
+    log "postgres cannot reach $ROOT; keeping the data in $real (linked as .data)"
+  fi
+  DATA="$(readlink -f "$DATA" 2>/dev/null || echo "$DATA")"
   mkdir -p "$DATA/logs" "$DATA/run"
   if [ "$(id -u)" = 0 ]; then chown "$PG_OS_USER" "$DATA" "$DATA/logs" "$DATA/run"; fi
-  # The postgres user must be able to reach the data folder through the checkout's parent folders.
   as_pg test -w "$DATA" || die "user $PG_OS_USER cannot write $DATA; set UNSTUCK_DATA_DIR to a folder it can reach"
 }
 
@@ -106,7 +124,7 @@ host    replication  all   127.0.0.1/32   scram-sha-256
 EOF
   fi
   if pg_running "$dir"; then log "postgres primary already running on $PG_PRIMARY_PORT"; else
-    port_open "$PG_PRIMARY_PORT" && die "port $PG_PRIMARY_PORT is taken by a process this script did not start"
+    port_open "$PG_PRIMARY_PORT" && port_taken "$PG_PRIMARY_PORT"
     as_pg "$bin/pg_ctl" -D "$dir" -l "$DATA/logs/pg-primary.log" -w -t 60 start >/dev/null
     log "postgres primary started on $PG_PRIMARY_PORT"
   fi
@@ -144,7 +162,7 @@ hot_standby_feedback = on
 EOF
   fi
   if pg_running "$dir"; then log "postgres replica already running on $PG_REPLICA_PORT"; return; fi
-  port_open "$PG_REPLICA_PORT" && die "port $PG_REPLICA_PORT is taken by a process this script did not start"
+  port_open "$PG_REPLICA_PORT" && port_taken "$PG_REPLICA_PORT"
   as_pg "$bin/pg_ctl" -D "$dir" -l "$DATA/logs/pg-replica.log" -w -t 60 start >/dev/null
   log "postgres replica started on $PG_REPLICA_PORT (streaming from $PG_PRIMARY_PORT)"
 }
@@ -160,7 +178,7 @@ start_redis() {
   local pidfile="$DATA/run/redis.pid"
   if pid_alive "$pidfile" redis-server; then log "redis already running on $REDIS_PORT"; return; fi
   rm -f "$pidfile"
-  port_open "$REDIS_PORT" && die "port $REDIS_PORT is taken by a process this script did not start"
+  port_open "$REDIS_PORT" && port_taken "$REDIS_PORT"
   mkdir -p "$DATA/redis"
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes --pidfile "$pidfile" \
     --dir "$DATA/redis" --save "" --appendonly yes --logfile "$DATA/logs/redis.log" >/dev/null
@@ -172,7 +190,7 @@ start_nats() {
   local pidfile="$DATA/run/nats.pid" bin; bin=$(command -v nats-server || echo /usr/sbin/nats-server)
   if pid_alive "$pidfile" nats-server; then log "nats already running on $NATS_PORT"; return; fi
   rm -f "$pidfile"
-  port_open "$NATS_PORT" && die "port $NATS_PORT is taken by a process this script did not start"
+  port_open "$NATS_PORT" && port_taken "$NATS_PORT"
   mkdir -p "$DATA/nats"
   setsid nohup "$bin" -a 127.0.0.1 -p "$NATS_PORT" -m "$NATS_MONITOR_PORT" -js -sd "$DATA/nats" \
     -P "$pidfile" -l "$DATA/logs/nats.log" </dev/null >/dev/null 2>&1 &
@@ -227,6 +245,6 @@ case "$action" in
         *) die "unknown component $c" ;; esac
     done ;;
   status) cmd_status ;;
-  reset) "$0" down; rm -rf "$DATA"; log "removed $DATA" ;;
+  reset) "$0" down; target="$(readlink -f "$DATA" 2>/dev/null || echo "$DATA")"; rm -rf "$target" "$DATA"; log "removed $target" ;;
   *) sed -n '2,11p' "$0"; exit 2 ;;
 esac

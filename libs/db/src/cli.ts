@@ -1,6 +1,7 @@
 import { loadEnv } from '@unstuck/config';
 import { createDataSource } from './data-source';
 import { dbEnvShape } from './env';
+import { revertLastMigration } from './migrate';
 
 /** `migrate` applies pending migrations, `revert` undoes the last one, `show` lists pending ones. */
 async function main(command: string | undefined): Promise<number> {
@@ -16,8 +17,8 @@ async function main(command: string | undefined): Promise<number> {
       const done = await ds.runMigrations({ transaction: 'each' });
       process.stdout.write(done.length ? done.map((m) => `applied ${m.name}\n`).join('') : 'schema is up to date\n');
     } else if (command === 'revert') {
-      await ds.undoLastMigration({ transaction: 'each' });
-      process.stdout.write('reverted the last migration\n');
+      const reverted = await revertLastMigration(ds);
+      process.stdout.write(reverted ? `reverted ${reverted}\n` : 'no migration to revert\n');
     } else {
       const pending = await ds.showMigrations();
       process.stdout.write(pending ? 'there are pending migrations\n' : 'schema is up to date\n');

@@ -5,3 +5,4 @@ export { dbEnvShape, type DbEnv } from './env';
 export { isConnectionError, isRecoveryConflict } from './errors';
 export * from './entities';
 export { MIGRATIONS, PERFORMANCE_INDEXES } from './migrations';
+export { revertLastMigration } from './migrate';

@@ -1,0 +1,236 @@
+import { loadEnv } from '@unstuck/config';
+import {
+  DEAD_LETTER_HEADERS,
+  STREAMS,
+  deadLetterSubject,
+  subjectFor,
+  type PacketSentV1,
+} from '@unstuck/contracts';
+import { uniqueSuffix, waitFor } from '@unstuck/testing';
+import { AckPolicy, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
+import { JetStreamConnection } from './connection';
+import { DurableConsumer, PoisonMessageError, type Delivery } from './consumer';
+import { natsEnvShape } from './env';
+import { EventPublisher, InvalidEventError } from './publisher';
+
+const env = loadEnv(natsEnvShape, {});
+
+function sentEvent(chainId: string, sequence: number): PacketSentV1 {
+  return {
+    packet: { src_chain_id: chainId, src_port: 'transfer', src_channel: 'channel-0', sequence: String(sequence) },
+    dst_port: 'transfer',
+    dst_channel: 'channel-141',
+    timeout_height: { revision_number: '0', revision_height: '0' },
+    timeout_timestamp_ns: '1700000000000000000',
+    chain_id: chainId,
+    height: '100',
+    block_time: '2024-05-01T00:00:00.000Z',
+    tx_hash: 'AB'.repeat(32),
+    msg_index: 0,
+    transfer: null,
+  };
+}
+
+describe('messaging on JetStream (real nats-server)', () => {
+  let connection: JetStreamConnection;
+  let publisher: EventPublisher;
+  const consumers: DurableConsumer[] = [];
+  const durables: string[] = [];
+
+  beforeAll(async () => {
+    connection = new JetStreamConnection(env, 'messaging-test');
+    await connection.get();
+    publisher = new EventPublisher(connection, 64);
+  });
+
+  afterAll(async () => {
+    await Promise.all(consumers.map((c) => c.stop()));
+    const { jsm } = await connection.get();
+    for (const d of durables) await jsm.consumers.delete(STREAMS.PACKETS.name, d).catch(() => undefined);
+    await connection.close();
+  });
+
+  function consumer(handler: (d: Delivery[]) => Promise<void>, extra: Partial<ConstructorParameters<typeof DurableConsumer>[1]> = {}) {
+    const durable = `test-${uniqueSuffix()}`;
+    durables.push(durable);
+    const c = new DurableConsumer(
+      connection,
+      { durable, events: ['packet.sent'], deliverPolicy: 'new', nakBackoffMs: { initial: 50, max: 200 }, ...extra },
+      handler,
+      { maxDeliver: 3, ackWaitMs: 2_000 },
+    );
+    consumers.push(c);
+    return { c, durable };
+  }
+
+  /** Collects dead letters for one durable. */
+  async function deadLetters(durable: string): Promise<JsMsg[]> {
+    const { js, jsm } = await connection.get();
+    const name = `dlq-${durable}`;
+    await jsm.consumers.add(STREAMS.DEAD_LETTER.name, {
+      durable_name: name,
+      filter_subject: deadLetterSubject(STREAMS.PACKETS.name, durable),
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+    });
+    const c = await js.consumers.get(STREAMS.DEAD_LETTER.name, name);
+    const out: JsMsg[] = [];
+    const batch = await c.fetch({ max_messages: 10, expires: 1_000 });
+    for await (const m of batch) {
+      out.push(m);
+      m.ack();
+    }
+    await jsm.consumers.delete(STREAMS.DEAD_LETTER.name, name);
+    return out;
+  }
+
+  it('stores a message published twice with the same Nats-Msg-Id once', async () => {
+    const chain = `dedupe-${uniqueSuffix()}`;
+    const event = sentEvent(chain, 1);
+    const [first] = await publisher.publishBatch([{ event: 'packet.sent', payload: event }]);
+    const again = await publisher.publish('packet.sent', structuredClone(event));
+    expect(first!.duplicate).toBe(false);
+    expect(again.duplicate).toBe(true);
+    expect(again.seq).toBe(first!.seq);
+    const { jsm } = await connection.get();
+    const info = await jsm.streams.info(STREAMS.PACKETS.name, { subjects_filter: subjectFor('packet.sent', event) });
+    expect(info.state.subjects?.[subjectFor('packet.sent', event)]).toBe(1);
+  });
+
+  it('refuses to publish a payload that breaks its own contract', async () => {
+    const bad = { ...sentEvent('x', 1), msg_index: -1 };
+    await expect(publisher.publish('packet.sent', bad)).rejects.toBeInstanceOf(InvalidEventError);
+  });
+
+  it('redelivers a message whose consumer died before acking', async () => {
+    const chain = `kill-${uniqueSuffix()}`;
+    const durable = `test-${uniqueSuffix()}`;
+    durables.push(durable);
+    // The first consumer runs on its own connection and never finishes its handler: then the connection dies,
+    // as it would if the process were killed.
+    const doomed = new JetStreamConnection(env, 'doomed');
+    let sawFirst = false;
+    let release: () => void = () => undefined;
+    const stuck = new Promise<void>((r) => (release = r));
+    const first = new DurableConsumer(
+      doomed,
+      { durable, events: ['packet.sent'], deliverPolicy: 'new' },
+      async (d) => {
+        if (d.some((x) => x.payload.packet.src_chain_id === chain)) sawFirst = true;
+        await stuck;
+        throw new Error('the process died before it could ack');
+      },
+      { maxDeliver: 5, ackWaitMs: 1_500 },
+    );
+    await first.start();
+    await publisher.publish('packet.sent', sentEvent(chain, 7));
+    await waitFor(() => sawFirst, 5_000);
+    (await doomed.get()).nc.close();
+
+    const redelivered: Delivery[] = [];
+    const second = new DurableConsumer(
+      connection,
+      { durable, events: ['packet.sent'] },
+      async (d) => void redelivered.push(...d.filter((x) => x.payload.packet.src_chain_id === chain)),
+      { maxDeliver: 5, ackWaitMs: 1_500 },
+    );
+    consumers.push(second);
+    await second.start();
+    await waitFor(() => redelivered.length > 0, 10_000);
+    expect(redelivered[0]!.payload.packet.sequence).toBe('7');
+    expect(redelivered[0]!.deliveryCount).toBeGreaterThanOrEqual(2);
+    release();
+    await first.stop();
+  });
+
+  it('dead-letters a schema-invalid message with its reason and never hands it to the handler', async () => {
+    const chain = `invalid-${uniqueSuffix()}`;
+    const handled: Delivery[] = [];
+    const { c, durable } = consumer(async (d) => void handled.push(...d));
+    await c.start();
+    const { js } = await connection.get();
+    const invalid = { ...sentEvent(chain, 3), tx_hash: 'not-a-hash' };
+    await js.publish(subjectFor('packet.sent', sentEvent(chain, 3)), JSON.stringify(invalid));
+    await js.publish(subjectFor('packet.sent', sentEvent(chain, 4)), JSON.stringify(sentEvent(chain, 4)));
+    await waitFor(() => handled.some((d) => d.payload.packet.src_chain_id === chain), 5_000);
+
+    const dead = await waitFor(async () => {
+      const m = await deadLetters(durable);
+      return m.length > 0 ? m : undefined;
+    }, 5_000);
+    expect(dead).toHaveLength(1);
+    expect(dead[0]!.headers?.get(DEAD_LETTER_HEADERS.reason)).toBe('schema_invalid');
+    expect(dead[0]!.headers?.get(DEAD_LETTER_HEADERS.detail)).toContain('/tx_hash');
+    expect(JSON.parse(new TextDecoder().decode(dead[0]!.data)).tx_hash).toBe('not-a-hash');
+    expect(handled.map((d) => d.payload.packet.sequence)).toEqual(['4']);
+  });
+
+  it('naks with backoff and dead-letters a message still failing at max_deliver', async () => {
+    const chain = `failing-${uniqueSuffix()}`;
+    const attempts: number[] = [];
+    const { c, durable } = consumer(async (d) => {
+      for (const x of d) if (x.payload.packet.src_chain_id === chain) attempts.push(x.deliveryCount);
+      if (d.some((x) => x.payload.packet.src_chain_id === chain)) throw new Error('database is down');
+    });
+    await c.start();
+    await publisher.publish('packet.sent', sentEvent(chain, 9));
+    await waitFor(() => attempts.length >= 3, 10_000);
+    const dead = await waitFor(async () => {
+      const m = await deadLetters(durable);
+      return m.length > 0 ? m : undefined;
+    }, 5_000);
+    expect(attempts).toEqual([1, 2, 3]);
+    expect(dead[0]!.headers?.get(DEAD_LETTER_HEADERS.reason)).toBe('max_deliver');
+    expect(dead[0]!.headers?.get(DEAD_LETTER_HEADERS.detail)).toBe('database is down');
+    expect(dead[0]!.headers?.get(DEAD_LETTER_HEADERS.deliveries)).toBe('3');
+  });
+
+  it('processes the rest of a batch when one message in it is poison', async () => {
+    const chain = `batch-${uniqueSuffix()}`;
+    const committed: string[] = [];
+    const { c, durable } = consumer(
+      async (d) => {
+        const mine = d.filter((x) => x.payload.packet.src_chain_id === chain);
+        if (mine.some((x) => x.payload.packet.sequence === '13')) throw new PoisonMessageError('sequence 13 is cursed');
+        committed.push(...mine.map((x) => x.payload.packet.sequence));
+      },
+      { batch: { max: 50, maxWaitMs: 100 } },
+    );
+    await c.start();
+    await publisher.publishBatch([10, 11, 12, 13, 14, 15].map((s) => ({ event: 'packet.sent' as const, payload: sentEvent(chain, s) })));
+    await waitFor(() => committed.length >= 5, 10_000);
+    expect(committed.sort()).toEqual(['10', '11', '12', '14', '15']);
+    const dead = await waitFor(async () => {
+      const m = await deadLetters(durable);
+      return m.length > 0 ? m : undefined;
+    }, 5_000);
+    expect(dead.map((m) => m.headers?.get(DEAD_LETTER_HEADERS.reason))).toEqual(['poison']);
+  });
+
+  it('on stop, finishes and acks the batch in hand, so nothing it committed is delivered again', async () => {
+    const chain = `drain-${uniqueSuffix()}`;
+    const committed: string[] = [];
+    let started = false;
+    const { c, durable } = consumer(
+      async (d) => {
+        const mine = d.filter((x) => x.payload.packet.src_chain_id === chain);
+        if (mine.length === 0) return;
+        started = true;
+        await new Promise((r) => setTimeout(r, 500));
+        committed.push(...mine.map((x) => x.payload.packet.sequence));
+      },
+      { batch: { max: 10, maxWaitMs: 50 } },
+    );
+    await c.start();
+    await publisher.publishBatch([1, 2, 3].map((s) => ({ event: 'packet.sent' as const, payload: sentEvent(chain, s) })));
+    await waitFor(() => started, 5_000);
+    await c.stop();
+    expect(committed.sort()).toEqual(['1', '2', '3']);
+
+    const { jsm } = await connection.get();
+    await waitFor(async () => (await jsm.consumers.info(STREAMS.PACKETS.name, durable)).num_ack_pending === 0, 5_000);
+    const info = await jsm.consumers.info(STREAMS.PACKETS.name, durable);
+    expect(info.num_pending).toBe(0);
+    expect(info.num_redelivered).toBe(0);
+  });
+});

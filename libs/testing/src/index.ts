@@ -1,0 +1,1 @@
+export { REPO_ROOT, startServer, stopServer, superuser, uniqueSuffix, waitFor, type Component } from './infra';

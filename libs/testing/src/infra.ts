@@ -1,0 +1,52 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Client } from 'pg';
+
+const run = promisify(execFile);
+export const REPO_ROOT = join(__dirname, '..', '..', '..');
+const INFRA = join(REPO_ROOT, 'deploy', 'local', 'infra.sh');
+
+export type Component = 'primary' | 'replica' | 'redis' | 'nats';
+
+/** Stops one of the project's own servers (never anything else on the machine). */
+export async function stopServer(component: Component): Promise<void> {
+  await run('bash', [INFRA, 'down', component], { cwd: REPO_ROOT });
+}
+
+export async function startServer(component: Component): Promise<void> {
+  await run('bash', [INFRA, 'up', component], { cwd: REPO_ROOT });
+}
+
+/** A superuser session over the local socket (trust auth), for what the application role may not do. */
+export async function superuser(component: 'primary' | 'replica'): Promise<Client> {
+  const client = new Client({
+    host: join(process.env.UNSTUCK_DATA_DIR ?? join(REPO_ROOT, '.data'), 'run'),
+    port: component === 'primary' ? 55432 : 55433,
+    user: 'postgres',
+    database: 'unstuck',
+  });
+  await client.connect();
+  return client;
+}
+
+/** Polls `probe` until it returns a truthy value, failing with the last value after `timeoutMs`. */
+export async function waitFor<T>(probe: () => Promise<T> | T, timeoutMs = 10_000, intervalMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      last = await probe();
+      if (last) return last as T;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; last: ${String(last)}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** A suffix that keeps one test run's names (durables, chain ids, keys) apart from the previous runs'. */
+export function uniqueSuffix(): string {
+  return `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+}

@@ -1,0 +1,84 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+/**
+ * `npm start`: runs every service from its built JS with its output prefixed, waits until each one reports ready,
+ * prints where to find them, and on Ctrl-C / SIGTERM forwards the signal so each drains before exiting.
+ */
+const SERVICES = [
+  { name: 'api-gateway', port: Number(process.env.GATEWAY_PORT ?? 3000) },
+  { name: 'clearing-service', port: Number(process.env.CLEARING_PORT ?? 3001) },
+  { name: 'packet-ingest', port: Number(process.env.INGEST_PORT ?? 3002) },
+  { name: 'stats-aggregator', port: Number(process.env.STATS_PORT ?? 3003) },
+  { name: 'notifier', port: Number(process.env.NOTIFIER_PORT ?? 3004) },
+];
+
+function repoRoot(from = __dirname): string {
+  return existsSync(join(from, 'nx.json')) || dirname(from) === from ? from : repoRoot(dirname(from));
+}
+
+const root = repoRoot();
+const children = new Map<string, ChildProcess>();
+let stopping = false;
+
+function prefixLines(name: string, stream: NodeJS.ReadableStream, out: NodeJS.WritableStream): void {
+  let partial = '';
+  stream.on('data', (chunk: Buffer) => {
+    const lines = (partial + chunk.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) if (line) out.write(`[${name}] ${line}\n`);
+  });
+}
+
+function start(name: string): void {
+  const child = spawn(process.execPath, [join(root, 'dist', 'apps', name, 'src', 'main.js')], {
+    cwd: root,
+    env: process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  prefixLines(name, child.stdout!, process.stdout);
+  prefixLines(name, child.stderr!, process.stderr);
+  child.on('exit', (code, signal) => {
+    children.delete(name);
+    if (!stopping) process.stderr.write(`[dev-stack] ${name} exited (${signal ?? code}); the others keep running\n`);
+    if (stopping && children.size === 0) process.exit(0);
+  });
+  children.set(name, child);
+}
+
+async function waitReady(port: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !stopping) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/health/ready`)).ok) return true;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  return false;
+}
+
+async function main(): Promise<void> {
+  for (const s of SERVICES) start(s.name);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      process.stderr.write(`\n[dev-stack] ${signal}: stopping ${children.size} services\n`);
+      for (const child of children.values()) child.kill('SIGTERM');
+      setTimeout(() => process.exit(1), 20_000).unref();
+    });
+  }
+  const ready = await Promise.all(SERVICES.map((s) => waitReady(s.port, 60_000)));
+  const rows = SERVICES.map((s, i) => `  ${s.name.padEnd(18)} http://127.0.0.1:${s.port}  ${ready[i] ? 'ready' : 'NOT READY (see its log lines)'}`);
+  process.stdout.write(
+    `\n[dev-stack] Unstuck is up:\n${rows.join('\n')}\n` +
+      `  REST API           http://127.0.0.1:${SERVICES[0]!.port}/api/v1\n` +
+      `  metrics            http://127.0.0.1:<port>/metrics   health: /health/live, /health/ready\n` +
+      `[dev-stack] Ctrl-C stops everything (the infrastructure keeps running: npm run infra:down).\n\n`,
+  );
+}
+
+void main();
