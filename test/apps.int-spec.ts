@@ -47,7 +47,7 @@ describe('the five services, booted from built JS against the real infrastructur
         const r = await get(port, '/health/ready');
         return r.status === 200 ? r : undefined;
       }, 20_000);
-      const body = await res.json();
+      const body = (await res.json()) as any;
       expect(Object.keys(body.details).sort()).toEqual(['nats', 'postgres_primary', 'postgres_replica', 'redis']);
       expect(Object.values(body.details).every((d: any) => d.status === 'up' && !d.degraded)).toBe(true);
     }
@@ -70,7 +70,7 @@ describe('the five services, booted from built JS against the real infrastructur
           const r = await get(port, '/health/ready');
           return r.status === 503 ? r : undefined;
         }, 15_000);
-        const body = await res.json();
+        const body = (await res.json()) as any;
         expect(body.details.postgres_primary.status).toBe('down');
         // Liveness does not depend on the database: restarting the pod would not help.
         expect((await get(port, '/health/live')).status).toBe(200);

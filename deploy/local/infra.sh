@@ -27,7 +27,7 @@ die() { printf '[infra] error: %s\n' "$*" >&2; exit 1; }
 
 # PostgreSQL refuses to run as root; when we are root it runs as the Debian package's postgres user.
 if [ "$(id -u)" = 0 ]; then PG_OS_USER=postgres; else PG_OS_USER="$(id -un)"; fi
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+as_pg() { if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
 
 pg_bindir() {
   local d

@@ -6,7 +6,7 @@ import {
   subjectFor,
   type PacketSentV1,
 } from '@unstuck/contracts';
-import { uniqueSuffix, waitFor } from '@unstuck/testing';
+import { packetSentFixture, uniqueSuffix, waitFor } from '@unstuck/testing';
 import { AckPolicy, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import { JetStreamConnection } from './connection';
 import { DurableConsumer, PoisonMessageError, type Delivery } from './consumer';
@@ -15,21 +15,9 @@ import { EventPublisher, InvalidEventError } from './publisher';
 
 const env = loadEnv(natsEnvShape, {});
 
-function sentEvent(chainId: string, sequence: number): PacketSentV1 {
-  return {
-    packet: { src_chain_id: chainId, src_port: 'transfer', src_channel: 'channel-0', sequence: String(sequence) },
-    dst_port: 'transfer',
-    dst_channel: 'channel-141',
-    timeout_height: { revision_number: '0', revision_height: '0' },
-    timeout_timestamp_ns: '1700000000000000000',
-    chain_id: chainId,
-    height: '100',
-    block_time: '2024-05-01T00:00:00.000Z',
-    tx_hash: 'AB'.repeat(32),
-    msg_index: 0,
-    transfer: null,
-  };
-}
+const sentEvent = (chainId: string, sequence: number) => packetSentFixture(chainId, sequence);
+/** These consumers take packet.sent only; narrows a delivery to its packet. */
+const pkt = (d: Delivery) => (d.payload as PacketSentV1).packet;
 
 describe('messaging on JetStream (real nats-server)', () => {
   let connection: JetStreamConnection;
@@ -116,7 +104,7 @@ describe('messaging on JetStream (real nats-server)', () => {
       doomed,
       { durable, events: ['packet.sent'], deliverPolicy: 'new' },
       async (d) => {
-        if (d.some((x) => x.payload.packet.src_chain_id === chain)) sawFirst = true;
+        if (d.some((x) => pkt(x).src_chain_id === chain)) sawFirst = true;
         await stuck;
         throw new Error('the process died before it could ack');
       },
@@ -131,13 +119,13 @@ describe('messaging on JetStream (real nats-server)', () => {
     const second = new DurableConsumer(
       connection,
       { durable, events: ['packet.sent'] },
-      async (d) => void redelivered.push(...d.filter((x) => x.payload.packet.src_chain_id === chain)),
+      async (d) => void redelivered.push(...d.filter((x) => pkt(x).src_chain_id === chain)),
       { maxDeliver: 5, ackWaitMs: 1_500 },
     );
     consumers.push(second);
     await second.start();
     await waitFor(() => redelivered.length > 0, 10_000);
-    expect(redelivered[0]!.payload.packet.sequence).toBe('7');
+    expect(pkt(redelivered[0]!).sequence).toBe('7');
     expect(redelivered[0]!.deliveryCount).toBeGreaterThanOrEqual(2);
     release();
     await first.stop();
@@ -152,7 +140,7 @@ describe('messaging on JetStream (real nats-server)', () => {
     const invalid = { ...sentEvent(chain, 3), tx_hash: 'not-a-hash' };
     await js.publish(subjectFor('packet.sent', sentEvent(chain, 3)), JSON.stringify(invalid));
     await js.publish(subjectFor('packet.sent', sentEvent(chain, 4)), JSON.stringify(sentEvent(chain, 4)));
-    await waitFor(() => handled.some((d) => d.payload.packet.src_chain_id === chain), 5_000);
+    await waitFor(() => handled.some((d) => pkt(d).src_chain_id === chain), 5_000);
 
     const dead = await waitFor(async () => {
       const m = await deadLetters(durable);
@@ -162,15 +150,15 @@ describe('messaging on JetStream (real nats-server)', () => {
     expect(dead[0]!.headers?.get(DEAD_LETTER_HEADERS.reason)).toBe('schema_invalid');
     expect(dead[0]!.headers?.get(DEAD_LETTER_HEADERS.detail)).toContain('/tx_hash');
     expect(JSON.parse(new TextDecoder().decode(dead[0]!.data)).tx_hash).toBe('not-a-hash');
-    expect(handled.map((d) => d.payload.packet.sequence)).toEqual(['4']);
+    expect(handled.map((d) => pkt(d).sequence)).toEqual(['4']);
   });
 
   it('naks with backoff and dead-letters a message still failing at max_deliver', async () => {
     const chain = `failing-${uniqueSuffix()}`;
     const attempts: number[] = [];
     const { c, durable } = consumer(async (d) => {
-      for (const x of d) if (x.payload.packet.src_chain_id === chain) attempts.push(x.deliveryCount);
-      if (d.some((x) => x.payload.packet.src_chain_id === chain)) throw new Error('database is down');
+      for (const x of d) if (pkt(x).src_chain_id === chain) attempts.push(x.deliveryCount);
+      if (d.some((x) => pkt(x).src_chain_id === chain)) throw new Error('database is down');
     });
     await c.start();
     await publisher.publish('packet.sent', sentEvent(chain, 9));
@@ -190,9 +178,9 @@ describe('messaging on JetStream (real nats-server)', () => {
     const committed: string[] = [];
     const { c, durable } = consumer(
       async (d) => {
-        const mine = d.filter((x) => x.payload.packet.src_chain_id === chain);
-        if (mine.some((x) => x.payload.packet.sequence === '13')) throw new PoisonMessageError('sequence 13 is cursed');
-        committed.push(...mine.map((x) => x.payload.packet.sequence));
+        const mine = d.filter((x) => pkt(x).src_chain_id === chain);
+        if (mine.some((x) => pkt(x).sequence === '13')) throw new PoisonMessageError('sequence 13 is cursed');
+        committed.push(...mine.map((x) => pkt(x).sequence));
       },
       { batch: { max: 50, maxWaitMs: 100 } },
     );
@@ -213,11 +201,11 @@ describe('messaging on JetStream (real nats-server)', () => {
     let started = false;
     const { c, durable } = consumer(
       async (d) => {
-        const mine = d.filter((x) => x.payload.packet.src_chain_id === chain);
+        const mine = d.filter((x) => pkt(x).src_chain_id === chain);
         if (mine.length === 0) return;
         started = true;
         await new Promise((r) => setTimeout(r, 500));
-        committed.push(...mine.map((x) => x.payload.packet.sequence));
+        committed.push(...mine.map((x) => pkt(x).sequence));
       },
       { batch: { max: 10, maxWaitMs: 50 } },
     );

@@ -1,1 +1,2 @@
 export { REPO_ROOT, startServer, stopServer, superuser, uniqueSuffix, waitFor, type Component } from './infra';
+export { packetSentFixture } from './fixtures';

@@ -31,13 +31,17 @@ export async function superuser(component: 'primary' | 'replica'): Promise<Clien
 }
 
 /** Polls `probe` until it returns a truthy value, failing with the last value after `timeoutMs`. */
-export async function waitFor<T>(probe: () => Promise<T> | T, timeoutMs = 10_000, intervalMs = 50): Promise<T> {
+export async function waitFor<T>(
+  probe: () => Promise<T> | T,
+  timeoutMs = 10_000,
+  intervalMs = 50,
+): Promise<Exclude<T, undefined | null | false | 0 | ''>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       last = await probe();
-      if (last) return last as T;
+      if (last) return last as Exclude<T, undefined | null | false | 0 | ''>;
     } catch (e) {
       last = e;
     }
