@@ -1,0 +1,262 @@
+import { validateEvent, type EventName, type PacketId } from '@unstuck/contracts';
+import type { OutgoingEvent } from '@unstuck/messaging';
+import { decodeEvents, type AbciEvent, type RawEvent } from './abci-events';
+import { MalformedEventError } from './errors';
+import { acknowledgementSucceeded, decodeTransferData } from './ics20';
+import { parsePacketAttributes, type PacketAttributes } from './packet-attributes';
+import { decodeTx, txHash, type DecodedTx, type RelayKind, type RelayMessage } from './tx';
+
+/** One block as the RPC gives it: /block's header time and raw txs, /block_results' per-tx results. */
+export interface BlockInput {
+  chainId: string;
+  height: string;
+  /** RFC 3339 block time from the header. */
+  time: string;
+  /** base64 raw transactions, in block order. */
+  txs: readonly string[];
+  /** block_results.txs_results, same order as `txs`. */
+  txResults: ReadonlyArray<{ code: number; events?: RawEvent[] | null }>;
+  /** CometBFT 0.34 encodes attribute keys and values in base64. */
+  base64Attributes: boolean;
+}
+
+/**
+ * The chain at the other end of one of `chainId`'s channels. A recv_packet names the channel on the sending chain
+ * but not that chain's id, and a packet's identity starts with its source chain id.
+ */
+export type CounterpartyResolver = (chainId: string, port: string, channel: string) => string | undefined;
+
+export interface ParseProblem {
+  chainId: string;
+  height: string;
+  txHash: string | undefined;
+  eventType: string | undefined;
+  reason: MalformedEventError['reason'] | 'contract_violation';
+  detail: string;
+}
+
+export interface ParsedBlock {
+  events: OutgoingEvent[];
+  problems: ParseProblem[];
+}
+
+const RELAY_EVENT: Record<string, RelayKind> = {
+  recv_packet: 'recv',
+  acknowledge_packet: 'ack',
+  timeout_packet: 'timeout',
+  timeout_on_close_packet: 'timeout',
+};
+const MAX_HEX = 131_072;
+
+const relayKey = (kind: RelayKind, srcPort: string, srcChannel: string, sequence: string) =>
+  `${kind}:${srcPort}/${srcChannel}/${sequence}`;
+
+/** Turns one block into contract events; malformed parts become problems and the rest of the block still counts. */
+export function parseBlock(block: BlockInput, counterparty: CounterpartyResolver): ParsedBlock {
+  const out: ParsedBlock = { events: [], problems: [] };
+  block.txResults.forEach((result, i) => {
+    // A failed transaction changed nothing on chain: its messages neither sent nor relayed anything.
+    if (result.code !== 0) return;
+    const rawTx = block.txs[i];
+    let tx: DecodedTx | undefined;
+    let hash: string | undefined;
+    if (rawTx !== undefined) {
+      hash = txHash(Buffer.from(rawTx, 'base64'));
+      try {
+        tx = decodeTx(rawTx);
+      } catch (e) {
+        out.problems.push(problem(block, hash, undefined, 'bad_tx', `transaction does not decode: ${(e as Error).message}`));
+      }
+    }
+    const events = decodeEvents(result.events, block.base64Attributes);
+    if (!hash || !events.some((e) => e.type in RELAY_EVENT || e.type === 'send_packet')) {
+      if (tx) emitFrontrun(block, counterparty, tx, new Set(), out);
+      return;
+    }
+    new TxParser(block, counterparty, hash, tx, events, out).run();
+  });
+  return out;
+}
+
+class TxParser {
+  private readonly relaysByKey = new Map<string, RelayMessage>();
+  readonly effected = new Set<RelayMessage>();
+
+  constructor(
+    private readonly block: BlockInput,
+    private readonly counterparty: CounterpartyResolver,
+    private readonly hash: string,
+    private readonly tx: DecodedTx | undefined,
+    private readonly events: AbciEvent[],
+    private readonly out: ParsedBlock,
+  ) {
+    for (const r of tx?.relays ?? []) {
+      this.relaysByKey.set(relayKey(r.kind, r.packet.sourcePort, r.packet.sourceChannel, r.packet.sequence.toString()), r);
+    }
+  }
+
+  run(): void {
+    for (const event of this.events) {
+      try {
+        if (event.type === 'send_packet') this.onSend(event);
+        else if (event.type in RELAY_EVENT) this.onRelay(event, RELAY_EVENT[event.type]!);
+      } catch (e) {
+        if (!(e instanceof MalformedEventError)) throw e;
+        this.out.problems.push(problem(this.block, this.hash, event.type, e.reason, e.message));
+      }
+    }
+    if (this.tx) emitFrontrun(this.block, this.counterparty, this.tx, this.effected, this.out, this.hash);
+  }
+
+  private onSend(event: AbciEvent): void {
+    const a = parsePacketAttributes(event);
+    const transferMsg = this.tx?.transfers.find((t) => a.msgIndex === undefined || t.msgIndex === a.msgIndex);
+    emit(this.block, this.out, this.hash, 'send_packet', 'packet.sent', {
+      packet: packetId(this.block.chainId, a),
+      ...route(a, this.counterparty(this.block.chainId, a.srcPort, a.srcChannel)),
+      ...position(this.block, this.hash, a.msgIndex ?? transferMsg?.msgIndex ?? 0),
+      transfer: decodeTransferData(a.dataHex, a.srcPort),
+      ...(a.dataHex && a.dataHex.length <= MAX_HEX ? { data_hex: a.dataHex } : {}),
+    });
+  }
+
+  private onRelay(event: AbciEvent, kind: RelayKind): void {
+    const a = parsePacketAttributes(event);
+    const relay = this.relaysByKey.get(relayKey(kind, a.srcPort, a.srcChannel, a.sequence));
+    if (relay) this.effected.add(relay);
+    const relayer = relay?.signer || 'unknown';
+    const msgIndex = a.msgIndex ?? relay?.msgIndex ?? 0;
+    if (kind === 'recv') {
+      // Received here: this chain is the destination; the source is the chain at the other end of our channel.
+      const src = this.counterparty(this.block.chainId, a.dstPort, a.dstChannel);
+      if (!src) throw new MalformedEventError('unknown_counterparty', `no known chain behind ${a.dstPort}/${a.dstChannel} on ${this.block.chainId}`);
+      const ack = this.writeAcknowledgement(a);
+      emit(this.block, this.out, this.hash, event.type, 'packet.received', {
+        packet: packetId(src, a),
+        ...route(a, this.block.chainId),
+        ...position(this.block, this.hash, msgIndex),
+        relayer,
+        effected: true,
+        ...(ack && ack.length <= MAX_HEX ? { ack_hex: ack } : {}),
+        ...optional('ack_success', acknowledgementSucceeded(ack)),
+      });
+      return;
+    }
+    const fields = {
+      packet: packetId(this.block.chainId, a),
+      ...route(a, this.counterparty(this.block.chainId, a.srcPort, a.srcChannel)),
+      ...position(this.block, this.hash, msgIndex),
+      relayer,
+      effected: true,
+    };
+    if (kind === 'ack') {
+      const ackHex = relay?.acknowledgement ? Buffer.from(relay.acknowledgement).toString('hex') : undefined;
+      emit(this.block, this.out, this.hash, event.type, 'packet.acknowledged', { ...fields, ...optional('ack_success', acknowledgementSucceeded(ackHex)) });
+    } else {
+      emit(this.block, this.out, this.hash, event.type, 'packet.timed_out', fields);
+    }
+  }
+
+  /** The acknowledgement the destination wrote for this packet, in the same transaction as recv_packet. */
+  private writeAcknowledgement(recv: PacketAttributes): string | undefined {
+    for (const e of this.events) {
+      if (e.type !== 'write_acknowledgement') continue;
+      const w = parsePacketAttributes(e);
+      if (w.sequence === recv.sequence && w.srcChannel === recv.srcChannel && w.srcPort === recv.srcPort) return w.ackHex;
+    }
+    return undefined;
+  }
+}
+
+/**
+ * Relay messages of a successful transaction that produced no packet event: the packet had already been relayed
+ * by someone else (ibc-go turns a redundant relay into a no-op), so this relayer was frontrun.
+ */
+function emitFrontrun(
+  block: BlockInput,
+  counterparty: CounterpartyResolver,
+  tx: DecodedTx,
+  effected: ReadonlySet<RelayMessage>,
+  out: ParsedBlock,
+  hash = tx.hash,
+): void {
+  for (const r of tx.relays) {
+    if (effected.has(r)) continue;
+    const p = r.packet;
+    const a: PacketAttributes = {
+      sequence: p.sequence.toString(),
+      srcPort: p.sourcePort,
+      srcChannel: p.sourceChannel,
+      dstPort: p.destinationPort,
+      dstChannel: p.destinationChannel,
+      timeoutHeight: {
+        revision_number: (p.timeoutHeight?.revisionNumber ?? 0n).toString(),
+        revision_height: (p.timeoutHeight?.revisionHeight ?? 0n).toString(),
+      },
+      timeoutTimestampNs: p.timeoutTimestamp.toString(),
+      dataHex: undefined,
+      ackHex: undefined,
+      connectionId: undefined,
+      ordering: undefined,
+      msgIndex: r.msgIndex,
+    };
+    try {
+      const base = { ...position(block, hash, r.msgIndex), relayer: r.signer || 'unknown', effected: false };
+      if (r.kind === 'recv') {
+        const src = counterparty(block.chainId, a.dstPort, a.dstChannel);
+        if (!src) throw new MalformedEventError('unknown_counterparty', `no known chain behind ${a.dstPort}/${a.dstChannel} on ${block.chainId}`);
+        emit(block, out, hash, 'MsgRecvPacket', 'packet.received', { packet: packetId(src, a), ...route(a, block.chainId), ...base });
+      } else {
+        const fields = { packet: packetId(block.chainId, a), ...route(a, counterparty(block.chainId, a.srcPort, a.srcChannel)), ...base };
+        emit(block, out, hash, r.kind === 'ack' ? 'MsgAcknowledgement' : 'MsgTimeout', r.kind === 'ack' ? 'packet.acknowledged' : 'packet.timed_out', fields);
+      }
+    } catch (e) {
+      if (!(e instanceof MalformedEventError)) throw e;
+      out.problems.push(problem(block, hash, r.kind, e.reason, e.message));
+    }
+  }
+}
+
+function packetId(srcChainId: string, a: PacketAttributes): PacketId {
+  return { src_chain_id: srcChainId, src_port: a.srcPort, src_channel: a.srcChannel, sequence: a.sequence };
+}
+
+function route(a: PacketAttributes, dstChainId: string | undefined) {
+  return {
+    ...(dstChainId ? { dst_chain_id: dstChainId } : {}),
+    dst_port: a.dstPort,
+    dst_channel: a.dstChannel,
+    ...(a.connectionId && /^connection-[0-9]{1,19}$/.test(a.connectionId) ? { connection_id: a.connectionId } : {}),
+    ...(a.ordering ? { channel_ordering: a.ordering } : {}),
+    timeout_height: a.timeoutHeight,
+    timeout_timestamp_ns: a.timeoutTimestampNs,
+  };
+}
+
+function position(block: BlockInput, hash: string, msgIndex: number) {
+  return { chain_id: block.chainId, height: block.height, block_time: block.time, tx_hash: hash, msg_index: msgIndex };
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+/** Validates against the event's contract before it can be published; a violation is a problem, not a crash. */
+function emit(block: BlockInput, out: ParsedBlock, hash: string, source: string, event: EventName, payload: unknown): void {
+  const checked = validateEvent(event, payload);
+  if (!checked.ok) {
+    out.problems.push(problem(block, hash, source, 'contract_violation', checked.errors.join('; ')));
+    return;
+  }
+  out.events.push({ event, payload: checked.value } as OutgoingEvent);
+}
+
+function problem(
+  block: BlockInput,
+  hash: string | undefined,
+  eventType: string | undefined,
+  reason: ParseProblem['reason'],
+  detail: string,
+): ParseProblem {
+  return { chainId: block.chainId, height: block.height, txHash: hash, eventType, reason, detail };
+}

@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+import { TxBody, TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
+import { MsgSend } from 'cosmjs-types/cosmos/bank/v1beta1/tx';
+import { MsgTransfer } from 'cosmjs-types/ibc/applications/transfer/v1/tx';
+import { MsgAcknowledgement, MsgRecvPacket, MsgTimeout, MsgTimeoutOnClose } from 'cosmjs-types/ibc/core/channel/v1/tx';
+import type { Packet } from 'cosmjs-types/ibc/core/channel/v1/channel';
+
+export type RelayKind = 'recv' | 'ack' | 'timeout';
+
+/** A relay message inside a transaction: who signed it, and the packet it carries. */
+export interface RelayMessage {
+  kind: RelayKind;
+  msgIndex: number;
+  signer: string;
+  packet: Packet;
+  /** MsgAcknowledgement only: the acknowledgement bytes relayed back. */
+  acknowledgement?: Uint8Array;
+}
+
+export interface BankSend {
+  msgIndex: number;
+  from: string;
+  to: string;
+  amount: Array<{ denom: string; amount: string }>;
+}
+
+export interface DecodedTx {
+  /** Upper-case hex SHA-256 of the raw bytes: what explorers and /tx?hash= use. */
+  hash: string;
+  memo: string;
+  relays: RelayMessage[];
+  transfers: Array<{ msgIndex: number; sender: string }>;
+  bankSends: BankSend[];
+  messageCount: number;
+}
+
+export function txHash(raw: Uint8Array): string {
+  return createHash('sha256').update(raw).digest('hex').toUpperCase();
+}
+
+/** Decodes a transaction from /block's base64 `data.txs`. Throws on bytes that are not a Cosmos SDK transaction. */
+export function decodeTx(base64: string): DecodedTx {
+  const raw = Buffer.from(base64, 'base64');
+  const body = TxBody.decode(TxRaw.decode(raw).bodyBytes);
+  const decoded: DecodedTx = { hash: txHash(raw), memo: body.memo, relays: [], transfers: [], bankSends: [], messageCount: body.messages.length };
+  body.messages.forEach((any, msgIndex) => {
+    switch (any.typeUrl) {
+      case MsgRecvPacket.typeUrl: {
+        const m = MsgRecvPacket.decode(any.value);
+        if (m.packet) decoded.relays.push({ kind: 'recv', msgIndex, signer: m.signer, packet: m.packet });
+        break;
+      }
+      case MsgAcknowledgement.typeUrl: {
+        const m = MsgAcknowledgement.decode(any.value);
+        if (m.packet) decoded.relays.push({ kind: 'ack', msgIndex, signer: m.signer, packet: m.packet, acknowledgement: m.acknowledgement });
+        break;
+      }
+      case MsgTimeout.typeUrl: {
+        const m = MsgTimeout.decode(any.value);
+        if (m.packet) decoded.relays.push({ kind: 'timeout', msgIndex, signer: m.signer, packet: m.packet });
+        break;
+      }
+      case MsgTimeoutOnClose.typeUrl: {
+        const m = MsgTimeoutOnClose.decode(any.value);
+        if (m.packet) decoded.relays.push({ kind: 'timeout', msgIndex, signer: m.signer, packet: m.packet });
+        break;
+      }
+      case MsgTransfer.typeUrl:
+        decoded.transfers.push({ msgIndex, sender: MsgTransfer.decode(any.value).sender });
+        break;
+      case MsgSend.typeUrl: {
+        const m = MsgSend.decode(any.value);
+        decoded.bankSends.push({ msgIndex, from: m.fromAddress, to: m.toAddress, amount: m.amount.map((c) => ({ denom: c.denom, amount: c.amount })) });
+        break;
+      }
+      default:
+        break;
+    }
+  });
+  return decoded;
+}
