@@ -4,3 +4,4 @@ export { MalformedEventError } from './parsing/errors';
 export { acknowledgementSucceeded, decodeTransferData } from './parsing/ics20';
 export { parsePacketAttributes, type PacketAttributes } from './parsing/packet-attributes';
 export { decodeTx, txHash, type BankSend, type DecodedTx, type RelayKind, type RelayMessage } from './parsing/tx';
+export { foldEvents, PacketStore, type CommitResult } from './store/packet-store';

@@ -1,0 +1,317 @@
+import type { EntityManager } from 'typeorm';
+import type {
+  PacketAcknowledgedV1,
+  PacketId,
+  PacketReceivedV1,
+  PacketSentV1,
+  PacketTimedOutV1,
+} from '@unstuck/contracts';
+import type { Database } from '@unstuck/db';
+import type { OutgoingEvent } from '@unstuck/messaging';
+
+/** Everything known about one packet from one batch of events: each fact once, whatever order it came in. */
+interface PacketPatch {
+  key: PacketId;
+  /** Block time of the earliest event in the batch: the packet's created_at if the batch is the first to see it. */
+  firstSeen: string;
+  dst_chain_id?: string;
+  dst_port?: string;
+  dst_channel?: string;
+  connection_id?: string;
+  channel_ordering?: string;
+  timeout_revision_number?: string;
+  timeout_revision_height?: string;
+  timeout_timestamp_ns?: string;
+  sender?: string;
+  receiver?: string;
+  denom?: string;
+  amount?: string;
+  memo?: string;
+  send_height?: string;
+  send_time?: string;
+  send_tx_hash?: string;
+  recv_height?: string;
+  recv_time?: string;
+  recv_tx_hash?: string;
+  recv_relayer?: string;
+  ack_height?: string;
+  ack_time?: string;
+  ack_tx_hash?: string;
+  ack_relayer?: string;
+  ack_success?: boolean;
+  timeout_time?: string;
+  timeout_tx_hash?: string;
+  timeout_relayer?: string;
+}
+
+interface RelayRow {
+  block_time: string;
+  chain_id: string;
+  tx_hash: string;
+  msg_index: number;
+  kind: 'recv' | 'ack' | 'timeout';
+  src_chain_id: string;
+  src_port: string;
+  src_channel: string;
+  sequence: string;
+  relayer: string;
+  effected: boolean;
+  height: string;
+}
+
+export interface CommitResult {
+  packets: number;
+  relaysInserted: number;
+}
+
+const keyOf = (p: PacketId) => `${p.src_chain_id}\u0000${p.src_port}\u0000${p.src_channel}\u0000${p.sequence}`;
+
+/** Sets `field` only if the patch has no value yet: within a batch the first fact wins, as across batches. */
+function put<K extends keyof PacketPatch>(patch: PacketPatch, field: K, value: PacketPatch[K] | undefined): void {
+  if (value !== undefined && patch[field] === undefined) patch[field] = value;
+}
+
+function routeInto(patch: PacketPatch, e: PacketSentV1 | PacketReceivedV1 | PacketAcknowledgedV1 | PacketTimedOutV1): void {
+  put(patch, 'dst_chain_id', e.dst_chain_id);
+  put(patch, 'dst_port', e.dst_port);
+  put(patch, 'dst_channel', e.dst_channel);
+  // The connection as the source chain names it: a recv event carries the destination's connection instead.
+  if (e.chain_id === e.packet.src_chain_id) put(patch, 'connection_id', e.connection_id);
+  put(patch, 'channel_ordering', e.channel_ordering);
+  put(patch, 'timeout_revision_number', e.timeout_height.revision_number);
+  put(patch, 'timeout_revision_height', e.timeout_height.revision_height);
+  put(patch, 'timeout_timestamp_ns', e.timeout_timestamp_ns);
+}
+
+/** Folds a batch of packet events into one patch per packet plus the relay rows. */
+export function foldEvents(events: readonly OutgoingEvent[]): { patches: PacketPatch[]; relays: RelayRow[] } {
+  const patches = new Map<string, PacketPatch>();
+  const relays: RelayRow[] = [];
+  const patchFor = (key: PacketId, time: string) => {
+    const k = keyOf(key);
+    let p = patches.get(k);
+    if (!p) {
+      p = { key, firstSeen: time };
+      patches.set(k, p);
+    } else if (time < p.firstSeen) p.firstSeen = time;
+    return p;
+  };
+  for (const { event, payload } of events) {
+    switch (event) {
+      case 'packet.sent': {
+        const p = patchFor(payload.packet, payload.block_time);
+        routeInto(p, payload);
+        put(p, 'send_height', payload.height);
+        put(p, 'send_time', payload.block_time);
+        put(p, 'send_tx_hash', payload.tx_hash);
+        if (payload.transfer) {
+          put(p, 'sender', payload.transfer.sender);
+          put(p, 'receiver', payload.transfer.receiver);
+          put(p, 'denom', payload.transfer.denom);
+          put(p, 'amount', payload.transfer.amount);
+          put(p, 'memo', payload.transfer.memo);
+        }
+        break;
+      }
+      case 'packet.received':
+      case 'packet.acknowledged':
+      case 'packet.timed_out': {
+        const kind = event === 'packet.received' ? 'recv' : event === 'packet.acknowledged' ? 'ack' : 'timeout';
+        relays.push({
+          block_time: payload.block_time,
+          chain_id: payload.chain_id,
+          tx_hash: payload.tx_hash,
+          msg_index: payload.msg_index,
+          kind,
+          src_chain_id: payload.packet.src_chain_id,
+          src_port: payload.packet.src_port,
+          src_channel: payload.packet.src_channel,
+          sequence: payload.packet.sequence,
+          relayer: payload.relayer,
+          effected: payload.effected,
+          height: payload.height,
+        });
+        const p = patchFor(payload.packet, payload.block_time);
+        routeInto(p, payload);
+        // Only the relay that took effect on chain moves the packet; frontrun attempts are only relay rows.
+        if (!payload.effected) break;
+        if (event === 'packet.received') {
+          put(p, 'recv_height', payload.height);
+          put(p, 'recv_time', payload.block_time);
+          put(p, 'recv_tx_hash', payload.tx_hash);
+          put(p, 'recv_relayer', payload.relayer);
+        } else if (event === 'packet.acknowledged') {
+          put(p, 'ack_height', payload.height);
+          put(p, 'ack_time', payload.block_time);
+          put(p, 'ack_tx_hash', payload.tx_hash);
+          put(p, 'ack_relayer', payload.relayer);
+          put(p, 'ack_success', payload.ack_success);
+        } else {
+          put(p, 'timeout_time', payload.block_time);
+          put(p, 'timeout_tx_hash', payload.tx_hash);
+          put(p, 'timeout_relayer', payload.relayer);
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return { patches: [...patches.values()], relays };
+}
+
+/** Columns merged with COALESCE: the stored value wins, so a fact once recorded never changes. */
+const MERGED = [
+  ['dst_chain_id', 'text'],
+  ['dst_port', 'text'],
+  ['dst_channel', 'text'],
+  ['connection_id', 'text'],
+  ['channel_ordering', 'text'],
+  ['sender', 'text'],
+  ['receiver', 'text'],
+  ['denom', 'text'],
+  ['amount', 'numeric'],
+  ['memo', 'text'],
+  ['send_height', 'bigint'],
+  ['send_time', 'timestamptz'],
+  ['send_tx_hash', 'text'],
+  ['recv_height', 'bigint'],
+  ['recv_time', 'timestamptz'],
+  ['recv_tx_hash', 'text'],
+  ['recv_relayer', 'text'],
+  ['ack_height', 'bigint'],
+  ['ack_time', 'timestamptz'],
+  ['ack_tx_hash', 'text'],
+  ['ack_relayer', 'text'],
+  ['ack_success', 'boolean'],
+  ['timeout_time', 'timestamptz'],
+  ['timeout_tx_hash', 'text'],
+  ['timeout_relayer', 'text'],
+] as const;
+const TIMEOUT_COLUMNS = [
+  ['timeout_revision_number', 'bigint'],
+  ['timeout_revision_height', 'bigint'],
+  ['timeout_timestamp_ns', 'numeric'],
+] as const;
+
+const recordColumns = [
+  'src_chain_id text',
+  'src_port text',
+  'src_channel text',
+  'sequence bigint',
+  ...MERGED.map(([c, t]) => `${c} ${t}`),
+  ...TIMEOUT_COLUMNS.map(([c, t]) => `${c} ${t}`),
+].join(', ');
+
+/** status follows from which facts are known, never from the order they arrived in. */
+const STATUS = (col: (c: string) => string) => `CASE WHEN ${col('timeout_time')} IS NOT NULL THEN 'timed_out'
+                                                      WHEN ${col('ack_time')} IS NOT NULL THEN 'acknowledged'
+                                                      WHEN ${col('recv_time')} IS NOT NULL THEN 'received'
+                                                      ELSE 'sent' END`;
+const CLEAR_TIME = (col: (c: string) => string) =>
+  `(extract(epoch FROM coalesce(${col('ack_time')}, ${col('timeout_time')}) - ${col('send_time')}) * 1000)::bigint`;
+const ALL = [...MERGED, ...TIMEOUT_COLUMNS].map(([c]) => c);
+const input = (c: string) => `i.${c}`;
+/** Inside ON CONFLICT: the row as it is now (after waiting for a concurrent writer's lock), merged with ours. */
+const current = (c: string) => `coalesce(pf.${c}, EXCLUDED.${c})`;
+
+/**
+ * The merge happens in ON CONFLICT DO UPDATE, which sees the latest committed row after a concurrent writer's
+ * lock is released (send ingested from one chain while the recv comes from another), so no fact can be lost to a
+ * stale read. New relays are added to relay_attempts only when their packet_relays row was really inserted.
+ */
+const UPSERT_FLOW = `
+  INSERT INTO packet_flow AS pf (id, created_at, src_chain_id, src_port, src_channel, sequence, ${ALL.join(', ')},
+                                 relay_attempts, status, clear_time_ms, updated_at)
+  SELECT k.id, k.created_at, i.src_chain_id, i.src_port, i.src_channel, i.sequence,
+         ${MERGED.map(([c]) => `i.${c}`).join(', ')},
+         ${TIMEOUT_COLUMNS.map(([c]) => `coalesce(i.${c}, 0)`).join(', ')},
+         coalesce(r.inserted, 0), ${STATUS(input)}, ${CLEAR_TIME(input)}, now()
+    FROM json_to_recordset($1::json) AS i(${recordColumns})
+    JOIN packet_keys k USING (src_chain_id, src_port, src_channel, sequence)
+    LEFT JOIN json_to_recordset($2::json) AS r(src_chain_id text, src_port text, src_channel text, sequence bigint, inserted int)
+           USING (src_chain_id, src_port, src_channel, sequence)
+  ON CONFLICT (created_at, src_chain_id, src_port, src_channel, sequence) DO UPDATE SET
+    ${MERGED.map(([c]) => `${c} = ${current(c)}`).join(',\n    ')},
+    relay_attempts = pf.relay_attempts + EXCLUDED.relay_attempts,
+    status = ${STATUS(current)},
+    clear_time_ms = ${CLEAR_TIME(current)},
+    updated_at = now()`;
+
+/**
+ * Writes packet events into packet_keys, packet_flow and packet_relays, and moves the chain's ingest cursor, in
+ * one transaction. Idempotent (the same events twice leave the same rows) and order-independent (an ack
+ * backfilled before its send ends in the same row as the reverse): every fact is merged with COALESCE and the
+ * status is derived from the facts.
+ */
+export class PacketStore {
+  constructor(private readonly db: Database) {}
+
+  async commit(
+    events: readonly OutgoingEvent[],
+    cursor?: { chainId: string; height: string; blockTime: string },
+  ): Promise<CommitResult> {
+    const { patches, relays } = foldEvents(events);
+    return this.db.write(async (m) => {
+      const relaysInserted = await this.insertRelays(m, relays);
+      if (patches.length > 0) {
+        await this.claimKeys(m, patches);
+        const byPacket = new Map<string, number>();
+        for (const r of relaysInserted) {
+          const k = keyOf(r);
+          byPacket.set(k, (byPacket.get(k) ?? 0) + 1);
+        }
+        const counts = [...byPacket].map(([k, inserted]) => {
+          const [src_chain_id, src_port, src_channel, sequence] = k.split('\u0000');
+          return { src_chain_id, src_port, src_channel, sequence, inserted };
+        });
+        const rows = patches.map(({ key, firstSeen: _firstSeen, ...fields }) => ({ ...key, ...fields }));
+        await m.query(UPSERT_FLOW, [JSON.stringify(rows), JSON.stringify(counts)]);
+      }
+      if (cursor) {
+        await m.query(
+          `INSERT INTO ingest_cursors (chain_id, height, block_time, updated_at) VALUES ($1, $2, $3, now())
+           ON CONFLICT (chain_id) DO UPDATE SET
+             height = GREATEST(ingest_cursors.height, EXCLUDED.height),
+             block_time = CASE WHEN EXCLUDED.height >= ingest_cursors.height THEN EXCLUDED.block_time ELSE ingest_cursors.block_time END,
+             updated_at = now()`,
+          [cursor.chainId, cursor.height, cursor.blockTime],
+        );
+      }
+      return { packets: patches.length, relaysInserted: relaysInserted.length };
+    });
+  }
+
+  async cursor(chainId: string): Promise<string | undefined> {
+    const rows = await this.db.query<{ height: string }>(`SELECT height FROM ingest_cursors WHERE chain_id = $1`, [chainId]);
+    return rows[0]?.height;
+  }
+
+  /** First sight of a packet fixes its id and partition (created_at); later batches find them here. */
+  private async claimKeys(m: EntityManager, patches: PacketPatch[]): Promise<void> {
+    const rows = patches.map((p) => ({ ...p.key, created_at: p.firstSeen }));
+    await m.query(
+      `INSERT INTO packet_keys (src_chain_id, src_port, src_channel, sequence, created_at)
+       SELECT src_chain_id, src_port, src_channel, sequence, created_at
+         FROM json_to_recordset($1::json) AS x(src_chain_id text, src_port text, src_channel text, sequence bigint, created_at timestamptz)
+       ORDER BY 1, 2, 3, 4
+       ON CONFLICT DO NOTHING`,
+      [JSON.stringify(rows)],
+    );
+  }
+
+  private async insertRelays(m: EntityManager, relays: RelayRow[]): Promise<PacketId[]> {
+    if (relays.length === 0) return [];
+    const inserted: Array<{ src_chain_id: string; src_port: string; src_channel: string; sequence: string }> = await m.query(
+      `INSERT INTO packet_relays (block_time, chain_id, tx_hash, msg_index, kind, src_chain_id, src_port, src_channel, sequence,
+                                  relayer, effected, height)
+       SELECT * FROM json_to_recordset($1::json) AS x(block_time timestamptz, chain_id text, tx_hash text, msg_index int, kind text,
+                                                      src_chain_id text, src_port text, src_channel text, sequence bigint,
+                                                      relayer text, effected boolean, height bigint)
+       ON CONFLICT DO NOTHING
+       RETURNING src_chain_id, src_port, src_channel, sequence::text`,
+      [JSON.stringify(relays)],
+    );
+    return inserted;
+  }
+}
