@@ -1,0 +1,144 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Fate, SimNetwork } from './network';
+import type { ChainRpcServer } from './rpc-server';
+
+const FATES: readonly Fate[] = ['relayed', 'awaiting_recv', 'awaiting_ack', 'timeout_pending', 'timed_out'];
+
+class BadRequest extends Error {}
+
+function need<T>(body: Record<string, unknown>, key: string, check: (v: unknown) => v is T, what: string): T {
+  const v = body[key];
+  if (!check(v)) throw new BadRequest(`${key} must be ${what}`);
+  return v;
+}
+const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+const isUint = (v: unknown): v is string => typeof v === 'string' && /^[0-9]{1,30}$/.test(v);
+
+/**
+ * chain-sim's admin API (a development tool, not part of any chain): set the traffic rate, inject a transfer,
+ * make a payment, relay given sequences, stop and start a chain's RPC, and read the ground truth.
+ */
+export function startAdminServer(network: SimNetwork, rpc: Map<string, ChainRpcServer>, port: number, host: string): Promise<Server> {
+  const server = createServer((req, res) => void handle(req, res));
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const reply = (status: number, body: unknown) => {
+      const text = JSON.stringify(body);
+      res.writeHead(status, { 'content-type': 'application/json' }).end(text);
+    };
+    try {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      let body: Record<string, unknown> = {};
+      if (req.method === 'POST') {
+        const chunks: Buffer[] = [];
+        for await (const c of req) chunks.push(c as Buffer);
+        const text = Buffer.concat(chunks).toString('utf8');
+        try {
+          body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+        } catch {
+          throw new BadRequest('body is not JSON');
+        }
+      }
+      const route = `${req.method} ${url.pathname}`;
+      const rpcMatch = /^POST \/chains\/([^/]+)\/rpc\/(stop|start)$/.exec(route);
+      if (route === 'GET /chains') {
+        return reply(200, {
+          chains: [...network.chains.values()].map((c) => ({
+            chain_id: c.chainId,
+            bech32_prefix: c.info.bech32Prefix,
+            denom: c.info.denom,
+            comet_version: c.cometVersion,
+            height: c.height,
+            rpc: `http://${host}:${rpc.get(c.chainId)!.port}`,
+            rpc_running: rpc.get(c.chainId)!.running,
+            wallets: network.walletsOf(c.chainId).slice(0, 5),
+          })),
+          paths: network.paths().map((d) => ({ src: d.src, dst: d.dst, relayers: network.relayersOf(d.src.chainId, d.src.channelId) })),
+          transfers_per_block: network.options.transfersPerBlock,
+        });
+      }
+      if (route === 'POST /rate') {
+        const rate = Number(body.transfers_per_block);
+        if (!Number.isInteger(rate) || rate < 0 || rate > 100_000) throw new BadRequest('transfers_per_block must be an integer 0–100000');
+        network.options.transfersPerBlock = rate;
+        return reply(200, { transfers_per_block: rate });
+      }
+      if (route === 'POST /transfer') {
+        const fate = (body.fate ?? 'relayed') as Fate;
+        if (!FATES.includes(fate)) throw new BadRequest(`fate must be one of ${FATES.join(', ')}`);
+        const srcChainId = need(body, 'src_chain_id', isString, 'a chain id');
+        const srcChannel = need(body, 'src_channel', isString, 'a channel id');
+        const dir = network.paths().find((d) => d.src.chainId === srcChainId && d.src.channelId === srcChannel);
+        if (!dir) throw new BadRequest(`no path from ${srcChainId} on ${srcChannel}`);
+        const p = network.transfer({
+          srcChainId,
+          srcChannel,
+          sender: typeof body.sender === 'string' ? body.sender : network.walletsOf(srcChainId)[0]!,
+          receiver: typeof body.receiver === 'string' ? body.receiver : network.walletsOf(dir.dst.chainId)[0]!,
+          amount: typeof body.amount === 'string' ? need(body, 'amount', isUint, 'a decimal integer string') : '1000000',
+          denom: typeof body.denom === 'string' ? body.denom : network.chains.get(srcChainId)!.info.denom,
+          fate,
+        });
+        return reply(200, { src_chain_id: p.srcChainId, src_channel: p.srcChannel, sequence: p.sequence, tx_hash: p.sendTxHash, fate: p.fate });
+      }
+      if (route === 'POST /payment') {
+        const hash = network.bankSend(
+          need(body, 'chain_id', isString, 'a chain id'),
+          need(body, 'from', isString, 'an address'),
+          need(body, 'to', isString, 'an address'),
+          need(body, 'amount', isUint, 'a decimal integer string'),
+          need(body, 'denom', isString, 'a denom'),
+          typeof body.memo === 'string' ? body.memo : '',
+        );
+        return reply(200, { tx_hash: hash });
+      }
+      if (route === 'POST /relay') {
+        const chainId = need(body, 'src_chain_id', isString, 'a chain id');
+        const channel = need(body, 'src_channel', isString, 'a channel id');
+        const sequences = body.sequences;
+        if (!Array.isArray(sequences) || sequences.length === 0 || !sequences.every((s) => isUint(String(s)))) {
+          throw new BadRequest('sequences must be a non-empty array of packet sequences');
+        }
+        const relayer = typeof body.relayer === 'string' ? body.relayer : undefined;
+        return reply(200, { relayed: sequences.map((s) => ({ sequence: String(s), action: network.relay(chainId, channel, String(s), relayer) })) });
+      }
+      if (rpcMatch) {
+        const server = rpc.get(decodeURIComponent(rpcMatch[1]!));
+        if (!server) throw new BadRequest(`unknown chain ${rpcMatch[1]}`);
+        if (rpcMatch[2] === 'stop') await server.stop();
+        else await server.start();
+        return reply(200, { chain_id: server.chain.chainId, rpc_running: server.running });
+      }
+      if (route === 'GET /packets') {
+        const chain = url.searchParams.get('src_chain_id');
+        const list = [...network.packets.values()].filter((p) => !chain || p.srcChainId === chain);
+        return reply(200, {
+          packets: list.map((p) => ({
+            src_chain_id: p.srcChainId,
+            src_channel: p.srcChannel,
+            sequence: p.sequence,
+            dst_chain_id: p.dstChainId,
+            fate: p.fate,
+            state: p.state,
+            sender: p.sender,
+            receiver: p.receiver,
+            amount: p.amount,
+            denom: p.denom,
+            recv_relayers: p.recvRelayers,
+            ack_relayers: p.ackRelayers,
+            timeout_relayers: p.timeoutRelayers,
+          })),
+        });
+      }
+      return reply(404, { error: { code: 'not_found', message: `no route ${route}` } });
+    } catch (e) {
+      if (e instanceof BadRequest) return reply(400, { error: { code: 'bad_request', message: e.message } });
+      return reply(500, { error: { code: 'internal', message: (e as Error).message } });
+    }
+  }
+
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}

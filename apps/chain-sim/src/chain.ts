@@ -1,0 +1,270 @@
+import { createHash } from 'node:crypto';
+import { AuthInfo, TxBody, TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
+import { SignMode } from 'cosmjs-types/cosmos/tx/signing/v1beta1/signing';
+import type { Any } from 'cosmjs-types/google/protobuf/any';
+import type { ChainInfo } from './registry';
+
+export type CometVersion = '0.34' | '0.37' | '0.38';
+
+export interface SimEvent {
+  type: string;
+  attributes: Array<[string, string]>;
+}
+
+export interface SimTx {
+  bytes: Uint8Array;
+  hash: string;
+  code: number;
+  log: string;
+  events: SimEvent[];
+  gasWanted: number;
+  gasUsed: number;
+}
+
+export interface SimBlock {
+  height: number;
+  time: Date;
+  hash: string;
+  txs: SimTx[];
+}
+
+const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest();
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex').toUpperCase();
+const b64 = (s: string | Uint8Array) => Buffer.from(s).toString('base64');
+
+/**
+ * One simulated chain: its blocks (real protobuf transactions and ABCI events) and what a CometBFT RPC node
+ * answers about them, in the event encoding of the chosen CometBFT version.
+ */
+export class SimChain {
+  height = 0;
+  earliest = 1;
+  private readonly blocks = new Map<number, SimBlock>();
+  private readonly txIndex = new Map<string, { height: number; index: number }>();
+  private pending: SimTx[] = [];
+  private nonce = 0;
+
+  constructor(
+    readonly info: ChainInfo,
+    readonly cometVersion: CometVersion,
+    private readonly retainBlocks: number,
+  ) {}
+
+  get chainId(): string {
+    return this.info.chainId;
+  }
+
+  latest(): SimBlock | undefined {
+    return this.blocks.get(this.height);
+  }
+
+  block(height: number): SimBlock | undefined {
+    return this.blocks.get(height);
+  }
+
+  /** A transaction (signed-looking TxRaw) with these messages, queued for the next block; returns its hash. */
+  submit(messages: Any[], events: SimEvent[], options: { memo?: string; code?: number; log?: string } = {}): SimTx {
+    this.nonce += 1;
+    const bodyBytes = TxBody.encode(TxBody.fromPartial({ messages, memo: options.memo ?? '' })).finish();
+    const authInfoBytes = AuthInfo.encode(
+      AuthInfo.fromPartial({
+        signerInfos: [{ sequence: BigInt(this.nonce), modeInfo: { single: { mode: SignMode.SIGN_MODE_DIRECT } } }],
+        fee: { amount: [{ denom: this.info.denom, amount: '5000' }], gasLimit: 250_000n },
+      }),
+    ).finish();
+    const signature = Buffer.concat([sha256(bodyBytes), sha256(authInfoBytes)]);
+    const bytes = TxRaw.encode(TxRaw.fromPartial({ bodyBytes, authInfoBytes, signatures: [signature] })).finish();
+    const tx: SimTx = {
+      bytes,
+      hash: hex(sha256(bytes)),
+      code: options.code ?? 0,
+      log: options.log ?? '',
+      events,
+      gasWanted: 250_000,
+      gasUsed: 120_000 + events.length * 2_000,
+    };
+    this.pending.push(tx);
+    return tx;
+  }
+
+  /** A transaction broadcast from outside (already signed bytes), queued for the next block. */
+  submitRaw(bytes: Uint8Array, events: SimEvent[], code = 0, log = ''): SimTx {
+    const tx: SimTx = { bytes, hash: hex(sha256(bytes)), code, log, events, gasWanted: 250_000, gasUsed: 90_000 };
+    this.pending.push(tx);
+    return tx;
+  }
+
+  /** Seals the pending transactions into the next block. */
+  produceBlock(time: Date): SimBlock {
+    this.height += 1;
+    const block: SimBlock = { height: this.height, time, hash: hex(sha256(`${this.chainId}/${this.height}`)), txs: this.pending };
+    this.pending = [];
+    this.blocks.set(block.height, block);
+    block.txs.forEach((tx, index) => this.txIndex.set(tx.hash, { height: block.height, index }));
+    // Pruned like a node with a retention setting: old heights are gone and status says so.
+    while (this.height - this.earliest >= this.retainBlocks) {
+      for (const tx of this.blocks.get(this.earliest)?.txs ?? []) this.txIndex.delete(tx.hash);
+      this.blocks.delete(this.earliest);
+      this.earliest += 1;
+    }
+    return block;
+  }
+
+  findTx(hash: string): { block: SimBlock; index: number } | undefined {
+    const at = this.txIndex.get(hash.toUpperCase());
+    const block = at && this.blocks.get(at.height);
+    return block && at ? { block, index: at.index } : undefined;
+  }
+
+  // ---- what a CometBFT RPC answers -------------------------------------------------------------------------
+
+  renderEvents(events: SimEvent[]): Array<{ type: string; attributes: Array<{ key: string; value: string; index: boolean }> }> {
+    const base64 = this.cometVersion === '0.34';
+    return events.map((e) => ({
+      type: e.type,
+      attributes: e.attributes.map(([key, value]) => ({ key: base64 ? b64(key) : key, value: base64 ? b64(value) : value, index: true })),
+    }));
+  }
+
+  renderTxResult(tx: SimTx) {
+    return {
+      code: tx.code,
+      data: tx.code === 0 ? b64('\u0012\u0000') : null,
+      log: tx.log,
+      info: '',
+      gas_wanted: String(tx.gasWanted),
+      gas_used: String(tx.gasUsed),
+      events: this.renderEvents(tx.events),
+      codespace: tx.code === 0 ? '' : 'sdk',
+    };
+  }
+
+  private blockId(block: SimBlock) {
+    return { hash: block.hash, parts: { total: 1, hash: hex(sha256(`parts/${block.hash}`)) } };
+  }
+
+  renderBlock(block: SimBlock) {
+    const prev = this.blocks.get(block.height - 1);
+    const h = (label: string) => hex(sha256(`${label}/${this.chainId}/${block.height}`));
+    return {
+      block_id: this.blockId(block),
+      block: {
+        header: {
+          version: { block: '11', app: '0' },
+          chain_id: this.chainId,
+          height: String(block.height),
+          time: block.time.toISOString(),
+          last_block_id: prev ? this.blockId(prev) : { hash: '', parts: { total: 0, hash: '' } },
+          last_commit_hash: h('last_commit'),
+          data_hash: h('data'),
+          validators_hash: h('validators'),
+          next_validators_hash: h('validators'),
+          consensus_hash: h('consensus'),
+          app_hash: h('app'),
+          last_results_hash: h('results'),
+          evidence_hash: hex(sha256('')),
+          proposer_address: h('proposer').slice(0, 40),
+        },
+        data: { txs: block.txs.map((tx) => b64(tx.bytes)) },
+        evidence: { evidence: [] },
+        last_commit: {
+          height: String(Math.max(0, block.height - 1)),
+          round: 0,
+          block_id: prev ? this.blockId(prev) : { hash: '', parts: { total: 0, hash: '' } },
+          signatures: [],
+        },
+      },
+    };
+  }
+
+  renderBlockResults(block: SimBlock) {
+    const txs_results = block.txs.map((tx) => this.renderTxResult(tx));
+    if (this.cometVersion === '0.38') {
+      return {
+        height: String(block.height),
+        txs_results,
+        finalize_block_events: this.renderEvents([{ type: 'coinbase', attributes: [['minter', 'module'], ['amount', `1000${this.info.denom}`]] }]),
+        validator_updates: [],
+        consensus_param_updates: null,
+        app_hash: b64(sha256(`app/${this.chainId}/${block.height}`)),
+      };
+    }
+    return {
+      height: String(block.height),
+      txs_results,
+      begin_block_events: this.renderEvents([{ type: 'coinbase', attributes: [['minter', 'module'], ['amount', `1000${this.info.denom}`]] }]),
+      end_block_events: [],
+      validator_updates: [],
+      consensus_param_updates: null,
+    };
+  }
+
+  renderStatus() {
+    const latest = this.latest();
+    const earliest = this.blocks.get(this.earliest);
+    return {
+      node_info: {
+        protocol_version: { p2p: '8', block: '11', app: '0' },
+        id: hex(sha256(`node/${this.chainId}`)).slice(0, 40).toLowerCase(),
+        listen_addr: 'tcp://0.0.0.0:26656',
+        network: this.chainId,
+        version: { '0.34': '0.34.29', '0.37': '0.37.4', '0.38': '0.38.12' }[this.cometVersion],
+        channels: '40202122233038606100',
+        moniker: `chain-sim-${this.chainId}`,
+        other: { tx_index: 'on', rpc_address: 'tcp://0.0.0.0:26657' },
+      },
+      sync_info: {
+        latest_block_hash: latest?.hash ?? '',
+        latest_app_hash: latest ? hex(sha256(`app/${this.chainId}/${latest.height}`)) : '',
+        latest_block_height: String(this.height),
+        latest_block_time: (latest?.time ?? new Date(0)).toISOString(),
+        earliest_block_hash: earliest?.hash ?? '',
+        earliest_app_hash: '',
+        earliest_block_height: String(this.earliest),
+        earliest_block_time: (earliest?.time ?? new Date(0)).toISOString(),
+        catching_up: false,
+      },
+      validator_info: {
+        address: hex(sha256(`validator/${this.chainId}`)).slice(0, 40),
+        pub_key: { type: 'tendermint/PubKeyEd25519', value: b64(sha256(`validator/${this.chainId}`)) },
+        voting_power: '1000',
+      },
+    };
+  }
+
+  renderTx(found: { block: SimBlock; index: number }) {
+    const tx = found.block.txs[found.index]!;
+    return { hash: tx.hash, height: String(found.block.height), index: found.index, tx_result: this.renderTxResult(tx), tx: b64(tx.bytes) };
+  }
+
+  /**
+   * tx_search over the retained blocks: a conjunction of `tx.height=N`, `tx.hash='H'` and
+   * `<event>.<attribute>='value'` conditions, as CometBFT's kv indexer answers them.
+   */
+  txSearch(query: string, page: number, perPage: number, orderDesc: boolean) {
+    const conditions = query.split(/\s+AND\s+/i).map((c) => {
+      const m = /^\s*([\w.]+)\s*=\s*'?([^']*)'?\s*$/.exec(c);
+      if (!m) throw new Error(`unsupported query condition: ${c}`);
+      return { key: m[1]!, value: m[2]! };
+    });
+    const matches: Array<{ block: SimBlock; index: number }> = [];
+    for (let h = this.earliest; h <= this.height; h++) {
+      const block = this.blocks.get(h);
+      if (!block) continue;
+      block.txs.forEach((tx, index) => {
+        const ok = conditions.every(({ key, value }) => {
+          if (key === 'tx.height') return String(h) === value;
+          if (key === 'tx.hash') return tx.hash === value.toUpperCase();
+          const dot = key.indexOf('.');
+          const type = key.slice(0, dot);
+          const attr = key.slice(dot + 1);
+          return tx.events.some((e) => e.type === type && e.attributes.some(([k, v]) => k === attr && v === value));
+        });
+        if (ok) matches.push({ block, index });
+      });
+    }
+    if (orderDesc) matches.reverse();
+    const start = (page - 1) * perPage;
+    return { txs: matches.slice(start, start + perPage).map((m) => this.renderTx(m)), total_count: String(matches.length) };
+  }
+}

@@ -1,0 +1,97 @@
+import { z } from 'zod';
+import { envVar, loadEnv } from '@unstuck/config';
+import { runMain } from '@unstuck/observability';
+import { decodeTx } from '@unstuck/packets';
+import type { CometVersion, SimChain } from './chain';
+import { SimNetwork } from './network';
+import { loadNetwork } from './registry';
+import { ChainRpcServer } from './rpc-server';
+import { startAdminServer } from './admin-server';
+
+const envShape = {
+  CHAIN_SIM_CHAINS: envVar.list(['cosmoshub', 'osmosis', 'neutron']),
+  CHAIN_SIM_COMET_VERSIONS: envVar.list(['0.38', '0.37', '0.34']),
+  CHAIN_SIM_HOST: envVar.string('127.0.0.1'),
+  /** Chain i listens on base + 10·i: 26657, 26667, 26677 by default. */
+  CHAIN_SIM_RPC_BASE_PORT: envVar.port(26657),
+  CHAIN_SIM_ADMIN_PORT: envVar.port(26600),
+  CHAIN_SIM_BLOCK_MS: envVar.int(1_000, 10, 600_000),
+  CHAIN_SIM_SEED: envVar.int(42, 0, 2 ** 31),
+  CHAIN_SIM_WALLETS: envVar.int(200, 1, 1_000_000),
+  CHAIN_SIM_TRANSFERS_PER_BLOCK: envVar.int(2, 0, 100_000),
+  CHAIN_SIM_RELAYERS_PER_PATH: envVar.int(3, 2, 4),
+  CHAIN_SIM_RACE_PROBABILITY: envVar.number(0.3, 0, 1),
+  CHAIN_SIM_SHARE_AWAITING_RECV: envVar.number(0.05, 0, 1),
+  CHAIN_SIM_SHARE_AWAITING_ACK: envVar.number(0.04, 0, 1),
+  CHAIN_SIM_SHARE_TIMEOUT_PENDING: envVar.number(0.03, 0, 1),
+  CHAIN_SIM_SHARE_TIMED_OUT: envVar.number(0.03, 0, 1),
+  CHAIN_SIM_RETAIN_BLOCKS: envVar.int(20_000, 10, 10_000_000),
+};
+
+const log = (msg: string, extra: Record<string, unknown> = {}) =>
+  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), service: 'chain-sim', msg, ...extra })}\n`);
+
+/** Accepts signed bank sends from outside (payments, refunds) into the chain's next block. */
+function broadcast(chain: SimChain, txBase64: string) {
+  let decoded;
+  try {
+    decoded = decodeTx(txBase64);
+  } catch (e) {
+    return { hash: '', code: 2, log: `tx parse error: ${(e as Error).message}` };
+  }
+  const send = decoded.bankSends[0];
+  if (!send || decoded.messageCount !== 1) return { hash: decoded.hash, code: 4, log: 'chain-sim accepts transactions with exactly one MsgSend' };
+  const coins = send.amount.map((c) => `${c.amount}${c.denom}`).join(',');
+  const events = [
+    { type: 'message', attributes: [['action', '/cosmos.bank.v1beta1.MsgSend'], ['sender', send.from], ['module', 'bank']] as Array<[string, string]> },
+    { type: 'coin_spent', attributes: [['spender', send.from], ['amount', coins]] as Array<[string, string]> },
+    { type: 'coin_received', attributes: [['receiver', send.to], ['amount', coins]] as Array<[string, string]> },
+    { type: 'transfer', attributes: [['recipient', send.to], ['sender', send.from], ['amount', coins]] as Array<[string, string]> },
+  ];
+  const tx = chain.submitRaw(Buffer.from(txBase64, 'base64'), events);
+  return { hash: tx.hash, code: 0, log: '' };
+}
+
+runMain(async () => {
+  const env = loadEnv(envShape);
+  const shares = {
+    awaiting_recv: env.CHAIN_SIM_SHARE_AWAITING_RECV,
+    awaiting_ack: env.CHAIN_SIM_SHARE_AWAITING_ACK,
+    timeout_pending: env.CHAIN_SIM_SHARE_TIMEOUT_PENDING,
+    timed_out: env.CHAIN_SIM_SHARE_TIMED_OUT,
+  };
+  if (Object.values(shares).reduce((a, b) => a + b, 0) > 1) throw new Error('the CHAIN_SIM_SHARE_* values add up to more than 1');
+  const versions = z.array(z.enum(['0.34', '0.37', '0.38'])).parse(env.CHAIN_SIM_COMET_VERSIONS) as CometVersion[];
+  const { chains, paths } = loadNetwork(env.CHAIN_SIM_CHAINS);
+  const network = new SimNetwork(chains, paths, versions, {
+    seed: env.CHAIN_SIM_SEED,
+    wallets: env.CHAIN_SIM_WALLETS,
+    transfersPerBlock: env.CHAIN_SIM_TRANSFERS_PER_BLOCK,
+    shares,
+    relayersPerPath: env.CHAIN_SIM_RELAYERS_PER_PATH,
+    raceProbability: env.CHAIN_SIM_RACE_PROBABILITY,
+    retainBlocks: env.CHAIN_SIM_RETAIN_BLOCKS,
+    blockTimeMs: env.CHAIN_SIM_BLOCK_MS,
+  });
+  const rpc = new Map<string, ChainRpcServer>();
+  [...network.chains.values()].forEach((chain, i) => {
+    rpc.set(chain.chainId, new ChainRpcServer(chain, env.CHAIN_SIM_RPC_BASE_PORT + 10 * i, env.CHAIN_SIM_HOST, broadcast));
+  });
+  network.onBlock.push((chain, block) => rpc.get(chain.chainId)!.publish(block));
+  // Genesis: every chain has a first block before any RPC answers.
+  network.tick();
+  for (const server of rpc.values()) await server.start();
+  const admin = await startAdminServer(network, rpc, env.CHAIN_SIM_ADMIN_PORT, env.CHAIN_SIM_HOST);
+  for (const [id, server] of rpc) log('chain up', { chain_id: id, rpc: `http://${env.CHAIN_SIM_HOST}:${server.port}`, comet_version: server.chain.cometVersion });
+  log('admin API up', { url: `http://${env.CHAIN_SIM_HOST}:${env.CHAIN_SIM_ADMIN_PORT}`, paths: paths.length });
+
+  const timer = setInterval(() => network.tick(), env.CHAIN_SIM_BLOCK_MS);
+  const stop = async () => {
+    clearInterval(timer);
+    admin.close();
+    await Promise.all([...rpc.values()].map((s) => s.stop()));
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop());
+  process.once('SIGINT', () => void stop());
+});

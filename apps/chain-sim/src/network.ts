@@ -1,0 +1,437 @@
+import { MsgSend } from 'cosmjs-types/cosmos/bank/v1beta1/tx';
+import { Any } from 'cosmjs-types/google/protobuf/any';
+import { MsgTransfer } from 'cosmjs-types/ibc/applications/transfer/v1/tx';
+import { MsgAcknowledgement, MsgRecvPacket, MsgTimeout } from 'cosmjs-types/ibc/core/channel/v1/tx';
+import type { Packet } from 'cosmjs-types/ibc/core/channel/v1/channel';
+import { SimChain, type CometVersion, type SimBlock, type SimEvent } from './chain';
+import { Prng } from './prng';
+import { address, type ChainInfo, type ChannelEnd, type Path } from './registry';
+
+/** What happens to a packet after it is sent. */
+export type Fate = 'relayed' | 'awaiting_recv' | 'awaiting_ack' | 'timeout_pending' | 'timed_out';
+export type PacketState = 'sent' | 'received' | 'acknowledged' | 'timed_out';
+
+export interface FateShares {
+  awaiting_recv: number;
+  awaiting_ack: number;
+  timeout_pending: number;
+  timed_out: number;
+}
+
+export interface NetworkOptions {
+  seed: number;
+  wallets: number;
+  /** Transfers started per block on each chain. */
+  transfersPerBlock: number;
+  shares: FateShares;
+  /** Relayers per path (2–4 race for the same packets). */
+  relayersPerPath: number;
+  /** Chance that a relayed packet is also relayed by one or more other relayers, who are frontrun. */
+  raceProbability: number;
+  retainBlocks: number;
+  blockTimeMs: number;
+}
+
+/** The ground truth chain-sim keeps about every packet, for tests to compare ingest against. */
+export interface SimPacket {
+  srcChainId: string;
+  srcChannel: string;
+  dstChainId: string;
+  dstChannel: string;
+  sequence: string;
+  fate: Fate;
+  state: PacketState;
+  sender: string;
+  receiver: string;
+  denom: string;
+  amount: string;
+  timeoutHeight: { revisionNumber: bigint; revisionHeight: bigint };
+  timeoutTimestampNs: bigint;
+  sendTxHash: string;
+  /** Relayers that submitted the recv / ack / timeout, first (effected) first. */
+  recvRelayers: string[];
+  ackRelayers: string[];
+  timeoutRelayers: string[];
+}
+
+interface Direction {
+  src: ChannelEnd;
+  dst: ChannelEnd;
+  /** Relayer keys; each signs with its address on the chain it submits to (same key, that chain's prefix). */
+  relayers: string[];
+}
+
+type Action = () => void;
+
+const TRANSFER_PORT = 'transfer';
+const ACK_SUCCESS = Buffer.from('{"result":"AQ=="}');
+
+const any = (typeUrl: string, value: Uint8Array) => Any.fromPartial({ typeUrl, value });
+const ev = (type: string, attributes: Array<[string, string]>): SimEvent => ({ type, attributes });
+
+/**
+ * Several chains and the transfer paths between them, advancing one block per tick each, with ICS-20 traffic:
+ * transfers, racing relayers, and a configurable share of packets left stuck or timing out.
+ */
+export class SimNetwork {
+  readonly chains = new Map<string, SimChain>();
+  readonly packets = new Map<string, SimPacket>();
+  private readonly directions: Direction[] = [];
+  private readonly wallets = new Map<string, string[]>();
+  private readonly nextSequence = new Map<string, bigint>();
+  private readonly schedule = new Map<number, Action[]>();
+  /** Packets whose timeout a relayer will relay once it has passed on the destination. */
+  private readonly timeoutWatch = new Set<SimPacket>();
+  private readonly prng: Prng;
+  private tickCount = 0;
+  readonly onBlock: Array<(chain: SimChain, block: SimBlock) => void> = [];
+
+  constructor(
+    chains: ChainInfo[],
+    paths: Path[],
+    versions: CometVersion[],
+    readonly options: NetworkOptions,
+  ) {
+    this.prng = new Prng(options.seed);
+    chains.forEach((info, i) => {
+      this.chains.set(info.chainId, new SimChain(info, versions[i % versions.length]!, options.retainBlocks));
+      this.wallets.set(
+        info.chainId,
+        Array.from({ length: options.wallets }, (_, w) => address(info.bech32Prefix, `${options.seed}/wallet/${w}`)),
+      );
+    });
+    for (const path of paths) {
+      for (const [src, dst] of [
+        [path.a, path.b],
+        [path.b, path.a],
+      ] as const) {
+        const key = [src.chainId, dst.chainId].sort().join('|');
+        const relayers = Array.from({ length: options.relayersPerPath }, (_, r) => `${options.seed}/relayer/${key}/${r}`);
+        this.directions.push({ src, dst, relayers });
+      }
+    }
+  }
+
+  static packetKey(srcChainId: string, srcChannel: string, sequence: string): string {
+    return `${srcChainId}/${srcChannel}/${sequence}`;
+  }
+
+  walletsOf(chainId: string): string[] {
+    return this.wallets.get(chainId) ?? [];
+  }
+
+  /** A relayer key's address on a chain. */
+  relayerAddress(key: string, chainId: string): string {
+    return address(this.chains.get(chainId)!.info.bech32Prefix, key);
+  }
+
+  relayersOf(chainId: string, channelId: string): string[] {
+    const dir = this.directions.find((d) => d.src.chainId === chainId && d.src.channelId === channelId);
+    return dir ? dir.relayers.map((k) => this.relayerAddress(k, chainId)) : [];
+  }
+
+  paths(): Direction[] {
+    return this.directions;
+  }
+
+  /** One block on every chain: due relays and timeouts, new traffic, then the blocks themselves. */
+  tick(now = new Date()): void {
+    this.tickCount += 1;
+    for (const action of this.schedule.get(this.tickCount) ?? []) action();
+    this.schedule.delete(this.tickCount);
+    this.relayDueTimeouts(now);
+    for (let i = 0; i < this.options.transfersPerBlock * this.chains.size; i++) this.randomTransfer(now);
+    for (const chain of this.chains.values()) {
+      const block = chain.produceBlock(now);
+      for (const listener of this.onBlock) listener(chain, block);
+    }
+  }
+
+  private later(ticks: number, action: Action): void {
+    const at = this.tickCount + Math.max(1, ticks);
+    const list = this.schedule.get(at) ?? [];
+    list.push(action);
+    this.schedule.set(at, list);
+  }
+
+  private randomFate(): Fate {
+    const r = this.prng.next();
+    const s = this.options.shares;
+    let acc = 0;
+    for (const fate of ['awaiting_recv', 'awaiting_ack', 'timeout_pending', 'timed_out'] as const) {
+      acc += s[fate];
+      if (r < acc) return fate;
+    }
+    return 'relayed';
+  }
+
+  private randomTransfer(now: Date): void {
+    if (this.directions.length === 0) return;
+    const dir = this.prng.pick(this.directions);
+    const src = this.chains.get(dir.src.chainId)!;
+    this.transfer({
+      srcChainId: dir.src.chainId,
+      srcChannel: dir.src.channelId,
+      sender: this.prng.pick(this.walletsOf(dir.src.chainId)),
+      receiver: this.prng.pick(this.walletsOf(dir.dst.chainId)),
+      amount: String(this.prng.int(1, 5_000) * 1_000),
+      denom: src.info.denom,
+      fate: this.randomFate(),
+      now,
+    });
+  }
+
+  /** Sends an ICS-20 transfer; its fate decides what relayers will do with it. */
+  transfer(t: { srcChainId: string; srcChannel: string; sender: string; receiver: string; amount: string; denom: string; fate: Fate; now?: Date }): SimPacket {
+    const dir = this.directions.find((d) => d.src.chainId === t.srcChainId && d.src.channelId === t.srcChannel);
+    if (!dir) throw new Error(`no path from ${t.srcChainId} on ${t.srcChannel}`);
+    const src = this.chains.get(dir.src.chainId)!;
+    const dst = this.chains.get(dir.dst.chainId)!;
+    const seqKey = `${dir.src.chainId}/${dir.src.channelId}`;
+    const sequence = (this.nextSequence.get(seqKey) ?? 0n) + 1n;
+    this.nextSequence.set(seqKey, sequence);
+
+    const now = t.now ?? new Date();
+    const shortTimeout = t.fate === 'timeout_pending' || t.fate === 'timed_out';
+    const byHeight = this.prng.next() < 0.5;
+    const horizonBlocks = shortTimeout ? this.prng.int(3, 6) : 10_000;
+    const timeoutHeight = byHeight
+      ? { revisionNumber: BigInt(dst.info.revision), revisionHeight: BigInt(dst.height + horizonBlocks) }
+      : { revisionNumber: 0n, revisionHeight: 0n };
+    const timeoutTimestampNs = byHeight ? 0n : BigInt(now.getTime() + horizonBlocks * this.options.blockTimeMs) * 1_000_000n;
+    const data = Buffer.from(JSON.stringify({ amount: t.amount, denom: t.denom, receiver: t.receiver, sender: t.sender }));
+
+    const packet: Packet = {
+      sequence,
+      sourcePort: TRANSFER_PORT,
+      sourceChannel: dir.src.channelId,
+      destinationPort: TRANSFER_PORT,
+      destinationChannel: dir.dst.channelId,
+      data,
+      timeoutHeight,
+      timeoutTimestamp: timeoutTimestampNs,
+    };
+    const msg = MsgTransfer.fromPartial({
+      sourcePort: TRANSFER_PORT,
+      sourceChannel: dir.src.channelId,
+      token: { denom: t.denom, amount: t.amount },
+      sender: t.sender,
+      receiver: t.receiver,
+      timeoutHeight,
+      timeoutTimestamp: timeoutTimestampNs,
+      memo: '',
+    });
+    const tx = src.submit(
+      [any(MsgTransfer.typeUrl, MsgTransfer.encode(msg).finish())],
+      [
+        this.message(src, '/ibc.applications.transfer.v1.MsgTransfer', t.sender, 'ibc_channel', 0),
+        ev('send_packet', this.packetAttributes(src, packet, dir.src.connectionId, 0, { data: true })),
+        ev('ibc_transfer', [['sender', t.sender], ['receiver', t.receiver], ['amount', t.amount], ['denom', t.denom], ['memo', '']]),
+      ],
+    );
+    const record: SimPacket = {
+      srcChainId: dir.src.chainId,
+      srcChannel: dir.src.channelId,
+      dstChainId: dir.dst.chainId,
+      dstChannel: dir.dst.channelId,
+      sequence: sequence.toString(),
+      fate: t.fate,
+      state: 'sent',
+      sender: t.sender,
+      receiver: t.receiver,
+      denom: t.denom,
+      amount: t.amount,
+      timeoutHeight,
+      timeoutTimestampNs,
+      sendTxHash: tx.hash,
+      recvRelayers: [],
+      ackRelayers: [],
+      timeoutRelayers: [],
+    };
+    this.packets.set(SimNetwork.packetKey(record.srcChainId, record.srcChannel, record.sequence), record);
+
+    if (t.fate === 'relayed' || t.fate === 'awaiting_ack') {
+      this.later(this.prng.int(1, 3), () => this.relayRecv(record, packet, dir, t.fate === 'relayed'));
+    } else if (t.fate === 'timed_out') {
+      this.timeoutWatch.add(record);
+    }
+    return record;
+  }
+
+  /** Relays a stuck packet on demand, as a relayer (or Unstuck's clearing) would. */
+  relay(srcChainId: string, srcChannel: string, sequence: string, relayer?: string): 'recv' | 'ack' | 'timeout' | 'nothing to relay' {
+    const record = this.packets.get(SimNetwork.packetKey(srcChainId, srcChannel, sequence));
+    if (!record) return 'nothing to relay';
+    const dir = this.directions.find((d) => d.src.chainId === srcChainId && d.src.channelId === srcChannel)!;
+    const packet = this.packetOf(record);
+    if (record.state === 'sent' && this.timeoutPassed(record, new Date())) {
+      this.later(1, () => this.relayTimeout(record, packet, dir, relayer));
+      return 'timeout';
+    }
+    if (record.state === 'sent') {
+      this.later(1, () => this.relayRecv(record, packet, dir, true, relayer));
+      return 'recv';
+    }
+    if (record.state === 'received') {
+      this.later(1, () => this.relayAck(record, packet, dir, relayer));
+      return 'ack';
+    }
+    return 'nothing to relay';
+  }
+
+  /** A bank send, e.g. a clearing fee paid with a CLR- memo. */
+  bankSend(chainId: string, from: string, to: string, amount: string, denom: string, memo: string): string {
+    const chain = this.chains.get(chainId);
+    if (!chain) throw new Error(`unknown chain ${chainId}`);
+    const msg = MsgSend.fromPartial({ fromAddress: from, toAddress: to, amount: [{ denom, amount }] });
+    const tx = chain.submit(
+      [any(MsgSend.typeUrl, MsgSend.encode(msg).finish())],
+      [
+        this.message(chain, '/cosmos.bank.v1beta1.MsgSend', from, 'bank', 0),
+        ev('coin_spent', [['spender', from], ['amount', `${amount}${denom}`]]),
+        ev('coin_received', [['receiver', to], ['amount', `${amount}${denom}`]]),
+        ev('transfer', [['recipient', to], ['sender', from], ['amount', `${amount}${denom}`]]),
+      ],
+      { memo },
+    );
+    return tx.hash;
+  }
+
+  private packetOf(r: SimPacket): Packet {
+    return {
+      sequence: BigInt(r.sequence),
+      sourcePort: TRANSFER_PORT,
+      sourceChannel: r.srcChannel,
+      destinationPort: TRANSFER_PORT,
+      destinationChannel: r.dstChannel,
+      data: Buffer.from(JSON.stringify({ amount: r.amount, denom: r.denom, receiver: r.receiver, sender: r.sender })),
+      timeoutHeight: r.timeoutHeight,
+      timeoutTimestamp: r.timeoutTimestampNs,
+    };
+  }
+
+  /** The relayers that race for one relay: the first wins, the others are frontrun. */
+  private racers(dir: Direction, onChain: string, chosen?: string): string[] {
+    if (chosen) return [chosen];
+    const first = this.prng.pick(dir.relayers);
+    let keys = [first];
+    if (this.prng.next() < this.options.raceProbability) {
+      const others = dir.relayers.filter((r) => r !== first);
+      keys = [first, ...others.slice(0, this.prng.int(1, Math.max(1, others.length)))];
+    }
+    return keys.map((k) => this.relayerAddress(k, onChain));
+  }
+
+  private relayRecv(record: SimPacket, packet: Packet, dir: Direction, thenAck: boolean, relayer?: string): void {
+    if (record.state !== 'sent') return;
+    const dst = this.chains.get(dir.dst.chainId)!;
+    const racers = this.racers(dir, dir.dst.chainId, relayer);
+    racers.forEach((signer, i) => {
+      const msg = any(MsgRecvPacket.typeUrl, MsgRecvPacket.encode(MsgRecvPacket.fromPartial({ packet, signer })).finish());
+      const events: SimEvent[] = [this.message(dst, '/ibc.core.channel.v1.MsgRecvPacket', signer, 'ibc_channel', 0)];
+      if (i === 0) {
+        events.push(
+          ev('recv_packet', this.packetAttributes(dst, packet, dir.dst.connectionId, 0, { data: true })),
+          ev('write_acknowledgement', this.packetAttributes(dst, packet, dir.dst.connectionId, 0, { data: true, ack: ACK_SUCCESS })),
+          ev('fungible_token_packet', [['module', 'transfer'], ['sender', record.sender], ['receiver', record.receiver], ['denom', record.denom], ['amount', record.amount], ['success', 'true']]),
+        );
+      }
+      dst.submit([msg], events);
+    });
+    record.state = 'received';
+    record.recvRelayers = racers;
+    if (thenAck) this.later(this.prng.int(1, 3), () => this.relayAck(record, packet, dir));
+  }
+
+  private relayAck(record: SimPacket, packet: Packet, dir: Direction, relayer?: string): void {
+    if (record.state !== 'received') return;
+    const src = this.chains.get(dir.src.chainId)!;
+    const racers = this.racers(dir, dir.src.chainId, relayer);
+    racers.forEach((signer, i) => {
+      const msg = any(
+        MsgAcknowledgement.typeUrl,
+        MsgAcknowledgement.encode(MsgAcknowledgement.fromPartial({ packet, acknowledgement: ACK_SUCCESS, signer })).finish(),
+      );
+      const events: SimEvent[] = [this.message(src, '/ibc.core.channel.v1.MsgAcknowledgement', signer, 'ibc_channel', 0)];
+      if (i === 0) {
+        events.push(
+          ev('acknowledge_packet', this.packetAttributes(src, packet, dir.src.connectionId, 0, {})),
+          ev('fungible_token_packet', [['module', 'transfer'], ['receiver', record.receiver], ['denom', record.denom], ['amount', record.amount], ['acknowledgement', 'result:"AQ=="']]),
+        );
+      }
+      src.submit([msg], events);
+    });
+    record.state = 'acknowledged';
+    record.ackRelayers = racers;
+  }
+
+  private relayTimeout(record: SimPacket, packet: Packet, dir: Direction, relayer?: string): void {
+    if (record.state !== 'sent') return;
+    const src = this.chains.get(dir.src.chainId)!;
+    const dst = this.chains.get(dir.dst.chainId)!;
+    const racers = this.racers(dir, dir.src.chainId, relayer);
+    racers.forEach((signer, i) => {
+      const msg = any(
+        MsgTimeout.typeUrl,
+        MsgTimeout.encode(MsgTimeout.fromPartial({ packet, nextSequenceRecv: packet.sequence, proofHeight: { revisionNumber: BigInt(dst.info.revision), revisionHeight: BigInt(dst.height) }, signer })).finish(),
+      );
+      const events: SimEvent[] = [this.message(src, '/ibc.core.channel.v1.MsgTimeout', signer, 'ibc_channel', 0)];
+      if (i === 0) {
+        events.push(
+          ev('timeout_packet', this.packetAttributes(src, packet, dir.src.connectionId, 0, {})),
+          ev('timeout', [['module', 'transfer'], ['refund_receiver', record.sender], ['refund_denom', record.denom], ['refund_amount', record.amount]]),
+        );
+      }
+      src.submit([msg], events);
+    });
+    record.state = 'timed_out';
+    record.timeoutRelayers = racers;
+  }
+
+  private timeoutPassed(record: SimPacket, now: Date): boolean {
+    const dst = this.chains.get(record.dstChainId)!;
+    const byHeight = record.timeoutHeight.revisionHeight > 0n && BigInt(dst.height) >= record.timeoutHeight.revisionHeight;
+    const latest = dst.latest()?.time ?? now;
+    const byTime = record.timeoutTimestampNs > 0n && BigInt(latest.getTime()) * 1_000_000n >= record.timeoutTimestampNs;
+    return byHeight || byTime;
+  }
+
+  private relayDueTimeouts(now: Date): void {
+    for (const record of this.timeoutWatch) {
+      if (!this.timeoutPassed(record, now)) continue;
+      this.timeoutWatch.delete(record);
+      const dir = this.directions.find((d) => d.src.chainId === record.srcChainId && d.src.channelId === record.srcChannel)!;
+      this.later(this.prng.int(1, 2), () => this.relayTimeout(record, this.packetOf(record), dir));
+    }
+  }
+
+  /** The SDK's per-message `message` event; SDK 0.50 chains (CometBFT 0.38) index it by msg_index. */
+  private message(chain: SimChain, action: string, sender: string, module: string, msgIndex: number): SimEvent {
+    const attrs: Array<[string, string]> = [['action', action], ['sender', sender], ['module', module]];
+    if (chain.cometVersion === '0.38') attrs.push(['msg_index', String(msgIndex)]);
+    return ev('message', attrs);
+  }
+
+  /** ibc-go's packet event attributes, with the deprecated and the current forms side by side as real chains emit them. */
+  private packetAttributes(chain: SimChain, p: Packet, connectionId: string, msgIndex: number, include: { data?: boolean; ack?: Buffer }): Array<[string, string]> {
+    const attrs: Array<[string, string]> = [];
+    if (include.data) {
+      attrs.push(['packet_data', Buffer.from(p.data).toString('utf8')], ['packet_data_hex', Buffer.from(p.data).toString('hex')]);
+    }
+    attrs.push(
+      ['packet_timeout_height', `${p.timeoutHeight?.revisionNumber ?? 0n}-${p.timeoutHeight?.revisionHeight ?? 0n}`],
+      ['packet_timeout_timestamp', p.timeoutTimestamp.toString()],
+      ['packet_sequence', p.sequence.toString()],
+      ['packet_src_port', p.sourcePort],
+      ['packet_src_channel', p.sourceChannel],
+      ['packet_dst_port', p.destinationPort],
+      ['packet_dst_channel', p.destinationChannel],
+      ['packet_channel_ordering', 'ORDER_UNORDERED'],
+      ['packet_connection', connectionId],
+      ['connection_id', connectionId],
+    );
+    if (include.ack) attrs.push(['packet_ack', include.ack.toString('utf8')], ['packet_ack_hex', include.ack.toString('hex')]);
+    if (chain.cometVersion === '0.38') attrs.push(['msg_index', String(msgIndex)]);
+    return attrs;
+  }
+}
