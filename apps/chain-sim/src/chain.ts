@@ -37,8 +37,8 @@ const b64 = (s: string | Uint8Array) => Buffer.from(s).toString('base64');
  * answers about them, in the event encoding of the chosen CometBFT version.
  */
 export class SimChain {
-  height = 0;
-  earliest = 1;
+  height: number;
+  earliest: number;
   private readonly blocks = new Map<number, SimBlock>();
   private readonly txIndex = new Map<string, { height: number; index: number }>();
   private pending: SimTx[] = [];
@@ -48,7 +48,11 @@ export class SimChain {
     readonly info: ChainInfo,
     readonly cometVersion: CometVersion,
     private readonly retainBlocks: number,
-  ) {}
+    initialHeight = 1,
+  ) {
+    this.height = initialHeight - 1;
+    this.earliest = initialHeight;
+  }
 
   get chainId(): string {
     return this.info.chainId;

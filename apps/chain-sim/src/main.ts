@@ -26,6 +26,8 @@ const envShape = {
   CHAIN_SIM_SHARE_TIMEOUT_PENDING: envVar.number(0.03, 0, 1),
   CHAIN_SIM_SHARE_TIMED_OUT: envVar.number(0.03, 0, 1),
   CHAIN_SIM_RETAIN_BLOCKS: envVar.int(20_000, 10, 10_000_000),
+  /** 0: derived from the clock (seconds since 2024), so every run continues past the previous one. */
+  CHAIN_SIM_INITIAL_HEIGHT: envVar.int(0, 0, Number.MAX_SAFE_INTEGER),
 };
 
 const log = (msg: string, extra: Record<string, unknown> = {}) =>
@@ -72,6 +74,9 @@ runMain(async () => {
     raceProbability: env.CHAIN_SIM_RACE_PROBABILITY,
     retainBlocks: env.CHAIN_SIM_RETAIN_BLOCKS,
     blockTimeMs: env.CHAIN_SIM_BLOCK_MS,
+    initialHeight: env.CHAIN_SIM_INITIAL_HEIGHT || Math.floor((Date.now() - Date.UTC(2024, 0, 1)) / 1000),
+    // Sequences from the clock (hundredths of a second since 2024): a restart never reuses a packet identity.
+    initialSequence: BigInt(Math.floor((Date.now() - Date.UTC(2024, 0, 1)) / 10)),
   });
   const rpc = new Map<string, ChainRpcServer>();
   [...network.chains.values()].forEach((chain, i) => {

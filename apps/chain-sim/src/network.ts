@@ -30,6 +30,13 @@ export interface NetworkOptions {
   raceProbability: number;
   retainBlocks: number;
   blockTimeMs: number;
+  /**
+   * First height of every chain and first sequence of every channel. A chain-sim run is a new chain (like a
+   * genesis with initial_height): deriving these from the clock keeps a restarted run's heights and packets apart
+   * from everything an earlier run left in the database.
+   */
+  initialHeight: number;
+  initialSequence: bigint;
 }
 
 /** The ground truth chain-sim keeps about every packet, for tests to compare ingest against. */
@@ -94,7 +101,7 @@ export class SimNetwork {
   ) {
     this.prng = new Prng(options.seed);
     chains.forEach((info, i) => {
-      this.chains.set(info.chainId, new SimChain(info, versions[i % versions.length]!, options.retainBlocks));
+      this.chains.set(info.chainId, new SimChain(info, versions[i % versions.length]!, options.retainBlocks, options.initialHeight));
       this.wallets.set(
         info.chainId,
         Array.from({ length: options.wallets }, (_, w) => address(info.bech32Prefix, `${options.seed}/wallet/${w}`)),
@@ -188,7 +195,7 @@ export class SimNetwork {
     const src = this.chains.get(dir.src.chainId)!;
     const dst = this.chains.get(dir.dst.chainId)!;
     const seqKey = `${dir.src.chainId}/${dir.src.channelId}`;
-    const sequence = (this.nextSequence.get(seqKey) ?? 0n) + 1n;
+    const sequence = (this.nextSequence.get(seqKey) ?? this.options.initialSequence - 1n) + 1n;
     this.nextSequence.set(seqKey, sequence);
 
     const now = t.now ?? new Date();

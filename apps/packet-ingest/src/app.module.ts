@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { IngestModule } from '@unstuck/packets';
 import { PlatformModule } from '@unstuck/platform';
 import type { AppEnv } from './env';
 
@@ -9,7 +10,7 @@ export class AppModule {
   static register(env: AppEnv): DynamicModule {
     return {
       module: AppModule,
-      imports: [PlatformModule.forRoot(env, { service: SERVICE_NAME, redisCritical: false })],
+      imports: [PlatformModule.forRoot(env, { service: SERVICE_NAME, redisCritical: false }), IngestModule.forRoot(env)],
     };
   }
 }

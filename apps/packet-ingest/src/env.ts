@@ -1,8 +1,10 @@
 import { envVar } from '@unstuck/config';
+import { ingestEnvShape } from '@unstuck/packets';
 import { platformEnvShape } from '@unstuck/platform';
 
 export const envShape = {
   ...platformEnvShape,
+  ...ingestEnvShape,
   INGEST_PORT: envVar.port(3002),
 };
 

@@ -1,0 +1,224 @@
+import { Logger } from '@nestjs/common';
+import { headers as natsHeaders } from '@nats-io/nats-core';
+import WebSocket from 'ws';
+import { DEAD_LETTER_HEADERS, deadLetterSubject } from '@unstuck/contracts';
+import type { EventPublisher, JetStreamConnection } from '@unstuck/messaging';
+import { metric } from '@unstuck/observability';
+import { backoffDelay } from '@unstuck/resilience';
+import { detectBase64Attributes } from '../parsing/abci-events';
+import { parseBlock, type CounterpartyResolver, type ParseProblem } from '../parsing/block';
+import type { PacketStore } from '../store/packet-store';
+import type { ChainConfig } from './chains-config';
+import type { CometRpcClient, FetchedBlock } from './comet-rpc-client';
+
+export interface FollowerOptions {
+  /** Heights fetched per JSON-RPC batch. */
+  batchBlocks: number;
+  /** How often to ask for the head while the websocket is down (and, as a safety net, while it is up × 5). */
+  pollIntervalMs: number;
+  /** Pause after an RPC failure grows from this. */
+  retryInitialMs: number;
+  retryMaxMs: number;
+}
+
+const m = {
+  head: metric.gauge({ name: 'ingest_head_height', help: 'latest height the chain reports', labelNames: ['chain_id'] }),
+  committed: metric.gauge({ name: 'ingest_committed_height', help: 'last height whose events are committed', labelNames: ['chain_id'] }),
+  lagBlocks: metric.gauge({ name: 'ingest_lag_blocks', help: 'head − committed height', labelNames: ['chain_id'] }),
+  lagSeconds: metric.gauge({ name: 'ingest_lag_seconds', help: 'now − block time of the last committed height', labelNames: ['chain_id'] }),
+  events: metric.counter({ name: 'ingest_events_total', help: 'packet events ingested', labelNames: ['chain_id', 'event'] }),
+  blocks: metric.counter({ name: 'ingest_blocks_total', help: 'blocks ingested', labelNames: ['chain_id'] }),
+  problems: metric.counter({ name: 'ingest_problems_total', help: 'malformed events and txs, dead-lettered', labelNames: ['chain_id', 'reason'] }),
+  reconnects: metric.counter({ name: 'ingest_ws_reconnects_total', help: 'websocket reconnects', labelNames: ['chain_id'] }),
+  skipped: metric.counter({ name: 'ingest_skipped_heights_total', help: 'heights pruned by the node before they were ingested', labelNames: ['chain_id'] }),
+  latency: metric.histogram({
+    name: 'ingest_block_to_commit_seconds',
+    help: 'block time → row committed',
+    labelNames: ['chain_id'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+  }),
+};
+
+/**
+ * Follows one chain: resumes from its committed height (or start_height, or the head), catches up in batches,
+ * then follows new blocks announced on the websocket, polling when the websocket is down. Heights are processed
+ * strictly in order from the committed cursor, so a gap (an RPC outage, a missed notification) is simply the next
+ * span to fetch. Events are published to JetStream before the rows and the cursor commit: a crash in between
+ * re-publishes them with the same message ids, which JetStream drops as duplicates.
+ */
+export class ChainFollower {
+  private readonly logger: Logger;
+  private stopped = false;
+  private running: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private ws: WebSocket | undefined;
+  private wsUp = false;
+  private wsAttempts = 0;
+  private wsTimer: NodeJS.Timeout | undefined;
+  private base64: boolean | undefined;
+  private failures = 0;
+
+  constructor(
+    private readonly config: ChainConfig,
+    private readonly rpc: CometRpcClient,
+    private readonly store: PacketStore,
+    private readonly publisher: EventPublisher,
+    private readonly connection: JetStreamConnection,
+    private readonly counterparty: CounterpartyResolver,
+    private readonly options: FollowerOptions,
+  ) {
+    this.logger = new Logger(`Follower:${config.chain_id}`);
+    if (config.comet_version) this.base64 = config.comet_version === '0.34';
+  }
+
+  get chainId(): string {
+    return this.config.chain_id;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.stopped = false;
+    this.connectWebSocket();
+    this.running = this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.wsTimer);
+    this.ws?.terminate();
+    this.wake?.();
+    await this.running;
+    this.running = undefined;
+  }
+
+  private async loop(): Promise<void> {
+    let next: number | undefined;
+    while (!this.stopped) {
+      try {
+        const status = await this.rpc.status();
+        if (status.chainId !== this.chainId) {
+          throw new Error(`the node at ${this.config.rpc} serves ${status.chainId}, not ${this.chainId}`);
+        }
+        m.head.set({ chain_id: this.chainId }, status.latestHeight);
+        next ??= await this.resumeHeight(status.latestHeight);
+        if (next < status.earliestHeight) {
+          this.logger.error(`heights ${next}–${status.earliestHeight - 1} were pruned by the node before they were ingested`);
+          m.skipped.inc({ chain_id: this.chainId }, status.earliestHeight - next);
+          next = status.earliestHeight;
+        }
+        next = await this.catchUp(next, status.latestHeight);
+        this.failures = 0;
+        m.lagBlocks.set({ chain_id: this.chainId }, Math.max(0, status.latestHeight - (next - 1)));
+        await this.waitForBlock(this.wsUp ? this.options.pollIntervalMs * 5 : this.options.pollIntervalMs);
+      } catch (e) {
+        if (this.stopped) break;
+        this.failures += 1;
+        const delay = backoffDelay(this.failures, this.options.retryInitialMs, this.options.retryMaxMs);
+        this.logger.warn(`ingest paused for ${delay} ms: ${(e as Error).message}`);
+        await this.waitForBlock(delay, false);
+      }
+    }
+  }
+
+  private async resumeHeight(head: number): Promise<number> {
+    const committed = await this.store.cursor(this.chainId);
+    if (committed !== undefined) return Number(committed) + 1;
+    return this.config.start_height ?? head;
+  }
+
+  /** Ingests [from, to] in batches, fetching the next batch while the current one is written. Returns the next height. */
+  private async catchUp(from: number, to: number): Promise<number> {
+    let next = from;
+    const span = (start: number) => Array.from({ length: Math.min(this.options.batchBlocks, to - start + 1) }, (_, i) => start + i);
+    let pending: Promise<FetchedBlock[]> | undefined = next <= to ? this.rpc.blocks(span(next)) : undefined;
+    while (pending && !this.stopped) {
+      const blocks = await pending;
+      const after = next + blocks.length;
+      pending = after <= to ? this.rpc.blocks(span(after)) : undefined;
+      pending?.catch(() => undefined);
+      await this.ingest(blocks);
+      next = after;
+    }
+    return next;
+  }
+
+  private async ingest(blocks: FetchedBlock[]): Promise<void> {
+    const events = [];
+    const problems: ParseProblem[] = [];
+    for (const b of blocks) {
+      if (this.base64 === undefined) {
+        const all = b.txResults.flatMap((r) => r.events ?? []);
+        if (all.some((e) => (e.attributes?.length ?? 0) > 0)) this.base64 = detectBase64Attributes(all);
+      }
+      const parsed = parseBlock(
+        { chainId: this.chainId, height: String(b.height), time: b.time, txs: b.txs, txResults: b.txResults, base64Attributes: this.base64 ?? false },
+        this.counterparty,
+      );
+      events.push(...parsed.events);
+      problems.push(...parsed.problems);
+    }
+    if (events.length) await this.publisher.publishBatch(events);
+    if (problems.length) await this.deadLetter(problems);
+    const last = blocks[blocks.length - 1]!;
+    await this.store.commit(events, { chainId: this.chainId, height: String(last.height), blockTime: last.time });
+
+    const now = Date.now();
+    for (const b of blocks) m.latency.observe({ chain_id: this.chainId }, Math.max(0, now - Date.parse(b.time)) / 1000);
+    for (const e of events) m.events.inc({ chain_id: this.chainId, event: e.event });
+    m.blocks.inc({ chain_id: this.chainId }, blocks.length);
+    m.committed.set({ chain_id: this.chainId }, last.height);
+    m.lagSeconds.set({ chain_id: this.chainId }, Math.max(0, now - Date.parse(last.time)) / 1000);
+  }
+
+  /** Malformed input is logged, counted and kept on the dead-letter subject with its reason; the chain goes on. */
+  private async deadLetter(problems: ParseProblem[]): Promise<void> {
+    const { js } = await this.connection.get();
+    for (const p of problems) {
+      m.problems.inc({ chain_id: this.chainId, reason: p.reason });
+      this.logger.warn(`malformed input at height ${p.height}${p.txHash ? ` tx ${p.txHash}` : ''}: ${p.reason}: ${p.detail}`);
+      const h = natsHeaders();
+      h.set(DEAD_LETTER_HEADERS.reason, p.reason);
+      h.set(DEAD_LETTER_HEADERS.detail, p.detail.slice(0, 2000));
+      h.set(DEAD_LETTER_HEADERS.consumer, 'packet-ingest');
+      await js.publish(deadLetterSubject('INGEST', this.chainId), JSON.stringify(p), {
+        headers: h,
+        msgID: `dlq:ingest:${this.chainId}:${p.height}:${p.txHash ?? '-'}:${p.eventType ?? '-'}:${p.reason}`,
+      });
+    }
+  }
+
+  /** Resolves on the next NewBlock notification, or after `ms`, or on stop. */
+  private waitForBlock(ms: number, wakeable = true): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = wakeable ? done : () => (this.stopped ? done() : undefined);
+      if (this.stopped) done();
+    });
+  }
+
+  private connectWebSocket(): void {
+    if (this.stopped) return;
+    const url = this.config.ws ?? `${this.config.rpc.replace(/^http/, 'ws').replace(/\/$/, '')}/websocket`;
+    const ws = new WebSocket(url, { handshakeTimeout: 5_000 });
+    this.ws = ws;
+    ws.on('open', () => {
+      this.wsUp = true;
+      this.wsAttempts = 0;
+      ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'subscribe', params: { query: "tm.event='NewBlock'" } }));
+    });
+    ws.on('message', () => this.wake?.());
+    ws.on('error', () => undefined);
+    ws.on('close', () => {
+      this.wsUp = false;
+      if (this.stopped) return;
+      this.wsAttempts += 1;
+      m.reconnects.inc({ chain_id: this.chainId });
+      // Reconnect with backoff and jitter; meanwhile the loop polls.
+      this.wsTimer = setTimeout(() => this.connectWebSocket(), backoffDelay(this.wsAttempts, 500, 30_000));
+    });
+  }
+}

@@ -1,0 +1,122 @@
+import { Inject, Injectable, Logger, Module, type DynamicModule, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { envVar } from '@unstuck/config';
+import { Database, DB_ENV, type DbEnv } from '@unstuck/db';
+import { EventPublisher, JetStreamConnection } from '@unstuck/messaging';
+import { metric } from '@unstuck/observability';
+import { PacketStore } from '../store/packet-store';
+import { ChainFollower } from './chain-follower';
+import { ChainLeases } from './chain-leases';
+import { loadChainsConfig, type ChainConfig } from './chains-config';
+import { CometRpcClient } from './comet-rpc-client';
+import { CounterpartyDirectory } from './counterparty-directory';
+
+export const ingestEnvShape = {
+  CHAINS_FILE: envVar.string('config/chains.yaml'),
+  INGEST_BATCH_BLOCKS: envVar.int(20, 1, 500),
+  INGEST_POLL_INTERVAL_MS: envVar.int(1_000, 50, 60_000),
+  INGEST_RPC_TIMEOUT_MS: envVar.int(10_000, 100, 120_000),
+  INGEST_RPC_ATTEMPTS: envVar.int(3, 1, 10),
+  /** How often a replica tries to take over chains no replica follows. */
+  INGEST_LEASE_CHECK_MS: envVar.int(2_000, 100, 60_000),
+};
+type Shape = typeof ingestEnvShape;
+export type IngestEnv = { [K in keyof Shape]: Shape[K]['_output'] };
+
+const INGEST_ENV = Symbol('INGEST_ENV');
+const CHAINS = Symbol('CHAINS');
+
+/** Runs a follower for every chain this replica holds the lease of, and takes over chains whose holder died. */
+@Injectable()
+export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('Ingest');
+  private readonly followers = new Map<string, ChainFollower>();
+  private readonly clients = new Map<string, CometRpcClient>();
+  private readonly leases: ChainLeases;
+  private readonly store: PacketStore;
+  private timer: NodeJS.Timeout | undefined;
+  private checking = false;
+  private readonly held = metric.gauge({ name: 'ingest_chains_followed', help: 'chains this replica follows' });
+
+  constructor(
+    @Inject(INGEST_ENV) private readonly env: IngestEnv,
+    @Inject(CHAINS) private readonly chains: ChainConfig[],
+    @Inject(DB_ENV) dbEnv: DbEnv,
+    @Inject(Database) db: Database,
+    @Inject(EventPublisher) private readonly publisher: EventPublisher,
+    @Inject(JetStreamConnection) private readonly connection: JetStreamConnection,
+    @Inject(CounterpartyDirectory) private readonly directory: CounterpartyDirectory,
+  ) {
+    this.store = new PacketStore(db);
+    this.leases = new ChainLeases(dbEnv.DATABASE_URL, (chainId) => {
+      this.logger.warn(`lost the lease of ${chainId}`);
+      void this.stopFollower(chainId);
+    });
+  }
+
+  following(): string[] {
+    return [...this.followers.keys()];
+  }
+
+  onApplicationBootstrap(): void {
+    void this.checkLeases();
+    this.timer = setInterval(() => void this.checkLeases(), this.env.INGEST_LEASE_CHECK_MS);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    clearInterval(this.timer);
+    await Promise.all([...this.followers.keys()].map((c) => this.stopFollower(c)));
+    await this.leases.close();
+    await Promise.all([...this.clients.values()].map((c) => c.close()));
+  }
+
+  private async checkLeases(): Promise<void> {
+    if (this.checking) return;
+    this.checking = true;
+    try {
+      for (const chain of this.chains) {
+        if (this.followers.has(chain.chain_id)) continue;
+        if (!(await this.leases.tryAcquire(chain.chain_id))) continue;
+        this.logger.log(`following ${chain.chain_id} at ${chain.rpc}`);
+        const client = this.clients.get(chain.chain_id) ?? new CometRpcClient(chain.chain_id, chain.rpc, { timeoutMs: this.env.INGEST_RPC_TIMEOUT_MS, attempts: this.env.INGEST_RPC_ATTEMPTS });
+        this.clients.set(chain.chain_id, client);
+        const follower = new ChainFollower(chain, client, this.store, this.publisher, this.connection, this.directory.resolve, {
+          batchBlocks: this.env.INGEST_BATCH_BLOCKS,
+          pollIntervalMs: this.env.INGEST_POLL_INTERVAL_MS,
+          retryInitialMs: 500,
+          retryMaxMs: 15_000,
+        });
+        this.followers.set(chain.chain_id, follower);
+        follower.start();
+      }
+    } catch (e) {
+      this.logger.warn(`lease check failed: ${(e as Error).message}`);
+    } finally {
+      this.held.set(this.followers.size);
+      this.checking = false;
+    }
+  }
+
+  private async stopFollower(chainId: string): Promise<void> {
+    const f = this.followers.get(chainId);
+    this.followers.delete(chainId);
+    await f?.stop();
+    await this.leases.release(chainId);
+    this.held.set(this.followers.size);
+  }
+}
+
+@Module({})
+export class IngestModule {
+  static forRoot(env: IngestEnv): DynamicModule {
+    return {
+      module: IngestModule,
+      providers: [
+        { provide: INGEST_ENV, useValue: env },
+        { provide: CHAINS, useFactory: () => loadChainsConfig(env.CHAINS_FILE) },
+        { provide: CounterpartyDirectory, useFactory: (chains: ChainConfig[]) => new CounterpartyDirectory(chains), inject: [CHAINS] },
+        IngestService,
+      ],
+      exports: [IngestService],
+    };
+  }
+}
