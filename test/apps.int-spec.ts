@@ -1,6 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { REPO_ROOT, startServer, stopServer, waitFor } from '@unstuck/testing';
+import type { ChildProcess } from 'node:child_process';
+import { startBuiltApp, startServer, stopServer, waitFor } from '@unstuck/testing';
 
 /** Each app from its built JS, on ports of the test's own so a running `npm start` is not disturbed. */
 const APPS = [
@@ -12,18 +11,7 @@ const APPS = [
 ] as const;
 
 function start(app: (typeof APPS)[number], extraEnv: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'apps', app.name, 'src', 'main.js')], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', [app.portVar]: String(app.port), HTTP_HOST: '127.0.0.1', ...extraEnv },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return { child, exited, output: () => output };
+  return startBuiltApp(app.name, { [app.portVar]: String(app.port), ...extraEnv });
 }
 
 const get = (port: number, path: string) => fetch(`http://127.0.0.1:${port}${path}`);

@@ -26,9 +26,15 @@ const envShape = {
   CHAIN_SIM_SHARE_TIMEOUT_PENDING: envVar.number(0.03, 0, 1),
   CHAIN_SIM_SHARE_TIMED_OUT: envVar.number(0.03, 0, 1),
   CHAIN_SIM_RETAIN_BLOCKS: envVar.int(20_000, 10, 10_000_000),
-  /** 0: derived from the clock (seconds since 2024), so every run continues past the previous one. */
+  /**
+   * 0: derived from the clock in hundredths of a second since 2024. No run can produce blocks faster than that
+   * (CHAIN_SIM_BLOCK_MS ≥ 10), so a restarted run always starts above every height an earlier run reached.
+   */
   CHAIN_SIM_INITIAL_HEIGHT: envVar.int(0, 0, Number.MAX_SAFE_INTEGER),
 };
+
+/** Hundredths of a second since 2024-01-01. */
+const clockTicks = () => Math.floor((Date.now() - Date.UTC(2024, 0, 1)) / 10);
 
 const log = (msg: string, extra: Record<string, unknown> = {}) =>
   process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), service: 'chain-sim', msg, ...extra })}\n`);
@@ -74,9 +80,10 @@ runMain(async () => {
     raceProbability: env.CHAIN_SIM_RACE_PROBABILITY,
     retainBlocks: env.CHAIN_SIM_RETAIN_BLOCKS,
     blockTimeMs: env.CHAIN_SIM_BLOCK_MS,
-    initialHeight: env.CHAIN_SIM_INITIAL_HEIGHT || Math.floor((Date.now() - Date.UTC(2024, 0, 1)) / 1000),
-    // Sequences from the clock (hundredths of a second since 2024): a restart never reuses a packet identity.
-    initialSequence: BigInt(Math.floor((Date.now() - Date.UTC(2024, 0, 1)) / 10)),
+    initialHeight: env.CHAIN_SIM_INITIAL_HEIGHT || clockTicks(),
+    // Sequences likewise, a million per clock tick (10^8 per second, beyond any run's rate; ~9·10^15 today, far
+    // below int64), so a restart never reuses a packet identity an earlier run left in the database.
+    initialSequence: BigInt(clockTicks()) * 1_000_000n,
   });
   const rpc = new Map<string, ChainRpcServer>();
   [...network.chains.values()].forEach((chain, i) => {

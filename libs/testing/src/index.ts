@@ -1,2 +1,3 @@
 export { REPO_ROOT, startServer, stopServer, superuser, uniqueSuffix, waitFor, type Component } from './infra';
 export { packetSentFixture } from './fixtures';
+export { startBuiltApp, type ServiceProcess } from './processes';

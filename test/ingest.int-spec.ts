@@ -1,0 +1,248 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadEnv } from '@unstuck/config';
+import { STREAMS } from '@unstuck/contracts';
+import { createDataSource, Database, dbEnvShape } from '@unstuck/db';
+import { JetStreamConnection, natsEnvShape } from '@unstuck/messaging';
+import { startBuiltApp, waitFor, type ServiceProcess } from '@unstuck/testing';
+
+/**
+ * packet-ingest against chain-sim, both from built JS, on ports of the test's own. chain-sim's ground truth
+ * (every packet's state and the relayers that raced for it) is compared with what ingest committed.
+ */
+const ADMIN = 'http://127.0.0.1:36600';
+const CHAINS = [
+  { chain_id: 'cosmoshub-4', port: 36657, comet: '0.38' },
+  { chain_id: 'osmosis-1', port: 36667, comet: '0.37' },
+  { chain_id: 'neutron-1', port: 36677, comet: '0.34' },
+];
+
+interface TruthPacket {
+  src_chain_id: string;
+  src_channel: string;
+  sequence: string;
+  state: string;
+  fate: string;
+  sender: string;
+  receiver: string;
+  amount: string;
+  recv_relayers: string[];
+  ack_relayers: string[];
+  timeout_relayers: string[];
+}
+
+const admin = async <T>(path: string, body?: unknown): Promise<T> => {
+  const res = await fetch(`${ADMIN}${path}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+};
+
+describe('packet-ingest against chain-sim (real Postgres, NATS and processes)', () => {
+  const db = new Database(createDataSource(loadEnv(dbEnvShape, {}), 'primary', 'test'), undefined, { maxLagMs: 5000, checkIntervalMs: 60_000 });
+  const nats = new JetStreamConnection(loadEnv(natsEnvShape, {}), 'ingest-test');
+  const dir = mkdtempSync(join(tmpdir(), 'unstuck-ingest-'));
+  const chainsFile = join(dir, 'chains.yaml');
+  let sim: ServiceProcess;
+  const ingest: ServiceProcess[] = [];
+
+  const startIngest = (port: number) => {
+    const p = startBuiltApp('packet-ingest', {
+      INGEST_PORT: String(port),
+      CHAINS_FILE: chainsFile,
+      INGEST_POLL_INTERVAL_MS: '200',
+      INGEST_LEASE_CHECK_MS: '500',
+      INGEST_RPC_TIMEOUT_MS: '2000',
+    });
+    ingest.push(p);
+    return p;
+  };
+
+  beforeAll(async () => {
+    writeFileSync(
+      chainsFile,
+      CHAINS.map((c) => `- chain_id: ${c.chain_id}\n  rpc: http://127.0.0.1:${c.port}\n  comet_version: "${c.comet}"\n`).join(''),
+    );
+    sim = startBuiltApp('chain-sim', {
+      CHAIN_SIM_RPC_BASE_PORT: '36657',
+      CHAIN_SIM_ADMIN_PORT: '36600',
+      CHAIN_SIM_BLOCK_MS: '100',
+      CHAIN_SIM_SEED: '7',
+      CHAIN_SIM_TRANSFERS_PER_BLOCK: '3',
+      CHAIN_SIM_RACE_PROBABILITY: '0.4',
+    });
+    await waitFor(async () => (await fetch(`${ADMIN}/chains`)).ok, 20_000, 100);
+    await db.start();
+    await nats.get();
+    startIngest(43202);
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const p of ingest) p.kill('SIGKILL');
+    sim?.kill('SIGKILL');
+    await db.stop();
+    await nats.close();
+  });
+
+  /** Stops new traffic, lets scheduled relays and timeouts land, and waits until ingest has every height. */
+  async function quiesce(): Promise<TruthPacket[]> {
+    await admin('/rate', { transfers_per_block: 0 });
+    let previous = '';
+    await waitFor(async () => {
+      const snapshot = JSON.stringify((await admin<{ packets: TruthPacket[] }>('/packets')).packets.map((p) => p.state));
+      const stable = snapshot === previous;
+      previous = snapshot;
+      return stable;
+    }, 30_000, 1_500);
+    const { chains } = await admin<{ chains: Array<{ chain_id: string; height: number }> }>('/chains');
+    await waitFor(async () => {
+      const rows = await db.query<{ chain_id: string; height: string }>(`SELECT chain_id, height FROM ingest_cursors WHERE chain_id = ANY($1)`, [
+        CHAINS.map((c) => c.chain_id),
+      ]);
+      return chains.every((c) => rows.some((r) => r.chain_id === c.chain_id && Number(r.height) >= c.height));
+    }, 30_000, 200);
+    return (await admin<{ packets: TruthPacket[] }>('/packets')).packets;
+  }
+
+  /** Every packet chain-sim made, compared with its packet_flow row; returns the differences. */
+  async function differences(truth: TruthPacket[]): Promise<string[]> {
+    const rows = await db.query<{
+      src_chain_id: string;
+      src_channel: string;
+      sequence: string;
+      status: string;
+      sender: string;
+      receiver: string;
+      amount: string;
+      recv_relayer: string | null;
+      ack_relayer: string | null;
+      timeout_relayer: string | null;
+      relay_attempts: number;
+    }>(
+      `SELECT f.src_chain_id, f.src_channel, f.sequence::text, f.status, f.sender, f.receiver, f.amount::text, f.recv_relayer,
+              f.ack_relayer, f.timeout_relayer, f.relay_attempts
+         FROM unnest($1::text[], $2::text[], $3::bigint[]) AS t(c, ch, s)
+         JOIN packet_flow f ON f.src_chain_id = t.c AND f.src_port = 'transfer' AND f.src_channel = t.ch AND f.sequence = t.s`,
+      [truth.map((p) => p.src_chain_id), truth.map((p) => p.src_channel), truth.map((p) => p.sequence)],
+    );
+    const byKey = new Map(rows.map((r) => [`${r.src_chain_id}/${r.src_channel}/${r.sequence}`, r]));
+    const diffs: string[] = [];
+    for (const p of truth) {
+      const key = `${p.src_chain_id}/${p.src_channel}/${p.sequence}`;
+      const r = byKey.get(key);
+      if (!r) {
+        diffs.push(`${key}: missing`);
+        continue;
+      }
+      const expected = {
+        status: p.state,
+        sender: p.sender,
+        receiver: p.receiver,
+        amount: p.amount,
+        recv_relayer: p.recv_relayers[0] ?? null,
+        ack_relayer: p.ack_relayers[0] ?? null,
+        timeout_relayer: p.timeout_relayers[0] ?? null,
+        relay_attempts: p.recv_relayers.length + p.ack_relayers.length + p.timeout_relayers.length,
+      };
+      for (const [k, v] of Object.entries(expected)) {
+        if ((r as Record<string, unknown>)[k] !== v) diffs.push(`${key}: ${k} is ${String((r as Record<string, unknown>)[k])}, chain-sim says ${String(v)}`);
+      }
+    }
+    return diffs;
+  }
+
+  /** Messages stored per event on JetStream for our chains: exactly-once publishing is a count. */
+  async function streamCounts(): Promise<Record<string, number>> {
+    const { jsm } = await nats.get();
+    const counts: Record<string, number> = {};
+    for (const event of ['sent', 'received', 'acknowledged', 'timed_out']) {
+      const info = await jsm.streams.info(STREAMS.PACKETS.name, { subjects_filter: `unstuck.packet.${event}.v1.>` });
+      counts[event] = Object.entries(info.state.subjects ?? {})
+        .filter(([s]) => CHAINS.some((c) => s.includes(`.${c.chain_id}.`)))
+        .reduce((n, [, v]) => n + v, 0);
+    }
+    return counts;
+  }
+
+  const metricValue = async (port: number, name: string) => {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+    return line ? Number(line.split(' ').pop()) : undefined;
+  };
+
+  it('commits every packet chain-sim produced, state by state, with the effected relayer and every frontrun attempt', async () => {
+    await new Promise((r) => setTimeout(r, 3_000));
+    const truth = await quiesce();
+    expect(truth.length).toBeGreaterThan(50);
+    expect(new Set(truth.map((p) => p.state))).toEqual(new Set(['sent', 'received', 'acknowledged', 'timed_out']));
+    expect(truth.some((p) => p.recv_relayers.length > 1)).toBe(true);
+    expect(await differences(truth)).toEqual([]);
+  }, 90_000);
+
+  it('kill -9 mid-stream, restart: every packet exactly once, none lost, none duplicated', async () => {
+    const before = await streamCounts();
+    const truthBefore = (await admin<{ packets: TruthPacket[] }>('/packets')).packets;
+    await admin('/rate', { transfers_per_block: 6 });
+    await new Promise((r) => setTimeout(r, 1_500));
+    ingest[0]!.kill('SIGKILL');
+    await ingest[0]!.exited;
+    await new Promise((r) => setTimeout(r, 1_000));
+    startIngest(43202);
+    await new Promise((r) => setTimeout(r, 1_500));
+    const truth = await quiesce();
+    expect(await differences(truth)).toEqual([]);
+
+    // Published exactly once: the growth of each subject count equals what chain-sim did since.
+    const after = await streamCounts();
+    const old = new Map(truthBefore.map((p) => [`${p.src_chain_id}/${p.src_channel}/${p.sequence}`, p]));
+    const expected = { sent: 0, received: 0, acknowledged: 0, timed_out: 0 };
+    for (const p of truth) {
+      const o = old.get(`${p.src_chain_id}/${p.src_channel}/${p.sequence}`);
+      if (!o) expected.sent += 1;
+      expected.received += p.recv_relayers.length - (o?.recv_relayers.length ?? 0);
+      expected.acknowledged += p.ack_relayers.length - (o?.ack_relayers.length ?? 0);
+      expected.timed_out += p.timeout_relayers.length - (o?.timeout_relayers.length ?? 0);
+    }
+    expect({
+      sent: after.sent! - before.sent!,
+      received: after.received! - before.received!,
+      acknowledged: after.acknowledged! - before.acknowledged!,
+      timed_out: after.timed_out! - before.timed_out!,
+    }).toEqual(expected);
+  }, 120_000);
+
+  it("resumes and backfills a chain whose RPC was down for 30 s, while the other chains never stopped", async () => {
+    const cursor = async (chain: string) =>
+      Number((await db.query<{ height: string }>(`SELECT height FROM ingest_cursors WHERE chain_id = $1`, [chain]))[0]!.height);
+    await admin('/rate', { transfers_per_block: 2 });
+    await admin('/chains/osmosis-1/rpc/stop', {});
+    await new Promise((r) => setTimeout(r, 1_000));
+    const start = { osmosis: await cursor('osmosis-1'), cosmos: await cursor('cosmoshub-4'), neutron: await cursor('neutron-1') };
+    await new Promise((r) => setTimeout(r, 29_000));
+    // The others kept following at ~10 blocks/s; osmosis could not move.
+    expect((await cursor('cosmoshub-4')) - start.cosmos).toBeGreaterThan(200);
+    expect((await cursor('neutron-1')) - start.neutron).toBeGreaterThan(200);
+    expect(await cursor('osmosis-1')).toBe(start.osmosis);
+    await admin('/chains/osmosis-1/rpc/start', {});
+    const truth = await quiesce();
+    expect(await differences(truth)).toEqual([]);
+  }, 120_000);
+
+  it('with two instances each chain is followed by exactly one; kill -9 that one and the other takes over', async () => {
+    const a = ingest[ingest.length - 1]!;
+    const b = startIngest(43203);
+    await waitFor(async () => (await metricValue(43203, 'ingest_chains_followed')) !== undefined, 20_000, 200);
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(await metricValue(43202, 'ingest_chains_followed')).toBe(3);
+    expect(await metricValue(43203, 'ingest_chains_followed')).toBe(0);
+
+    await admin('/rate', { transfers_per_block: 3 });
+    a.kill('SIGKILL');
+    await a.exited;
+    await waitFor(async () => (await metricValue(43203, 'ingest_chains_followed')) === 3, 15_000, 200);
+    const truth = await quiesce();
+    expect(await differences(truth)).toEqual([]);
+    b.kill('SIGTERM');
+    await b.exited;
+  }, 120_000);
+});
