@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadEnv } from '@unstuck/config';
-import { STREAMS } from '@unstuck/contracts';
+import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
+import { DEAD_LETTER_HEADERS, STREAMS } from '@unstuck/contracts';
 import { createDataSource, Database, dbEnvShape } from '@unstuck/db';
 import { JetStreamConnection, natsEnvShape } from '@unstuck/messaging';
 import { startBuiltApp, waitFor, type ServiceProcess } from '@unstuck/testing';
@@ -178,6 +179,38 @@ describe('packet-ingest against chain-sim (real Postgres, NATS and processes)', 
     expect(truth.some((p) => p.recv_relayers.length > 1)).toBe(true);
     expect(await differences(truth)).toEqual([]);
   }, 90_000);
+
+  it('dead-letters a malformed event with its reason and carries on with that chain', async () => {
+    const { js, jsm } = await nats.get();
+    const durable = `ingest-dlq-${Date.now()}`;
+    await jsm.consumers.add(STREAMS.DEAD_LETTER.name, {
+      durable_name: durable,
+      filter_subject: 'unstuck.dlq.v1.INGEST.neutron-1',
+      deliver_policy: DeliverPolicy.New,
+      ack_policy: AckPolicy.Explicit,
+    });
+    try {
+      const kinds = ['bad_hex', 'missing_sequence', 'invalid_json', 'absurd_sequence'];
+      const hashes: string[] = [];
+      for (const kind of kinds) hashes.push((await admin<{ tx_hash: string }>('/malformed', { chain_id: 'neutron-1', kind })).tx_hash);
+      const consumer = await js.consumers.get(STREAMS.DEAD_LETTER.name, durable);
+      const reasons: string[] = [];
+      await waitFor(async () => {
+        const batch = await consumer.fetch({ max_messages: 10, expires: 1_000 });
+        for await (const m of batch) {
+          const body = JSON.parse(new TextDecoder().decode(m.data)) as { txHash: string };
+          if (hashes.includes(body.txHash)) reasons.push(m.headers!.get(DEAD_LETTER_HEADERS.reason));
+          m.ack();
+        }
+        return reasons.length >= kinds.length;
+      }, 15_000, 0);
+      expect(reasons.sort()).toEqual(['absurd_value', 'bad_hex', 'invalid_json', 'missing_attribute']);
+      // The chain was not held up: everything since is ingested.
+      expect(await differences(await quiesce())).toEqual([]);
+    } finally {
+      await jsm.consumers.delete(STREAMS.DEAD_LETTER.name, durable);
+    }
+  }, 60_000);
 
   it('kill -9 mid-stream, restart: every packet exactly once, none lost, none duplicated', async () => {
     const before = await streamCounts();

@@ -3,9 +3,13 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /**
- * `npm start`: runs every service from its built JS with its output prefixed, waits until each one reports ready,
- * prints where to find them, and on Ctrl-C / SIGTERM forwards the signal so each drains before exiting.
+ * `npm start`: runs chain-sim (demo traffic on three simulated chains) and every service from its built JS with
+ * their output prefixed, waits until each one reports ready, prints where to find them, and on Ctrl-C / SIGTERM
+ * forwards the signal so each drains before exiting. UNSTUCK_DEMO=false leaves chain-sim out (real chains in
+ * CHAINS_FILE).
  */
+const DEMO = process.env.UNSTUCK_DEMO !== 'false';
+const SIM_ADMIN_PORT = Number(process.env.CHAIN_SIM_ADMIN_PORT ?? 26600);
 const SERVICES = [
   { name: 'api-gateway', port: Number(process.env.GATEWAY_PORT ?? 3000) },
   { name: 'clearing-service', port: Number(process.env.CLEARING_PORT ?? 3001) },
@@ -47,11 +51,13 @@ function start(name: string): void {
   children.set(name, child);
 }
 
-async function waitReady(port: number, timeoutMs: number): Promise<boolean> {
+const waitReady = (port: number, timeoutMs: number) => waitFor(`http://127.0.0.1:${port}/health/ready`, timeoutMs);
+
+async function waitFor(url: string, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && !stopping) {
     try {
-      if ((await fetch(`http://127.0.0.1:${port}/health/ready`)).ok) return true;
+      if ((await fetch(url)).ok) return true;
     } catch {
       // not listening yet
     }
@@ -61,6 +67,10 @@ async function waitReady(port: number, timeoutMs: number): Promise<boolean> {
 }
 
 async function main(): Promise<void> {
+  if (DEMO) {
+    start('chain-sim');
+    if (!(await waitFor(`http://127.0.0.1:${SIM_ADMIN_PORT}/chains`, 30_000))) process.stderr.write('[dev-stack] chain-sim did not start\n');
+  }
   for (const s of SERVICES) start(s.name);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
@@ -76,6 +86,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `\n[dev-stack] Unstuck is up:\n${rows.join('\n')}\n` +
       `  REST API           http://127.0.0.1:${SERVICES[0]!.port}/api/v1\n` +
+      (DEMO ? `  chain-sim          http://127.0.0.1:${SIM_ADMIN_PORT}/chains (demo traffic; RPC on 26657, 26667, 26677)\n` : '') +
       `  metrics            http://127.0.0.1:<port>/metrics   health: /health/live, /health/ready\n` +
       `[dev-stack] Ctrl-C stops everything (the infrastructure keeps running: npm run infra:down).\n\n`,
   );

@@ -92,6 +92,12 @@ export function startAdminServer(network: SimNetwork, rpc: Map<string, ChainRpcS
         );
         return reply(200, { tx_hash: hash });
       }
+      if (route === 'POST /malformed') {
+        const kinds = ['bad_hex', 'missing_sequence', 'invalid_json', 'absurd_sequence'] as const;
+        const kind = body.kind as (typeof kinds)[number];
+        if (!kinds.includes(kind)) throw new BadRequest(`kind must be one of ${kinds.join(', ')}`);
+        return reply(200, { tx_hash: network.malformed(need(body, 'chain_id', isString, 'a chain id'), kind) });
+      }
       if (route === 'POST /relay') {
         const chainId = need(body, 'src_chain_id', isString, 'a chain id');
         const channel = need(body, 'src_channel', isString, 'a channel id');

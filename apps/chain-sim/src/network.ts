@@ -286,6 +286,27 @@ export class SimNetwork {
     return 'nothing to relay';
   }
 
+  /**
+   * A transaction whose send_packet event is broken the way a buggy or hostile chain might break it, for fault
+   * tests: the ingest must dead-letter it and carry on.
+   */
+  malformed(chainId: string, kind: 'bad_hex' | 'missing_sequence' | 'invalid_json' | 'absurd_sequence'): string {
+    const chain = this.chains.get(chainId);
+    if (!chain) throw new Error(`unknown chain ${chainId}`);
+    const dir = this.directions.find((d) => d.src.chainId === chainId)!;
+    const attrs: Array<[string, string]> = [
+      ['packet_data_hex', kind === 'bad_hex' ? 'zz-not-hex' : Buffer.from(kind === 'invalid_json' ? '{"amount":' : '{"amount":"1","denom":"x","sender":"a","receiver":"b"}').toString('hex')],
+      ['packet_timeout_height', '0-0'],
+      ['packet_timeout_timestamp', '0'],
+      ['packet_src_port', TRANSFER_PORT],
+      ['packet_src_channel', dir.src.channelId],
+      ['packet_dst_port', TRANSFER_PORT],
+      ['packet_dst_channel', dir.dst.channelId],
+    ];
+    if (kind !== 'missing_sequence') attrs.push(['packet_sequence', kind === 'absurd_sequence' ? '99999999999999999999999' : '1']);
+    return chain.submit([], [ev('send_packet', attrs)]).hash;
+  }
+
   /** A bank send, e.g. a clearing fee paid with a CLR- memo. */
   bankSend(chainId: string, from: string, to: string, amount: string, denom: string, memo: string): string {
     const chain = this.chains.get(chainId);
