@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { repoRoot } from '@unstuck/config';
 
 /**
  * `npm start`: runs chain-sim (demo traffic on three simulated chains) and every service from its built JS with
@@ -17,10 +17,6 @@ const SERVICES = [
   { name: 'stats-aggregator', port: Number(process.env.STATS_PORT ?? 3003) },
   { name: 'notifier', port: Number(process.env.NOTIFIER_PORT ?? 3004) },
 ];
-
-function repoRoot(from = __dirname): string {
-  return existsSync(join(from, 'nx.json')) || dirname(from) === from ? from : repoRoot(dirname(from));
-}
 
 const root = repoRoot();
 const children = new Map<string, ChildProcess>();

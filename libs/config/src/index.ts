@@ -1,1 +1,2 @@
 export { EnvValidationError, envVar, loadEnv, serviceEnvShape } from './env';
+export { repoRoot } from './repo-root';

@@ -4,7 +4,7 @@ export { MalformedEventError } from './parsing/errors';
 export { acknowledgementSucceeded, decodeTransferData } from './parsing/ics20';
 export { parsePacketAttributes, type PacketAttributes } from './parsing/packet-attributes';
 export { decodeTx, txHash, type BankSend, type DecodedTx, type RelayKind, type RelayMessage } from './parsing/tx';
-export { foldEvents, PacketStore, type CommitResult } from './store/packet-store';
+export { foldEvents, GroupCommitter, PacketStore, type CommitResult, type Cursor } from './store/packet-store';
 export { ChainFollower, type FollowerOptions } from './ingest/chain-follower';
 export { ChainLeases } from './ingest/chain-leases';
 export { ChainsConfigError, loadChainsConfig, type ChainConfig } from './ingest/chains-config';

@@ -2,9 +2,10 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
+import { repoRoot } from '@unstuck/config';
 
 const run = promisify(execFile);
-export const REPO_ROOT = join(__dirname, '..', '..', '..');
+export const REPO_ROOT = repoRoot();
 const INFRA = join(REPO_ROOT, 'deploy', 'local', 'infra.sh');
 
 export type Component = 'primary' | 'replica' | 'redis' | 'nats';

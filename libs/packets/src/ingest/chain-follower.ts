@@ -7,7 +7,7 @@ import { metric } from '@unstuck/observability';
 import { backoffDelay } from '@unstuck/resilience';
 import { detectBase64Attributes } from '../parsing/abci-events';
 import { parseBlock, type CounterpartyResolver, type ParseProblem } from '../parsing/block';
-import type { PacketStore } from '../store/packet-store';
+import type { GroupCommitter, PacketStore } from '../store/packet-store';
 import type { ChainConfig } from './chains-config';
 import type { CometRpcClient, FetchedBlock } from './comet-rpc-client';
 
@@ -31,6 +31,12 @@ const m = {
   problems: metric.counter({ name: 'ingest_problems_total', help: 'malformed events and txs, dead-lettered', labelNames: ['chain_id', 'reason'] }),
   reconnects: metric.counter({ name: 'ingest_ws_reconnects_total', help: 'websocket reconnects', labelNames: ['chain_id'] }),
   skipped: metric.counter({ name: 'ingest_skipped_heights_total', help: 'heights pruned by the node before they were ingested', labelNames: ['chain_id'] }),
+  stage: metric.histogram({
+    name: 'ingest_stage_seconds',
+    help: 'time per batch in each ingest stage (fetch, parse, publish, commit)',
+    labelNames: ['chain_id', 'stage'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  }),
   latency: metric.histogram({
     name: 'ingest_block_to_commit_seconds',
     help: 'block time → row committed',
@@ -62,6 +68,7 @@ export class ChainFollower {
     private readonly config: ChainConfig,
     private readonly rpc: CometRpcClient,
     private readonly store: PacketStore,
+    private readonly writer: GroupCommitter,
     private readonly publisher: EventPublisher,
     private readonly connection: JetStreamConnection,
     private readonly counterparty: CounterpartyResolver,
@@ -132,7 +139,9 @@ export class ChainFollower {
     const span = (start: number) => Array.from({ length: Math.min(this.options.batchBlocks, to - start + 1) }, (_, i) => start + i);
     let pending: Promise<FetchedBlock[]> | undefined = next <= to ? this.rpc.blocks(span(next)) : undefined;
     while (pending && !this.stopped) {
+      const waited = m.stage.startTimer({ chain_id: this.chainId, stage: 'fetch' });
       const blocks = await pending;
+      waited();
       const after = next + blocks.length;
       pending = after <= to ? this.rpc.blocks(span(after)) : undefined;
       pending?.catch(() => undefined);
@@ -143,6 +152,7 @@ export class ChainFollower {
   }
 
   private async ingest(blocks: FetchedBlock[]): Promise<void> {
+    const parsing = m.stage.startTimer({ chain_id: this.chainId, stage: 'parse' });
     const events = [];
     const problems: ParseProblem[] = [];
     for (const b of blocks) {
@@ -157,10 +167,15 @@ export class ChainFollower {
       events.push(...parsed.events);
       problems.push(...parsed.problems);
     }
+    parsing();
+    const publishing = m.stage.startTimer({ chain_id: this.chainId, stage: 'publish' });
     if (events.length) await this.publisher.publishBatch(events);
     if (problems.length) await this.deadLetter(problems);
+    publishing();
     const last = blocks[blocks.length - 1]!;
-    await this.store.commit(events, { chainId: this.chainId, height: String(last.height), blockTime: last.time });
+    const committing = m.stage.startTimer({ chain_id: this.chainId, stage: 'commit' });
+    await this.writer.commit(events, { chainId: this.chainId, height: String(last.height), blockTime: last.time });
+    committing();
 
     const now = Date.now();
     for (const b of blocks) m.latency.observe({ chain_id: this.chainId }, Math.max(0, now - Date.parse(b.time)) / 1000);

@@ -3,7 +3,7 @@ import { envVar } from '@unstuck/config';
 import { Database, DB_ENV, type DbEnv } from '@unstuck/db';
 import { EventPublisher, JetStreamConnection } from '@unstuck/messaging';
 import { metric } from '@unstuck/observability';
-import { PacketStore } from '../store/packet-store';
+import { GroupCommitter, PacketStore } from '../store/packet-store';
 import { ChainFollower } from './chain-follower';
 import { ChainLeases } from './chain-leases';
 import { loadChainsConfig, type ChainConfig } from './chains-config';
@@ -33,6 +33,7 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly clients = new Map<string, CometRpcClient>();
   private readonly leases: ChainLeases;
   private readonly store: PacketStore;
+  private readonly writer: GroupCommitter;
   private timer: NodeJS.Timeout | undefined;
   private checking = false;
   private readonly held = metric.gauge({ name: 'ingest_chains_followed', help: 'chains this replica follows' });
@@ -47,6 +48,7 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(CounterpartyDirectory) private readonly directory: CounterpartyDirectory,
   ) {
     this.store = new PacketStore(db);
+    this.writer = new GroupCommitter(this.store);
     this.leases = new ChainLeases(dbEnv.DATABASE_URL, (chainId) => {
       this.logger.warn(`lost the lease of ${chainId}`);
       void this.stopFollower(chainId);
@@ -79,7 +81,7 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
         this.logger.log(`following ${chain.chain_id} at ${chain.rpc}`);
         const client = this.clients.get(chain.chain_id) ?? new CometRpcClient(chain.chain_id, chain.rpc, { timeoutMs: this.env.INGEST_RPC_TIMEOUT_MS, attempts: this.env.INGEST_RPC_ATTEMPTS });
         this.clients.set(chain.chain_id, client);
-        const follower = new ChainFollower(chain, client, this.store, this.publisher, this.connection, this.directory.resolve, {
+        const follower = new ChainFollower(chain, client, this.store, this.writer, this.publisher, this.connection, this.directory.resolve, {
           batchBlocks: this.env.INGEST_BATCH_BLOCKS,
           pollIntervalMs: this.env.INGEST_POLL_INTERVAL_MS,
           retryInitialMs: 500,

@@ -59,6 +59,12 @@ interface RelayRow {
   height: string;
 }
 
+export interface Cursor {
+  chainId: string;
+  height: string;
+  blockTime: string;
+}
+
 export interface CommitResult {
   packets: number;
   relaysInserted: number;
@@ -201,6 +207,7 @@ const recordColumns = [
   'sequence bigint',
   ...MERGED.map(([c, t]) => `${c} ${t}`),
   ...TIMEOUT_COLUMNS.map(([c, t]) => `${c} ${t}`),
+  'new_relays int',
 ].join(', ');
 
 /** status follows from which facts are known, never from the order they arrived in. */
@@ -226,17 +233,64 @@ const UPSERT_FLOW = `
   SELECT k.id, k.created_at, i.src_chain_id, i.src_port, i.src_channel, i.sequence,
          ${MERGED.map(([c]) => `i.${c}`).join(', ')},
          ${TIMEOUT_COLUMNS.map(([c]) => `coalesce(i.${c}, 0)`).join(', ')},
-         coalesce(r.inserted, 0), ${STATUS(input)}, ${CLEAR_TIME(input)}, now()
+         coalesce(i.new_relays, 0), ${STATUS(input)}, ${CLEAR_TIME(input)}, now()
     FROM json_to_recordset($1::json) AS i(${recordColumns})
     JOIN packet_keys k USING (src_chain_id, src_port, src_channel, sequence)
-    LEFT JOIN json_to_recordset($2::json) AS r(src_chain_id text, src_port text, src_channel text, sequence bigint, inserted int)
-           USING (src_chain_id, src_port, src_channel, sequence)
+   -- Rows are locked in key order in every statement, so two writers can wait for each other but never deadlock.
+   ORDER BY i.src_chain_id, i.src_port, i.src_channel, i.sequence
   ON CONFLICT (created_at, src_chain_id, src_port, src_channel, sequence) DO UPDATE SET
     ${MERGED.map(([c]) => `${c} = ${current(c)}`).join(',\n    ')},
     relay_attempts = pf.relay_attempts + EXCLUDED.relay_attempts,
     status = ${STATUS(current)},
     clear_time_ms = ${CLEAR_TIME(current)},
     updated_at = now()`;
+
+/**
+ * Group commit: the followers of one process hand their batches to one writer, which commits everything waiting
+ * (events of several chains and their cursors) in a single transaction. Followers of different chains touch the
+ * same packets (the send on one chain, the recv on the other), so separate transactions would wait for each
+ * other's row locks; one writer never does, and its batches are larger.
+ */
+export class GroupCommitter {
+  private queue: Array<{ events: readonly OutgoingEvent[]; cursor: Cursor; resolve: () => void; reject: (e: unknown) => void }> = [];
+  private running = false;
+
+  constructor(
+    private readonly store: PacketStore,
+    private readonly maxEvents = 20_000,
+  ) {}
+
+  commit(events: readonly OutgoingEvent[], cursor: Cursor): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ events, cursor, resolve, reject });
+      void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      while (this.queue.length > 0) {
+        const group = [];
+        let size = 0;
+        while (this.queue.length > 0 && (group.length === 0 || size + this.queue[0]!.events.length <= this.maxEvents)) {
+          const item = this.queue.shift()!;
+          size += item.events.length;
+          group.push(item);
+        }
+        try {
+          await this.store.commit(group.flatMap((g) => g.events), group.map((g) => g.cursor));
+          for (const g of group) g.resolve();
+        } catch (e) {
+          for (const g of group) g.reject(e);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+}
 
 /**
  * Writes packet events into packet_keys, packet_flow and packet_relays, and moves the chain's ingest cursor, in
@@ -247,35 +301,27 @@ const UPSERT_FLOW = `
 export class PacketStore {
   constructor(private readonly db: Database) {}
 
-  async commit(
-    events: readonly OutgoingEvent[],
-    cursor?: { chainId: string; height: string; blockTime: string },
-  ): Promise<CommitResult> {
+  async commit(events: readonly OutgoingEvent[], cursor?: Cursor | readonly Cursor[]): Promise<CommitResult> {
+    const cursors = cursor === undefined ? [] : Array.isArray(cursor) ? (cursor as readonly Cursor[]) : [cursor as Cursor];
     const { patches, relays } = foldEvents(events);
     return this.db.write(async (m) => {
       const relaysInserted = await this.insertRelays(m, relays);
       if (patches.length > 0) {
         await this.claimKeys(m, patches);
-        const byPacket = new Map<string, number>();
-        for (const r of relaysInserted) {
-          const k = keyOf(r);
-          byPacket.set(k, (byPacket.get(k) ?? 0) + 1);
-        }
-        const counts = [...byPacket].map(([k, inserted]) => {
-          const [src_chain_id, src_port, src_channel, sequence] = k.split('\u0000');
-          return { src_chain_id, src_port, src_channel, sequence, inserted };
-        });
-        const rows = patches.map(({ key, firstSeen: _firstSeen, ...fields }) => ({ ...key, ...fields }));
-        await m.query(UPSERT_FLOW, [JSON.stringify(rows), JSON.stringify(counts)]);
+        // Relay rows really inserted (not already there from an earlier delivery), counted per packet.
+        const newRelays = new Map<string, number>();
+        for (const r of relaysInserted) newRelays.set(keyOf(r), (newRelays.get(keyOf(r)) ?? 0) + 1);
+        const rows = patches.map(({ key, firstSeen: _firstSeen, ...fields }) => ({ ...key, ...fields, new_relays: newRelays.get(keyOf(key)) ?? 0 }));
+        await m.query(UPSERT_FLOW, [JSON.stringify(rows)]);
       }
-      if (cursor) {
+      for (const c of [...cursors].sort((a, b) => a.chainId.localeCompare(b.chainId))) {
         await m.query(
           `INSERT INTO ingest_cursors (chain_id, height, block_time, updated_at) VALUES ($1, $2, $3, now())
            ON CONFLICT (chain_id) DO UPDATE SET
              height = GREATEST(ingest_cursors.height, EXCLUDED.height),
              block_time = CASE WHEN EXCLUDED.height >= ingest_cursors.height THEN EXCLUDED.block_time ELSE ingest_cursors.block_time END,
              updated_at = now()`,
-          [cursor.chainId, cursor.height, cursor.blockTime],
+          [c.chainId, c.height, c.blockTime],
         );
       }
       return { packets: patches.length, relaysInserted: relaysInserted.length };
@@ -308,6 +354,7 @@ export class PacketStore {
        SELECT * FROM json_to_recordset($1::json) AS x(block_time timestamptz, chain_id text, tx_hash text, msg_index int, kind text,
                                                       src_chain_id text, src_port text, src_channel text, sequence bigint,
                                                       relayer text, effected boolean, height bigint)
+       ORDER BY block_time, chain_id, tx_hash, msg_index
        ON CONFLICT DO NOTHING
        RETURNING src_chain_id, src_port, src_channel, sequence::text`,
       [JSON.stringify(relays)],
