@@ -106,11 +106,13 @@ async function main(): Promise<void> {
     await sleep(1_500);
     const heads = await Promise.all(chains.map(async (c) => Number((await rpc<{ sync_info: { latest_block_height: string } }>(c.port, 'status')).sync_info.latest_block_height)));
 
-    // 2. Catch-up throughput.
+    // 2. Catch-up throughput, timed from the process's spawn: followers start before the HTTP server listens, so
+    // timing from the first metrics read would miss work done during boot. Boot time counts against ingest.
+    const spawned = performance.now();
     ingest = startBuiltApp('packet-ingest', {
       INGEST_PORT: String(INGEST_PORT),
       CHAINS_FILE: chainsFile,
-      INGEST_BATCH_BLOCKS: process.env.BENCH_BATCH_BLOCKS ?? '2',
+      INGEST_BATCH_BLOCKS: process.env.BENCH_BATCH_BLOCKS ?? '10',
       INGEST_POLL_INTERVAL_MS: '200',
       LOG_LEVEL: 'error',
     });
@@ -121,20 +123,17 @@ async function main(): Promise<void> {
       await c.end();
       return chains.map((x) => Number(rows.find((r) => r.chain_id === x.id)?.height ?? 0));
     };
-    let started = 0;
-    let eventsAtStart = 0;
     for (;;) {
-      const events = await metricSum('ingest_events_total').catch(() => 0);
-      if (!started && events > 0) {
-        started = performance.now();
-        eventsAtStart = events;
-      }
       const heights = await committed();
       if (heights.every((h, i) => h >= heads[i]!)) break;
-      await sleep(100);
+      await sleep(50);
     }
-    const elapsed = (performance.now() - started) / 1000;
-    const events = (await metricSum('ingest_events_total')) - eventsAtStart;
+    const elapsed = (performance.now() - spawned) / 1000;
+    let events = 0;
+    for (let i = 0; i < 100 && events === 0; i++) {
+      events = await metricSum('ingest_events_total').catch(() => 0);
+      if (events === 0) await sleep(100);
+    }
     const eventsPerSecond = events / elapsed;
     process.stdout.write(`ingest catch-up: ${events} events in ${elapsed.toFixed(1)} s = ${Math.round(eventsPerSecond)} events/s\n`);
     stages = {};
@@ -168,11 +167,11 @@ async function main(): Promise<void> {
 
     const ratio = eventsPerSecond / copyRate;
     recordBenchmark('ingest', [
-      `Command: \`npm run bench:ingest\` (chain-sim backlog of ${BACKLOG_BLOCKS} blocks × 3 chains at ${TRANSFERS_PER_BLOCK} transfers/block/chain; ingest batch ${process.env.BENCH_BATCH_BLOCKS ?? '2'} blocks).`,
+      `Command: \`npm run bench:ingest\` (chain-sim backlog of ${BACKLOG_BLOCKS} blocks × 3 chains at ${TRANSFERS_PER_BLOCK} transfers/block/chain; ingest batch ${process.env.BENCH_BATCH_BLOCKS ?? '10'} blocks).`,
       '',
       '| measure | value |',
       '| --- | --- |',
-      `| packet events persisted per second (catch-up, sustained over ${elapsed.toFixed(1)} s, ${events} events) | ${Math.round(eventsPerSecond).toLocaleString('en-US')} |`,
+      `| packet events persisted per second (catch-up of ${events} events in ${elapsed.toFixed(1)} s, process start included) | ${Math.round(eventsPerSecond).toLocaleString('en-US')} |`,
       `| raw \`COPY\` into packet_flow, same run (rows/s, the ceiling) | ${Math.round(copyRate).toLocaleString('en-US')} |`,
       `| ingest ÷ raw COPY | ${(ratio * 100).toFixed(0)} % |`,
       `| block time → committed row, live at ${liveRate} transfers/block/chain, p50 | ${live.p50} ms |`,
