@@ -176,7 +176,6 @@ async function main(): Promise<void> {
       `| ingest ÷ raw COPY | ${(ratio * 100).toFixed(0)} % |`,
       `| block time → committed row, live at ${liveRate} transfers/block/chain, p50 | ${live.p50} ms |`,
       `| same, p99 | ${live.p99} ms |`,
-      '',
       `| time in each stage during catch-up, summed over the three followers (fetch / parse / publish / commit) | ${['fetch', 'parse', 'publish', 'commit'].map((k) => `${stages[k]!.toFixed(1)} s`).join(' / ')} |`,
       '',
       `Targets: ≥ 20,000 events/s sustained (${eventsPerSecond >= 20_000 ? 'met' : 'NOT met'}) and ≥ 50 % of raw COPY (${ratio >= 0.5 ? 'met' : 'NOT met'}).`,
