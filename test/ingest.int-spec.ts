@@ -60,10 +60,6 @@ describe('packet-ingest against chain-sim (real Postgres, NATS and processes)', 
   };
 
   beforeAll(async () => {
-    writeFileSync(
-      chainsFile,
-      CHAINS.map((c) => `- chain_id: ${c.chain_id}\n  rpc: http://127.0.0.1:${c.port}\n  comet_version: "${c.comet}"\n`).join(''),
-    );
     sim = startBuiltApp('chain-sim', {
       CHAIN_SIM_RPC_BASE_PORT: '36657',
       CHAIN_SIM_ADMIN_PORT: '36600',
@@ -73,6 +69,20 @@ describe('packet-ingest against chain-sim (real Postgres, NATS and processes)', 
       CHAIN_SIM_RACE_PROBABILITY: '0.4',
     });
     await waitFor(async () => (await fetch(`${ADMIN}/chains`)).ok, 20_000, 100);
+    // Ingest starts at the chain head when nothing is committed yet; this run's chains start at their first
+    // height so that every packet chain-sim made is expected in the database.
+    const earliest = await Promise.all(
+      CHAINS.map(async (c) => {
+        const status = (await (await fetch(`http://127.0.0.1:${c.port}/status`)).json()) as { result: { sync_info: { earliest_block_height: string } } };
+        return status.result.sync_info.earliest_block_height;
+      }),
+    );
+    writeFileSync(
+      chainsFile,
+      CHAINS.map(
+        (c, i) => `- chain_id: ${c.chain_id}\n  rpc: http://127.0.0.1:${c.port}\n  comet_version: "${c.comet}"\n  start_height: ${earliest[i]}\n`,
+      ).join(''),
+    );
     await db.start();
     await nats.get();
     startIngest(43202);
