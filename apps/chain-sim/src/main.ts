@@ -40,7 +40,7 @@ const log = (msg: string, extra: Record<string, unknown> = {}) =>
   process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), service: 'chain-sim', msg, ...extra })}\n`);
 
 /** Accepts signed bank sends from outside (payments, refunds) into the chain's next block. */
-function broadcast(chain: SimChain, txBase64: string) {
+function broadcast(network: SimNetwork, chain: SimChain, txBase64: string) {
   let decoded;
   try {
     decoded = decodeTx(txBase64);
@@ -50,13 +50,7 @@ function broadcast(chain: SimChain, txBase64: string) {
   const send = decoded.bankSends[0];
   if (!send || decoded.messageCount !== 1) return { hash: decoded.hash, code: 4, log: 'chain-sim accepts transactions with exactly one MsgSend' };
   const coins = send.amount.map((c) => `${c.amount}${c.denom}`).join(',');
-  const events = [
-    { type: 'message', attributes: [['action', '/cosmos.bank.v1beta1.MsgSend'], ['sender', send.from], ['module', 'bank']] as Array<[string, string]> },
-    { type: 'coin_spent', attributes: [['spender', send.from], ['amount', coins]] as Array<[string, string]> },
-    { type: 'coin_received', attributes: [['receiver', send.to], ['amount', coins]] as Array<[string, string]> },
-    { type: 'transfer', attributes: [['recipient', send.to], ['sender', send.from], ['amount', coins]] as Array<[string, string]> },
-  ];
-  const tx = chain.submitRaw(Buffer.from(txBase64, 'base64'), events);
+  const tx = chain.submitRaw(Buffer.from(txBase64, 'base64'), network.bankSendEvents(chain, send.from, send.to, coins));
   return { hash: tx.hash, code: 0, log: '' };
 }
 
@@ -87,7 +81,7 @@ runMain(async () => {
   });
   const rpc = new Map<string, ChainRpcServer>();
   [...network.chains.values()].forEach((chain, i) => {
-    rpc.set(chain.chainId, new ChainRpcServer(chain, env.CHAIN_SIM_RPC_BASE_PORT + 10 * i, env.CHAIN_SIM_HOST, broadcast));
+    rpc.set(chain.chainId, new ChainRpcServer(chain, env.CHAIN_SIM_RPC_BASE_PORT + 10 * i, env.CHAIN_SIM_HOST, (c, tx) => broadcast(network, c, tx)));
   });
   network.onBlock.push((chain, block) => rpc.get(chain.chainId)!.publish(block));
   // Genesis: every chain has a first block before any RPC answers.

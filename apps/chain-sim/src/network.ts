@@ -312,17 +312,18 @@ export class SimNetwork {
     const chain = this.chains.get(chainId);
     if (!chain) throw new Error(`unknown chain ${chainId}`);
     const msg = MsgSend.fromPartial({ fromAddress: from, toAddress: to, amount: [{ denom, amount }] });
-    const tx = chain.submit(
-      [any(MsgSend.typeUrl, MsgSend.encode(msg).finish())],
-      [
-        this.message(chain, '/cosmos.bank.v1beta1.MsgSend', from, 'bank', 0),
-        ev('coin_spent', [['spender', from], ['amount', `${amount}${denom}`]]),
-        ev('coin_received', [['receiver', to], ['amount', `${amount}${denom}`]]),
-        ev('transfer', [['recipient', to], ['sender', from], ['amount', `${amount}${denom}`]]),
-      ],
-      { memo },
-    );
+    const tx = chain.submit([any(MsgSend.typeUrl, MsgSend.encode(msg).finish())], this.bankSendEvents(chain, from, to, `${amount}${denom}`), { memo });
     return tx.hash;
+  }
+
+  /** The events the bank module emits for a MsgSend of `coins` ("1000uatom,5uosmo"). */
+  bankSendEvents(chain: SimChain, from: string, to: string, coins: string): SimEvent[] {
+    return [
+      this.message(chain, '/cosmos.bank.v1beta1.MsgSend', from, 'bank', 0),
+      ev('coin_spent', [['spender', from], ['amount', coins]]),
+      ev('coin_received', [['receiver', to], ['amount', coins]]),
+      ev('transfer', [['recipient', to], ['sender', from], ['amount', coins]]),
+    ];
   }
 
   private packetOf(r: SimPacket): Packet {

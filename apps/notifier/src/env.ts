@@ -1,4 +1,4 @@
-import { envVar } from '@unstuck/config';
+import { envVar, type EnvOf } from '@unstuck/config';
 import { platformEnvShape } from '@unstuck/platform';
 
 export const envShape = {
@@ -6,5 +6,4 @@ export const envShape = {
   NOTIFIER_PORT: envVar.port(3004),
 };
 
-type Shape = typeof envShape;
-export type AppEnv = { [K in keyof Shape]: Shape[K]['_output'] };
+export type AppEnv = EnvOf<typeof envShape>;

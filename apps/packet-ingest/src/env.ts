@@ -1,4 +1,4 @@
-import { envVar } from '@unstuck/config';
+import { envVar, type EnvOf } from '@unstuck/config';
 import { ingestEnvShape } from '@unstuck/packets';
 import { platformEnvShape } from '@unstuck/platform';
 
@@ -8,5 +8,4 @@ export const envShape = {
   INGEST_PORT: envVar.port(3002),
 };
 
-type Shape = typeof envShape;
-export type AppEnv = { [K in keyof Shape]: Shape[K]['_output'] };
+export type AppEnv = EnvOf<typeof envShape>;

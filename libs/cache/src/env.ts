@@ -1,4 +1,4 @@
-import { envVar } from '@unstuck/config';
+import { envVar, type EnvOf } from '@unstuck/config';
 
 export const redisEnvShape = {
   REDIS_URL: envVar.url('redis://127.0.0.1:56379', ['redis', 'rediss']),
@@ -12,5 +12,4 @@ export const redisEnvShape = {
   CACHE_LOCK_TTL_MS: envVar.int(5_000, 100),
 };
 
-type Shape = typeof redisEnvShape;
-export type RedisEnv = { [K in keyof Shape]: Shape[K]['_output'] };
+export type RedisEnv = EnvOf<typeof redisEnvShape>;

@@ -35,6 +35,9 @@ export function loadEnv<S extends z.ZodRawShape>(
   return parsed.data;
 }
 
+/** The validated, defaulted values of an environment shape: what loadEnv returns for it. */
+export type EnvOf<S extends z.ZodRawShape> = z.infer<z.ZodObject<S>>;
+
 /** Schemas for the kinds of values environment variables hold. */
 export const envVar = {
   port: (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback),

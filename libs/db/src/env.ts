@@ -1,5 +1,5 @@
 import { cpus } from 'node:os';
-import { envVar } from '@unstuck/config';
+import { envVar, type EnvOf } from '@unstuck/config';
 
 const CPU_COUNT = Math.max(1, cpus().length);
 
@@ -25,5 +25,4 @@ export const dbEnvShape = {
   REPLICA_CHECK_INTERVAL_MS: envVar.int(1_000, 50),
 };
 
-type Shape = typeof dbEnvShape;
-export type DbEnv = { [K in keyof Shape]: Shape[K]['_output'] };
+export type DbEnv = EnvOf<typeof dbEnvShape>;

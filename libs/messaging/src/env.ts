@@ -1,4 +1,4 @@
-import { envVar } from '@unstuck/config';
+import { envVar, type EnvOf } from '@unstuck/config';
 
 export const natsEnvShape = {
   NATS_URL: envVar.url('nats://127.0.0.1:54222', ['nats', 'tls']),
@@ -12,5 +12,4 @@ export const natsEnvShape = {
   NATS_PUBLISH_CONCURRENCY: envVar.int(512, 1, 10_000),
 };
 
-type Shape = typeof natsEnvShape;
-export type NatsEnv = { [K in keyof Shape]: Shape[K]['_output'] };
+export type NatsEnv = EnvOf<typeof natsEnvShape>;

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { CacheModule, RedisReadiness, redisEnvShape } from '@unstuck/cache';
-import { envVar, serviceEnvShape } from '@unstuck/config';
+import { envVar, serviceEnvShape, type EnvOf } from '@unstuck/config';
 import { DbModule, PrimaryReadiness, ReplicaReadiness, dbEnvShape } from '@unstuck/db';
 import { MessagingModule, NatsReadiness, natsEnvShape } from '@unstuck/messaging';
 import { ObservabilityModule } from '@unstuck/observability';
@@ -16,8 +16,7 @@ export const platformEnvShape = {
   MEMORY_CRITICAL_RATIO: envVar.number(0.95, 0.1, 1),
 };
 
-type Shape = typeof platformEnvShape;
-export type PlatformEnv = { [K in keyof Shape]: Shape[K]['_output'] };
+export type PlatformEnv = EnvOf<typeof platformEnvShape>;
 
 export interface PlatformOptions {
   service: string;

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, Module, type DynamicModule, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { envVar } from '@unstuck/config';
+import { envVar, type EnvOf } from '@unstuck/config';
 import { Database, DB_ENV, type DbEnv } from '@unstuck/db';
 import { EventPublisher, JetStreamConnection } from '@unstuck/messaging';
 import { metric } from '@unstuck/observability';
@@ -19,8 +19,7 @@ export const ingestEnvShape = {
   /** How often a replica tries to take over chains no replica follows. */
   INGEST_LEASE_CHECK_MS: envVar.int(2_000, 100, 60_000),
 };
-type Shape = typeof ingestEnvShape;
-export type IngestEnv = { [K in keyof Shape]: Shape[K]['_output'] };
+export type IngestEnv = EnvOf<typeof ingestEnvShape>;
 
 const INGEST_ENV = Symbol('INGEST_ENV');
 const CHAINS = Symbol('CHAINS');
