@@ -4,6 +4,7 @@ import { ClearingOperationUpdatedV1 } from './events/clearing';
 import type { PacketId } from './events/common';
 import {
   PacketAcknowledgedV1,
+  PacketNearTimeoutV1,
   PacketReceivedV1,
   PacketSentV1,
   PacketStuckV1,
@@ -97,6 +98,16 @@ export const EVENTS = {
     tokens: PACKET_TOKENS,
     tokenValues: packetTokens,
     msgId: (e) => `packet.unstuck.v1:${packetKey(e.packet)}:${e.kind}`,
+  }),
+  'packet.near_timeout': define({
+    name: 'packet.near_timeout',
+    version: 1,
+    stream: 'PACKETS',
+    schema: PacketNearTimeoutV1,
+    summary: 'A packet still awaiting receipt will time out within the warning window (emitted once per packet).',
+    tokens: PACKET_TOKENS,
+    tokenValues: packetTokens,
+    msgId: (e) => `packet.near_timeout.v1:${packetKey(e.packet)}`,
   }),
   'clearing.operation_updated': define({
     name: 'clearing.operation_updated',

@@ -39,10 +39,17 @@ export type Delivery = {
     deliveryCount: number;
     streamSequence: number;
     msgId: string | undefined;
+    /** When JetStream stored the message (ms since the epoch). */
+    publishedAt: number;
   };
 }[EventName];
 
-export type DeliveryHandler = (deliveries: Delivery[]) => Promise<void>;
+/**
+ * A handler acks its whole batch by resolving. It may instead name deliveries it cannot process yet (a dependency
+ * has not caught up): those are redelivered after a delay, the rest are acked.
+ */
+export type HandlerResult = void | { retryLater: readonly Delivery[]; delayMs: number };
+export type DeliveryHandler = (deliveries: Delivery[]) => Promise<HandlerResult>;
 
 /** Thrown by a handler for a message that can never succeed: it is dead-lettered at once instead of retried. */
 export class PoisonMessageError extends Error {
@@ -77,7 +84,7 @@ export class DurableConsumer {
 
   private readonly processed = metric.counter({
     name: 'nats_consumed_total',
-    help: 'messages handled by durable consumers, by outcome (ack, nak, dead_letter, ignored)',
+    help: 'messages handled by durable consumers, by outcome (ack, nak, retry_later, dead_letter, ignored)',
     labelNames: ['durable', 'outcome'],
   });
   private readonly handlerSeconds = metric.histogram({
@@ -189,10 +196,19 @@ export class DurableConsumer {
 
   private async process(batch: Pending[]): Promise<void> {
     const end = this.handlerSeconds.startTimer({ durable: this.options.durable });
+    // A handler may legitimately wait (for a dependency to catch up): keep the server from redelivering meanwhile.
+    const heartbeat = setInterval(() => {
+      for (const p of batch) p.msg.working();
+    }, Math.max(100, Math.floor(this.ackWaitMs / 2)));
     try {
-      await this.handler(batch.map((p) => p.delivery));
-      for (const p of batch) p.msg.ack();
-      this.processed.inc({ durable: this.options.durable, outcome: 'ack' }, batch.length);
+      const result = await this.handler(batch.map((p) => p.delivery));
+      const later = new Set(result ? result.retryLater : []);
+      for (const p of batch) {
+        if (later.has(p.delivery)) p.msg.nak(result!.delayMs);
+        else p.msg.ack();
+      }
+      this.processed.inc({ durable: this.options.durable, outcome: 'ack' }, batch.length - later.size);
+      if (later.size > 0) this.processed.inc({ durable: this.options.durable, outcome: 'retry_later' }, later.size);
     } catch (e) {
       if (batch.length > 1) {
         for (const p of batch) await this.process([p]);
@@ -200,6 +216,7 @@ export class DurableConsumer {
       }
       await this.fail(batch[0]!, e);
     } finally {
+      clearInterval(heartbeat);
       end();
     }
   }
@@ -247,6 +264,7 @@ export class DurableConsumer {
         deliveryCount: msg.info.deliveryCount,
         streamSequence: msg.info.streamSequence,
         msgId: msg.headers?.get('Nats-Msg-Id') || undefined,
+        publishedAt: Math.floor(msg.info.timestampNanos / 1e6),
       } as Delivery,
     };
   }

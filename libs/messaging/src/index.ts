@@ -1,5 +1,5 @@
 export { JetStreamConnection, streamConfigs, type JetStreamContext } from './connection';
-export { DurableConsumer, PoisonMessageError, type ConsumerOptions, type Delivery, type DeliveryHandler } from './consumer';
+export { DurableConsumer, PoisonMessageError, type ConsumerOptions, type Delivery, type DeliveryHandler, type HandlerResult } from './consumer';
 export { natsEnvShape, type NatsEnv } from './env';
 export { ConsumerHost, JetStreamHandler, MessagingModule, NATS_ENV, NatsReadiness } from './messaging.module';
 export { EventPublisher, InvalidEventError, type OutgoingEvent } from './publisher';

@@ -13,7 +13,7 @@ import {
 import { DiscoveryModule, DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { ReadinessCheck } from '@unstuck/observability';
 import { JetStreamConnection } from './connection';
-import { DurableConsumer, type ConsumerOptions, type Delivery } from './consumer';
+import { DurableConsumer, type ConsumerOptions, type Delivery, type HandlerResult } from './consumer';
 import type { NatsEnv } from './env';
 import { EventPublisher } from './publisher';
 
@@ -21,7 +21,7 @@ const JETSTREAM_HANDLER = Symbol('JETSTREAM_HANDLER');
 export const NATS_ENV = Symbol('NATS_ENV');
 
 /**
- * Marks a provider method `(deliveries: Delivery[]) => Promise<void>` as the handler of a durable consumer. It is
+ * Marks a provider method `(deliveries: Delivery[]) => Promise<HandlerResult>` as the handler of a durable consumer. It is
  * started once the whole application has booted and drained on shutdown before the connection closes.
  */
 export const JetStreamHandler = (options: ConsumerOptions): MethodDecorator => SetMetadata(JETSTREAM_HANDLER, options);
@@ -55,7 +55,7 @@ export class ConsumerHost implements OnApplicationBootstrap, OnModuleDestroy, On
       if (!instance || typeof instance !== 'object' || !wrapper.isDependencyTreeStatic()) continue;
       const proto = Object.getPrototypeOf(instance) as object;
       for (const method of this.scanner.getAllMethodNames(proto)) {
-        const fn = instance[method] as ((d: Delivery[]) => Promise<void>) | undefined;
+        const fn = instance[method] as ((d: Delivery[]) => Promise<HandlerResult>) | undefined;
         if (typeof fn !== 'function') continue;
         const options = Reflect.getMetadata(JETSTREAM_HANDLER, fn) as ConsumerOptions | undefined;
         if (!options) continue;

@@ -6,7 +6,6 @@ export { parsePacketAttributes, type PacketAttributes } from './parsing/packet-a
 export { decodeTx, txHash, type BankSend, type DecodedTx, type RelayKind, type RelayMessage } from './parsing/tx';
 export { foldEvents, GroupCommitter, PacketStore, type CommitResult, type Cursor } from './store/packet-store';
 export { ChainFollower, type FollowerOptions } from './ingest/chain-follower';
-export { ChainLeases } from './ingest/chain-leases';
 export { ChainsConfigError, loadChainsConfig, type ChainConfig } from './ingest/chains-config';
 export { CometRpcClient, RpcAnswerError, type ChainStatus, type FetchedBlock } from './ingest/comet-rpc-client';
 export { CounterpartyDirectory } from './ingest/counterparty-directory';

@@ -98,3 +98,26 @@ export const PacketUnstuckV1 = Type.Object(
   { $id: 'unstuck.packet.unstuck.v1', additionalProperties: false, description: 'a stuck packet moved on' },
 );
 export type PacketUnstuckV1 = Static<typeof PacketUnstuckV1>;
+
+export const PacketNearTimeoutV1 = Type.Object(
+  {
+    packet: PacketId,
+    dst_chain_id: Type.Optional(ChainId),
+    dst_channel: ChannelId,
+    sender: Type.Optional(Type.String({ maxLength: 256 })),
+    receiver: Type.Optional(Type.String({ maxLength: 256 })),
+    timeout_height: TimeoutHeight,
+    timeout_timestamp_ns: UintString,
+    /** Destination blocks left before the height timeout, when the packet has one and the destination is followed. */
+    blocks_left: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** Seconds left before the timestamp timeout, judged by the destination chain's latest block time. */
+    seconds_left: Type.Optional(Type.Integer({ minimum: 0 })),
+    detected_at: IsoTime,
+  },
+  {
+    $id: 'unstuck.packet.near_timeout.v1',
+    additionalProperties: false,
+    description: 'a packet still awaiting receipt will time out soon (once per packet)',
+  },
+);
+export type PacketNearTimeoutV1 = Static<typeof PacketNearTimeoutV1>;

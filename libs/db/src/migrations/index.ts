@@ -1,7 +1,16 @@
 import { InitialSchema1732100000000 } from './1732100000000-initial-schema';
 import { PerformanceIndexes1732100000001 } from './1732100000001-performance-indexes';
 import { MaterializedViews1732100000002 } from './1732100000002-materialized-views';
+import { StatsSchema1732100000003 } from './1732100000003-stats-schema';
+import { StatsIndexes1732100000004 } from './1732100000004-stats-indexes';
 
 /** In order. Listed explicitly (not globbed) so the built JS and the tests run the same migrations. */
-export const MIGRATIONS = [InitialSchema1732100000000, PerformanceIndexes1732100000001, MaterializedViews1732100000002];
+export const MIGRATIONS = [
+  InitialSchema1732100000000,
+  PerformanceIndexes1732100000001,
+  MaterializedViews1732100000002,
+  StatsSchema1732100000003,
+  StatsIndexes1732100000004,
+];
 export { PERFORMANCE_INDEXES } from './1732100000001-performance-indexes';
+export { PACKET_FLOW_INDEXES, STATS_TABLE_INDEXES } from './1732100000004-stats-indexes';

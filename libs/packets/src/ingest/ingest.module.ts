@@ -1,11 +1,10 @@
 import { Inject, Injectable, Logger, Module, type DynamicModule, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { envVar, type EnvOf } from '@unstuck/config';
-import { Database, DB_ENV, type DbEnv } from '@unstuck/db';
+import { AdvisoryLeases, Database, DB_ENV, type DbEnv } from '@unstuck/db';
 import { EventPublisher, JetStreamConnection } from '@unstuck/messaging';
 import { metric } from '@unstuck/observability';
 import { GroupCommitter, PacketStore } from '../store/packet-store';
 import { ChainFollower } from './chain-follower';
-import { ChainLeases } from './chain-leases';
 import { loadChainsConfig, type ChainConfig } from './chains-config';
 import { CometRpcClient } from './comet-rpc-client';
 import { CounterpartyDirectory } from './counterparty-directory';
@@ -30,7 +29,7 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Ingest');
   private readonly followers = new Map<string, ChainFollower>();
   private readonly clients = new Map<string, CometRpcClient>();
-  private readonly leases: ChainLeases;
+  private readonly leases: AdvisoryLeases;
   private readonly store: PacketStore;
   private readonly writer: GroupCommitter;
   private timer: NodeJS.Timeout | undefined;
@@ -48,7 +47,7 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
   ) {
     this.store = new PacketStore(db);
     this.writer = new GroupCommitter(this.store);
-    this.leases = new ChainLeases(dbEnv.DATABASE_URL, (chainId) => {
+    this.leases = new AdvisoryLeases(dbEnv.DATABASE_URL, 'ingest', (chainId) => {
       this.logger.warn(`lost the lease of ${chainId}`);
       void this.stopFollower(chainId);
     });

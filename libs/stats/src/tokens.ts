@@ -1,0 +1,1 @@
+export const STATS_ENV = Symbol('STATS_ENV');
