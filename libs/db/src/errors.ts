@@ -30,3 +30,12 @@ export function isRecoveryConflict(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown } | null;
   return !!e && e.code === '40001' && typeof e.message === 'string' && /conflict with recovery/i.test(e.message);
 }
+
+/**
+ * The rows of a query result. TypeORM answers UPDATE and DELETE with `[rows, affectedCount]` instead of the rows
+ * INSERT and SELECT give, so a `RETURNING` on them needs unwrapping.
+ */
+export function rowsOf<T>(result: unknown): T[] {
+  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') return result[0] as T[];
+  return result as T[];
+}

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { Database } from '@unstuck/db';
+import { rowsOf, type Database } from '@unstuck/db';
 import { metric } from '@unstuck/observability';
 import type { StatsEnv } from './env';
 
@@ -62,9 +62,11 @@ export class DatabaseMaintenance {
       if (table === 'packet_flow' && d!.n > 0) {
         // Keys of packets whose rows are gone; in slices, so no single statement holds locks for long.
         for (;;) {
-          const rows = await this.db.query(
-            `DELETE FROM packet_keys WHERE ctid IN (SELECT ctid FROM packet_keys WHERE created_at < $1::date LIMIT 10000) RETURNING 1`,
-            [day(-retention)],
+          const rows = rowsOf(
+            await this.db.query(
+              `DELETE FROM packet_keys WHERE ctid IN (SELECT ctid FROM packet_keys WHERE created_at < $1::date LIMIT 10000) RETURNING 1`,
+              [day(-retention)],
+            ),
           );
           if (rows.length < 10_000) break;
         }

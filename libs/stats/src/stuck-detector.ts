@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { EventMap } from '@unstuck/contracts';
-import type { Database } from '@unstuck/db';
+import { rowsOf, type Database } from '@unstuck/db';
 import type { EventPublisher, OutgoingEvent } from '@unstuck/messaging';
 import { metric } from '@unstuck/observability';
 import type { StatsEnv } from './env';
@@ -66,7 +66,7 @@ export class StuckDetector {
 
   private async resolve(): Promise<number> {
     return this.db.write(async (m) => {
-      const rows: Row[] = await m.query(
+      const rows = rowsOf<Row>(await m.query(
         `WITH resolved AS (
            SELECT created_at, id, stuck_kind AS kind FROM packet_flow
             WHERE stuck_kind IS NOT NULL
@@ -78,7 +78,7 @@ export class StuckDetector {
          RETURNING ${STUCK_COLUMNS}, r.kind, f.status,
                    CASE f.status WHEN 'received' THEN f.recv_time WHEN 'acknowledged' THEN f.ack_time ELSE f.timeout_time END AS resolved_at`,
         [this.env.STATS_DETECT_BATCH],
-      );
+      ));
       const events: OutgoingEvent[] = rows.map((r) => ({
         event: 'packet.unstuck',
         payload: {
@@ -98,7 +98,7 @@ export class StuckDetector {
   private async detect(): Promise<number> {
     const after = `${this.env.STUCK_AFTER_SECONDS} seconds`;
     return this.db.write(async (m) => {
-      const rows: Row[] = await m.query(
+      const rows = rowsOf<Row>(await m.query(
         `WITH ${POSITIONS},
          fresh AS (
            SELECT f.created_at, f.id, f.status, NULL::text AS old_kind,
@@ -122,7 +122,7 @@ export class StuckDetector {
           WHERE f.created_at = c.created_at AND f.id = c.id AND f.status = c.status AND f.stuck_kind IS NOT DISTINCT FROM c.old_kind
          RETURNING ${STUCK_COLUMNS}, c.kind`,
         [this.env.STATS_DETECT_BATCH, after],
-      );
+      ));
       const now = new Date();
       const events: OutgoingEvent[] = rows.map((r) => ({
         event: 'packet.stuck',
@@ -145,7 +145,7 @@ export class StuckDetector {
   private async warnNearTimeout(): Promise<number> {
     const window = `${this.env.NEAR_TIMEOUT_WINDOW_SECONDS} seconds`;
     return this.db.write(async (m) => {
-      const rows: Row[] = await m.query(
+      const rows = rowsOf<Row>(await m.query(
         `WITH ${POSITIONS},
          clock AS (SELECT least(now(), min(block_time)) AS lo, greatest(now(), max(block_time)) AS hi FROM pos),
          by_time AS (
@@ -173,7 +173,7 @@ export class StuckDetector {
                    (SELECT height FROM pos WHERE chain_id = f.dst_chain_id) AS dst_height,
                    (SELECT coalesce(block_time, now()) FROM pos WHERE chain_id = f.dst_chain_id) AS dst_time`,
         [this.env.STATS_DETECT_BATCH, window, this.env.NEAR_TIMEOUT_BLOCKS, `${this.env.NEAR_TIMEOUT_MIN_AGE_SECONDS} seconds`],
-      );
+      ));
       const now = new Date();
       const events: OutgoingEvent[] = rows.map((r) => {
         const trh = BigInt(r.trh as string);
