@@ -1,4 +1,5 @@
 import {
+  type CongestionInput,
   average,
   bucketOf,
   congestionScore,
@@ -58,7 +59,7 @@ describe('success rate and averages', () => {
 });
 
 describe('congestion score', () => {
-  const base = { pendingBacklog: 0, stuckCount: 0, completions: 0, avgClearTimeMs: null };
+  const base: CongestionInput = { pendingBacklog: 0, stuckCount: 0, completions: 0, avgClearTimeMs: null };
 
   it('is 0 for an idle channel and stays within 0–100 at the extremes', () => {
     expect(congestionScore(base)).toBe(0);
@@ -77,7 +78,7 @@ describe('congestion score', () => {
   });
 
   it('grows with the backlog, the stuck share and the clear time', () => {
-    const at = (o: Partial<typeof base>) => congestionScore({ ...base, pendingBacklog: 10, completions: 10, ...o });
+    const at = (o: Partial<CongestionInput>) => congestionScore({ ...base, pendingBacklog: 10, completions: 10, ...o });
     expect(at({ pendingBacklog: 40 })).toBeGreaterThan(at({}));
     expect(at({ stuckCount: 5 })).toBeGreaterThan(at({}));
     expect(at({ avgClearTimeMs: 120_000 })).toBeGreaterThan(at({ avgClearTimeMs: 30_000 }));

@@ -152,7 +152,9 @@ describe('stuck detection (real PostgreSQL and NATS)', () => {
     const { nc } = await connection.get();
     for (const event of ['packet.stuck', 'packet.unstuck', 'packet.near_timeout'] as const) {
       nc.subscribe(subjectFilter(event), {
-        callback: (_e, m) => seen.push({ subject: m.subject, payload: m.json<Record<string, unknown>>() }),
+        callback: (_e, m) => {
+          seen.push({ subject: m.subject, payload: m.json<Record<string, unknown>>() });
+        },
       });
     }
   });
