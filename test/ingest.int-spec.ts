@@ -6,7 +6,7 @@ import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { DEAD_LETTER_HEADERS, STREAMS } from '@unstuck/contracts';
 import { createDataSource, Database, dbEnvShape } from '@unstuck/db';
 import { JetStreamConnection, natsEnvShape } from '@unstuck/messaging';
-import { startBuiltApp, waitFor, type ServiceProcess } from '@unstuck/testing';
+import { ChainSimAdmin, startBuiltApp, waitFor, type ServiceProcess, type SimPacket } from '@unstuck/testing';
 
 /**
  * packet-ingest against chain-sim, both from built JS, on ports of the test's own. chain-sim's ground truth
@@ -19,11 +19,7 @@ const CHAINS = [
   { chain_id: 'neutron-1', port: 36677, comet: '0.34' },
 ];
 
-interface TruthPacket {
-  src_chain_id: string;
-  src_channel: string;
-  sequence: string;
-  state: string;
+interface TruthPacket extends SimPacket {
   fate: string;
   sender: string;
   receiver: string;
@@ -33,11 +29,8 @@ interface TruthPacket {
   timeout_relayers: string[];
 }
 
-const admin = async <T>(path: string, body?: unknown): Promise<T> => {
-  const res = await fetch(`${ADMIN}${path}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
-  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-};
+const simAdmin = new ChainSimAdmin(ADMIN);
+const admin = <T>(path: string, body?: unknown): Promise<T> => simAdmin.call<T>(path, body);
 
 describe('packet-ingest against chain-sim (real Postgres, NATS and processes)', () => {
   const db = new Database(createDataSource(loadEnv(dbEnvShape, {}), 'primary', 'test'), undefined, { maxLagMs: 5000, checkIntervalMs: 60_000 });
@@ -68,15 +61,10 @@ describe('packet-ingest against chain-sim (real Postgres, NATS and processes)', 
       CHAIN_SIM_TRANSFERS_PER_BLOCK: '3',
       CHAIN_SIM_RACE_PROBABILITY: '0.4',
     });
-    await waitFor(async () => (await fetch(`${ADMIN}/chains`)).ok, 20_000, 100);
+    await simAdmin.waitUntilUp();
     // Ingest starts at the chain head when nothing is committed yet; this run's chains start at their first
     // height so that every packet chain-sim made is expected in the database.
-    const earliest = await Promise.all(
-      CHAINS.map(async (c) => {
-        const status = (await (await fetch(`http://127.0.0.1:${c.port}/status`)).json()) as { result: { sync_info: { earliest_block_height: string } } };
-        return status.result.sync_info.earliest_block_height;
-      }),
-    );
+    const earliest = await ChainSimAdmin.earliestHeights(CHAINS.map((c) => c.port));
     writeFileSync(
       chainsFile,
       CHAINS.map(
@@ -95,25 +83,7 @@ describe('packet-ingest against chain-sim (real Postgres, NATS and processes)', 
     await nats.close();
   });
 
-  /** Stops new traffic, lets scheduled relays and timeouts land, and waits until ingest has every height. */
-  async function quiesce(): Promise<TruthPacket[]> {
-    await admin('/rate', { transfers_per_block: 0 });
-    let previous = '';
-    await waitFor(async () => {
-      const snapshot = JSON.stringify((await admin<{ packets: TruthPacket[] }>('/packets')).packets.map((p) => p.state));
-      const stable = snapshot === previous;
-      previous = snapshot;
-      return stable;
-    }, 30_000, 1_500);
-    const { chains } = await admin<{ chains: Array<{ chain_id: string; height: number }> }>('/chains');
-    await waitFor(async () => {
-      const rows = await db.query<{ chain_id: string; height: string }>(`SELECT chain_id, height FROM ingest_cursors WHERE chain_id = ANY($1)`, [
-        CHAINS.map((c) => c.chain_id),
-      ]);
-      return chains.every((c) => rows.some((r) => r.chain_id === c.chain_id && Number(r.height) >= c.height));
-    }, 30_000, 200);
-    return (await admin<{ packets: TruthPacket[] }>('/packets')).packets;
-  }
+  const quiesce = () => simAdmin.quiesce<TruthPacket>(db, CHAINS.map((c) => c.chain_id));
 
   /** Every packet chain-sim made, compared with its packet_flow row; returns the differences. */
   async function differences(truth: TruthPacket[]): Promise<string[]> {
@@ -224,7 +194,7 @@ describe('packet-ingest against chain-sim (real Postgres, NATS and processes)', 
 
   it('kill -9 mid-stream, restart: every packet exactly once, none lost, none duplicated', async () => {
     const before = await streamCounts();
-    const truthBefore = (await admin<{ packets: TruthPacket[] }>('/packets')).packets;
+    const truthBefore = await simAdmin.packets<TruthPacket>();
     await admin('/rate', { transfers_per_block: 6 });
     await new Promise((r) => setTimeout(r, 1_500));
     ingest[0]!.kill('SIGKILL');

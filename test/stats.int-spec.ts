@@ -7,7 +7,7 @@ import { loadEnv } from '@unstuck/config';
 import { STREAMS, subjectFilter } from '@unstuck/contracts';
 import { createDataSource, Database, dbEnvShape } from '@unstuck/db';
 import { JetStreamConnection, natsEnvShape } from '@unstuck/messaging';
-import { startBuiltApp, waitFor, type ServiceProcess } from '@unstuck/testing';
+import { ChainSimAdmin, startBuiltApp, waitFor, type ServiceProcess } from '@unstuck/testing';
 
 /**
  * chain-sim → packet-ingest → two stats-aggregator instances, all from built JS on ports of the test's own. The
@@ -23,18 +23,7 @@ const CHAINS = [
 const CHAIN_IDS = CHAINS.map((c) => c.chain_id);
 const DURABLE = 'stats-aggregator';
 
-interface TruthPacket {
-  src_chain_id: string;
-  src_channel: string;
-  sequence: string;
-  state: string;
-}
-
-const admin = async <T>(path: string, body?: unknown): Promise<T> => {
-  const res = await fetch(`${ADMIN}${path}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
-  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-};
+const simAdmin = new ChainSimAdmin(ADMIN);
 
 describe('stats-aggregator against chain-sim and packet-ingest (real servers and processes)', () => {
   const db = new Database(createDataSource(loadEnv(dbEnvShape, {}), 'primary', 'test'), undefined, { maxLagMs: 5000, checkIntervalMs: 60_000 });
@@ -86,13 +75,8 @@ describe('stats-aggregator against chain-sim and packet-ingest (real servers and
         CHAIN_SIM_RACE_PROBABILITY: '0.4',
       }),
     );
-    await waitFor(async () => (await fetch(`${ADMIN}/chains`).catch(() => undefined))?.ok ?? false, 20_000, 100);
-    const earliest = await Promise.all(
-      CHAINS.map(async (c) => {
-        const status = (await (await fetch(`http://127.0.0.1:${c.port}/status`)).json()) as { result: { sync_info: { earliest_block_height: string } } };
-        return status.result.sync_info.earliest_block_height;
-      }),
-    );
+    await simAdmin.waitUntilUp();
+    const earliest = await ChainSimAdmin.earliestHeights(CHAINS.map((c) => c.port));
     writeFileSync(chainsFile, CHAINS.map((c, i) => `- chain_id: ${c.chain_id}\n  rpc: http://127.0.0.1:${c.port}\n  start_height: ${earliest[i]}\n`).join(''));
     processes.push(startBuiltApp('packet-ingest', { INGEST_PORT: '43302', CHAINS_FILE: chainsFile, INGEST_POLL_INTERVAL_MS: '200' }));
     for (const port of statsPorts) {
@@ -115,27 +99,15 @@ describe('stats-aggregator against chain-sim and packet-ingest (real servers and
 
   it('writes statistics that match counts recomputed from packet_flow, with two aggregators sharing the stream', async () => {
     await new Promise((r) => setTimeout(r, 8_000));
-    await admin('/rate', { transfers_per_block: 0 });
-    // Let scheduled relays and timeouts land, then wait for ingest to have every height and the aggregators every event.
-    let previous = '';
-    await waitFor(async () => {
-      const snapshot = JSON.stringify((await admin<{ packets: TruthPacket[] }>('/packets')).packets.map((p) => p.state));
-      const stable = snapshot === previous;
-      previous = snapshot;
-      return stable;
-    }, 30_000, 1_500);
-    const { chains } = await admin<{ chains: Array<{ chain_id: string; height: number }> }>('/chains');
-    await waitFor(async () => {
-      const rows = await db.query<{ chain_id: string; height: string }>(`SELECT chain_id, height FROM ingest_cursors WHERE chain_id = ANY($1)`, [CHAIN_IDS]);
-      return chains.every((c) => rows.some((r) => r.chain_id === c.chain_id && Number(r.height) >= c.height));
-    }, 60_000, 200);
+    // Ingest has every height, then the aggregators every event.
+    await simAdmin.quiesce(db, CHAIN_IDS, 60_000);
     const { jsm } = await nats.get();
     await waitFor(async () => {
       const info = await jsm.consumers.info(STREAMS.PACKETS.name, DURABLE);
       return info.num_pending === 0 && info.num_ack_pending === 0;
     }, 60_000, 200);
 
-    const truth = (await admin<{ packets: TruthPacket[] }>('/packets')).packets;
+    const truth = await simAdmin.packets();
     expect(truth.length).toBeGreaterThan(50);
     const keys = [truth.map((p) => p.src_chain_id), truth.map((p) => p.src_channel), truth.map((p) => p.sequence)];
     const expectedNetwork = await db.query<{ chain_id: string; sent: string; received: string; acknowledged: string; timed_out: string }>(

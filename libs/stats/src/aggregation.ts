@@ -212,27 +212,25 @@ export function contributionsOf(events: readonly PacketEvent[], factsOf: (p: Pac
   return out;
 }
 
-export interface NetworkRowDelta {
-  chain_id: string;
-  date: string;
+/** The lifecycle counts a network and a channel row both keep. */
+export interface LifecycleCounts {
   sent: number;
   received: number;
   acknowledged: number;
   acks_successful: number;
   timed_out: number;
+}
+export interface NetworkRowDelta extends LifecycleCounts {
+  chain_id: string;
+  date: string;
   relay_times_ms: number[];
 }
-export interface ChannelRowDelta {
+export interface ChannelRowDelta extends LifecycleCounts {
   chain_id: string;
   channel_id: string;
   hour: string;
   counterparty_chain_id: string | null;
   counterparty_channel_id: string | null;
-  sent: number;
-  received: number;
-  acknowledged: number;
-  acks_successful: number;
-  timed_out: number;
   clear_time_count: number;
   clear_time_sum_ms: number;
 }
@@ -253,6 +251,14 @@ export interface RowDeltas {
   relayer: RelayerRowDelta[];
 }
 
+function addCounts(row: LifecycleCounts, d: Partial<LifecycleCounts>): void {
+  row.sent += d.sent ?? 0;
+  row.received += d.received ?? 0;
+  row.acknowledged += d.acknowledged ?? 0;
+  row.acks_successful += d.acks_successful ?? 0;
+  row.timed_out += d.timed_out ?? 0;
+}
+
 function rowFor<T>(rows: Map<string, T>, key: string, create: () => T): T {
   let row = rows.get(key);
   if (!row) {
@@ -267,16 +273,12 @@ export function sumDeltas(contributions: readonly Contribution[]): RowDeltas {
   const network = new Map<string, NetworkRowDelta>();
   const channel = new Map<string, ChannelRowDelta>();
   const relayer = new Map<string, RelayerRowDelta>();
-  const counts = { sent: 0, received: 0, acknowledged: 0, acks_successful: 0, timed_out: 0 };
+  const counts: LifecycleCounts = { sent: 0, received: 0, acknowledged: 0, acks_successful: 0, timed_out: 0 };
   for (const c of contributions) {
     for (const d of c.deltas) {
       if (d.table === 'network') {
         const row = rowFor(network, `${d.chain_id}|${d.date}`, () => ({ chain_id: d.chain_id, date: d.date, ...counts, relay_times_ms: [] }));
-        row.sent += d.sent ?? 0;
-        row.received += d.received ?? 0;
-        row.acknowledged += d.acknowledged ?? 0;
-        row.acks_successful += d.acks_successful ?? 0;
-        row.timed_out += d.timed_out ?? 0;
+        addCounts(row, d);
         if (d.relay_time_ms !== undefined) row.relay_times_ms.push(d.relay_time_ms);
       } else if (d.table === 'channel') {
         const row = rowFor(channel, `${d.chain_id}|${d.channel_id}|${d.hour}`, () => ({
@@ -291,11 +293,7 @@ export function sumDeltas(contributions: readonly Contribution[]): RowDeltas {
         }));
         row.counterparty_chain_id ??= d.counterparty_chain_id;
         row.counterparty_channel_id ??= d.counterparty_channel_id;
-        row.sent += d.sent ?? 0;
-        row.received += d.received ?? 0;
-        row.acknowledged += d.acknowledged ?? 0;
-        row.acks_successful += d.acks_successful ?? 0;
-        row.timed_out += d.timed_out ?? 0;
+        addCounts(row, d);
         if (d.clear_time_ms !== undefined) {
           row.clear_time_count += 1;
           row.clear_time_sum_ms += d.clear_time_ms;

@@ -73,7 +73,7 @@ export class PacketStatsConsumer implements OnModuleDestroy {
     return { retryLater: notYet, delayMs: 5_000 };
   }
 
-  /** Aggregates events whose blocks are committed; exported for tests and the benchmark through the handler. */
+  /** Aggregates events whose blocks are committed. */
   private async aggregate(deliveries: Delivery[]): Promise<void> {
     const events = deliveries.map((d) => ({ event: d.event, payload: d.payload }) as PacketEvent);
     const cutoff = dayOf(new Date(Date.now() - this.env.STATS_LEDGER_RETENTION_DAYS * 86_400_000).toISOString());

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import type { PacketId } from '@unstuck/contracts';
 import type { Database } from '@unstuck/db';
-import { packetKey, sumDeltas, type ChannelRowDelta, type Contribution, type NetworkRowDelta, type PacketFacts, type RelayerRowDelta } from './aggregation';
+import { hourOf, packetKey, sumDeltas, type ChannelRowDelta, type Contribution, type LifecycleCounts, type NetworkRowDelta, type PacketFacts, type RelayerRowDelta } from './aggregation';
 import { average, congestionScore, histogramOf, histogramQuantile, mergeHistograms, reputationScore, successRate } from './formulas';
 
 export interface ChainPosition {
@@ -17,6 +17,21 @@ export function factHash(fact: string): string {
 }
 
 const num = (v: string | number | null | undefined): number => (v === null || v === undefined ? 0 : Number(v));
+
+/** The lifecycle counts network_stats and channel_performance share: stored row plus delta, and their success rate. */
+function lifecycleCounts(r: Record<string, unknown>, d: LifecycleCounts) {
+  const acknowledged = num(r.packets_acknowledged as string) + d.acknowledged;
+  const acksSuccessful = num(r.acks_successful as string) + d.acks_successful;
+  const timedOut = num(r.packets_timed_out as string) + d.timed_out;
+  return {
+    packets_sent: num(r.packets_sent as string) + d.sent,
+    packets_received: num(r.packets_received as string) + d.received,
+    packets_acknowledged: acknowledged,
+    acks_successful: acksSuccessful,
+    packets_timed_out: timedOut,
+    success_rate: successRate(acksSuccessful, acknowledged, timedOut),
+  };
+}
 
 /**
  * The aggregator's SQL. `apply` counts each fact once: the fact hashes go into stats_ledger first, and only the
@@ -46,19 +61,20 @@ export class StatsStore {
       [JSON.stringify(packets)],
     );
     const iso = (v: string | Date | null) => (v instanceof Date ? v.toISOString() : v);
+    const text = (v: string | Date | null) => v as string | null;
     return new Map(
       rows.map((r) => [
         packetKey(r),
         {
-          dst_chain_id: iso(r.dst_chain_id),
-          dst_channel: iso(r.dst_channel),
+          dst_chain_id: text(r.dst_chain_id),
+          dst_channel: text(r.dst_channel),
           send_time: iso(r.send_time),
           recv_time: iso(r.recv_time),
           ack_time: iso(r.ack_time),
           timeout_time: iso(r.timeout_time),
-          recv_relayer: iso(r.recv_relayer),
-          ack_relayer: iso(r.ack_relayer),
-          timeout_relayer: iso(r.timeout_relayer),
+          recv_relayer: text(r.recv_relayer),
+          ack_relayer: text(r.ack_relayer),
+          timeout_relayer: text(r.timeout_relayer),
         },
       ]),
     );
@@ -107,21 +123,13 @@ export class StatsStore {
     const byKey = new Map(current.map((r) => [`${r.chain_id}|${r.date}`, r]));
     const updates = deltas.map((d) => {
       const r = byKey.get(`${d.chain_id}|${d.date}`)!;
-      const acknowledged = num(r.packets_acknowledged as string) + d.acknowledged;
-      const acksSuccessful = num(r.acks_successful as string) + d.acks_successful;
-      const timedOut = num(r.packets_timed_out as string) + d.timed_out;
       const histogram = mergeHistograms(((r.histogram as string[] | null) ?? []).map(Number), histogramOf(d.relay_times_ms));
       const count = num(r.relay_time_count as string) + d.relay_times_ms.length;
       const sum = num(r.relay_time_sum_ms as string) + d.relay_times_ms.reduce((s, x) => s + x, 0);
       return {
         chain_id: d.chain_id,
         date: d.date,
-        packets_sent: num(r.packets_sent as string) + d.sent,
-        packets_received: num(r.packets_received as string) + d.received,
-        packets_acknowledged: acknowledged,
-        acks_successful: acksSuccessful,
-        packets_timed_out: timedOut,
-        success_rate: successRate(acksSuccessful, acknowledged, timedOut),
+        ...lifecycleCounts(r, d),
         relay_time_count: count,
         relay_time_sum_ms: sum,
         relay_time_histogram: histogram,
@@ -168,9 +176,7 @@ export class StatsStore {
     const byKey = new Map(current.map((r) => [k({ chain_id: r.chain_id as string, channel_id: r.channel_id as string, hour: (r.hour as Date).toISOString() }), r]));
     const updates = deltas.map((d) => {
       const r = byKey.get(k(d))!;
-      const acknowledged = num(r.packets_acknowledged as string) + d.acknowledged;
-      const acksSuccessful = num(r.acks_successful as string) + d.acks_successful;
-      const timedOut = num(r.packets_timed_out as string) + d.timed_out;
+      const counts = lifecycleCounts(r, d);
       const count = num(r.clear_time_count as string) + d.clear_time_count;
       const sum = num(r.clear_time_sum_ms as string) + d.clear_time_sum_ms;
       const avgClear = average(sum, count);
@@ -180,19 +186,14 @@ export class StatsStore {
         hour: d.hour,
         counterparty_chain_id: d.counterparty_chain_id,
         counterparty_channel_id: d.counterparty_channel_id,
-        packets_sent: num(r.packets_sent as string) + d.sent,
-        packets_received: num(r.packets_received as string) + d.received,
-        packets_acknowledged: acknowledged,
-        acks_successful: acksSuccessful,
-        packets_timed_out: timedOut,
-        success_rate: successRate(acksSuccessful, acknowledged, timedOut),
+        ...counts,
         clear_time_count: count,
         clear_time_sum_ms: sum,
         avg_clear_time_ms: avgClear,
         congestion_score: congestionScore({
           pendingBacklog: num(r.pending_backlog as string),
           stuckCount: num(r.stuck_count as string),
-          completions: acknowledged + timedOut,
+          completions: counts.packets_acknowledged + counts.packets_timed_out,
           avgClearTimeMs: avgClear,
         }),
       };
@@ -275,8 +276,7 @@ export class StatsStore {
    * have nothing pending any more) and recomputes the congestion score.
    */
   async setChannelGauges(gauges: ReadonlyArray<{ chain_id: string; channel_id: string; pending: number; stuck: number }>, at = new Date()): Promise<void> {
-    const hour = new Date(at);
-    hour.setUTCMinutes(0, 0, 0);
+    const hour = new Date(hourOf(at.toISOString()));
     const sorted = [...gauges].sort((a, b) => (a.chain_id + '|' + a.channel_id < b.chain_id + '|' + b.channel_id ? -1 : 1));
     await this.db.write(async (m) => {
       if (sorted.length > 0) {

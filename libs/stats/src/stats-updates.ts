@@ -66,7 +66,7 @@ export class StatsUpdatesPublisher {
       const updatedAt = (row.updated_at as Date).toISOString();
       if (this.published.get(`${scope}|${key}|${periodStart}`) === updatedAt) return;
       this.published.set(`${scope}|${key}|${periodStart}`, updatedAt);
-      if (row.updated_at as Date > this.watermark) this.watermark = row.updated_at as Date;
+      if ((row.updated_at as Date) > this.watermark) this.watermark = row.updated_at as Date;
       events.push({ event: 'stats.updated', payload: { scope, key, period_start: periodStart, stats: toFigures(row, skip), updated_at: updatedAt } });
     };
     const day = (d: unknown) => new Date(`${d as string}T00:00:00Z`).toISOString();

@@ -8,6 +8,12 @@ import type { StatsStore } from './stats-store';
 
 type Row = Record<string, string | Date | null>;
 const iso = (v: string | Date | null | undefined, fallback: Date): string => (v instanceof Date ? v : v ? new Date(v) : fallback).toISOString();
+const packetOf = (r: Row) => ({
+  src_chain_id: r.src_chain_id as string,
+  src_port: r.src_port as string,
+  src_channel: r.src_channel as string,
+  sequence: r.sequence as string,
+});
 const opt = (v: string | Date | null | undefined) => (typeof v === 'string' && v.length > 0 ? v : undefined);
 
 const POSITIONS = `pos AS (SELECT chain_id, height, block_time FROM ingest_cursors)`;
@@ -82,7 +88,7 @@ export class StuckDetector {
       const events: OutgoingEvent[] = rows.map((r) => ({
         event: 'packet.unstuck',
         payload: {
-          packet: { src_chain_id: r.src_chain_id as string, src_port: r.src_port as string, src_channel: r.src_channel as string, sequence: r.sequence as string },
+          packet: packetOf(r),
           kind: r.kind as EventMap['packet.unstuck']['kind'],
           resolution: r.status as EventMap['packet.unstuck']['resolution'],
           sender: opt(r.sender),
@@ -127,7 +133,7 @@ export class StuckDetector {
       const events: OutgoingEvent[] = rows.map((r) => ({
         event: 'packet.stuck',
         payload: {
-          packet: { src_chain_id: r.src_chain_id as string, src_port: r.src_port as string, src_channel: r.src_channel as string, sequence: r.sequence as string },
+          packet: packetOf(r),
           kind: r.kind as EventMap['packet.stuck']['kind'],
           dst_chain_id: opt(r.dst_chain_id),
           dst_channel: r.dst_channel as string,
@@ -185,7 +191,7 @@ export class StuckDetector {
         return {
           event: 'packet.near_timeout',
           payload: {
-            packet: { src_chain_id: r.src_chain_id as string, src_port: r.src_port as string, src_channel: r.src_channel as string, sequence: r.sequence as string },
+            packet: packetOf(r),
             dst_chain_id: opt(r.dst_chain_id),
             dst_channel: r.dst_channel as string,
             sender: opt(r.sender),

@@ -1,0 +1,67 @@
+import { waitFor } from './infra';
+
+/** What the waits need of a database (libs/db's Database; not imported, since libs/db's tests use this lib). */
+interface Queryable {
+  query<T>(sql: string, params?: unknown[]): Promise<T[]>;
+}
+
+/** A packet as chain-sim's ground truth (`GET /packets`) reports it; tests read more fields as they need. */
+export interface SimPacket {
+  src_chain_id: string;
+  src_channel: string;
+  sequence: string;
+  state: string;
+}
+
+/** chain-sim's admin API and the waits the end-to-end tests share. */
+export class ChainSimAdmin {
+  constructor(readonly url: string) {}
+
+  async call<T>(path: string, body?: unknown): Promise<T> {
+    const res = await fetch(
+      `${this.url}${path}`,
+      body === undefined ? {} : { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } },
+    );
+    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  }
+
+  async packets<T extends SimPacket = SimPacket>(): Promise<T[]> {
+    return (await this.call<{ packets: T[] }>('/packets')).packets;
+  }
+
+  waitUntilUp(timeoutMs = 20_000): Promise<unknown> {
+    return waitFor(async () => (await fetch(`${this.url}/chains`).catch(() => undefined))?.ok ?? false, timeoutMs, 100);
+  }
+
+  /** The first height each chain's RPC serves (ingest starts there so every packet of the run is expected). */
+  static async earliestHeights(rpcPorts: readonly number[]): Promise<string[]> {
+    return Promise.all(
+      rpcPorts.map(async (port) => {
+        const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { result: { sync_info: { earliest_block_height: string } } };
+        return status.result.sync_info.earliest_block_height;
+      }),
+    );
+  }
+
+  /**
+   * Stops new traffic, lets scheduled relays and timeouts land (packet states stable), then waits until ingest has
+   * committed every height the chains reached; returns the ground truth.
+   */
+  async quiesce<T extends SimPacket = SimPacket>(db: Queryable, chainIds: readonly string[], ingestTimeoutMs = 30_000): Promise<T[]> {
+    await this.call('/rate', { transfers_per_block: 0 });
+    let previous = '';
+    await waitFor(async () => {
+      const snapshot = JSON.stringify((await this.packets()).map((p) => p.state));
+      const stable = snapshot === previous;
+      previous = snapshot;
+      return stable;
+    }, 30_000, 1_500);
+    const { chains } = await this.call<{ chains: Array<{ chain_id: string; height: number }> }>('/chains');
+    await waitFor(async () => {
+      const rows = await db.query<{ chain_id: string; height: string }>(`SELECT chain_id, height FROM ingest_cursors WHERE chain_id = ANY($1)`, [chainIds]);
+      return chains.every((c) => rows.some((r) => r.chain_id === c.chain_id && Number(r.height) >= c.height));
+    }, ingestTimeoutMs, 200);
+    return this.packets<T>();
+  }
+}
