@@ -7,6 +7,8 @@ import tseslint from 'typescript-eslint';
  */
 const LAYERS = {
   'type:app': ['type:domain', 'type:infra', 'type:contracts'],
+  // The dashboard runs in the browser: it shares no code with the services, only the REST and socket.io contracts.
+  'type:web': [],
   'type:domain': ['type:domain', 'type:infra', 'type:contracts'],
   'type:infra': ['type:infra', 'type:contracts'],
   'type:contracts': ['type:contracts'],

@@ -9,7 +9,12 @@ swc.sourceMaps = 'inline';
 const shared = {
   rootDir: __dirname,
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': ['@swc/jest', { ...swc, swcrc: false }] },
+  transform: {
+    '^.+\\.ts$': ['@swc/jest', { ...swc, swcrc: false }],
+    // @cosmjs/crypto 0.39 loads @noble/@scure, and jose 6 is used the same way: ES modules only; Node requires them natively, Jest needs them compiled.
+    '/node_modules/(@noble|@scure|jose)/.+\\.js$': ['@swc/jest', { swcrc: false, jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!@noble/|@scure/|jose/)'],
   moduleNameMapper: { '^@unstuck/([a-z-]+)$': '<rootDir>/libs/$1/src/index.ts' },
   modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/.data/'],
   setupFiles: ['<rootDir>/tools/jest/setup-env.js'],

@@ -1,11 +1,27 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { startBuiltApp } from '@unstuck/testing';
+import type { ServiceProcess } from '@unstuck/testing';
+import {
+  admin,
+  BACKLOG_BLOCKS,
+  BATCH_BLOCKS,
+  chainSimBacklog,
+  committedHeights,
+  DB_URL,
+  headOf,
+  INGEST_PORT,
+  ingestBacklog,
+  metricsText,
+  percentile,
+  rpc,
+  RPC_BASE,
+  runBench,
+  sleep,
+  sumSamples,
+  TRANSFERS_PER_BLOCK,
+} from './harness';
 import { recordBenchmark } from './report';
 
 /**
@@ -13,31 +29,7 @@ import { recordBenchmark } from './report';
  * latency from block time to committed row while following live traffic, and, in the same run, the raw COPY rate
  * into packet_flow (the ceiling).
  */
-const ADMIN = 'http://127.0.0.1:46600';
-const RPC_BASE = 46657;
-const INGEST_PORT = 43302;
-const DB_URL = process.env.DATABASE_URL ?? 'postgres://unstuck:unstuck@127.0.0.1:55432/unstuck';
-const TRANSFERS_PER_BLOCK = Number(process.env.BENCH_TRANSFERS_PER_BLOCK ?? 250);
-const BACKLOG_BLOCKS = Number(process.env.BENCH_BACKLOG_BLOCKS ?? 40);
 const COPY_ROWS = Number(process.env.BENCH_COPY_ROWS ?? 200_000);
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const admin = async <T>(path: string, body?: unknown): Promise<T> =>
-  (await (await fetch(`${ADMIN}${path}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })).json()) as T;
-const rpc = async <T>(port: number, method: string, params: Record<string, string> = {}): Promise<T> =>
-  ((await (await fetch(`http://127.0.0.1:${port}/${method}?${new URLSearchParams(params)}`)).json()) as { result: T }).result;
-const percentile = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
-
-async function metricSum(name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${INGEST_PORT}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith(`${name}{`))
-    .reduce((s, l) => s + Number(l.split(' ').pop()), 0);
-}
 
 /** Raw COPY of packet_flow-shaped rows into packet_flow itself, in today's partition. */
 async function rawCopyRate(): Promise<number> {
@@ -71,79 +63,23 @@ async function rawCopyRate(): Promise<number> {
 
 let stages: Record<string, number> = {};
 
-async function main(): Promise<void> {
+async function run(): Promise<void> {
   const copyRate = await rawCopyRate();
   process.stdout.write(`raw COPY into packet_flow: ${Math.round(copyRate)} rows/s\n`);
 
-  const dir = mkdtempSync(join(tmpdir(), 'unstuck-bench-'));
-  const chainsFile = join(dir, 'chains.yaml');
-  const chains = [
-    { id: 'cosmoshub-4', port: RPC_BASE, v: '0.38' },
-    { id: 'osmosis-1', port: RPC_BASE + 10, v: '0.37' },
-    { id: 'neutron-1', port: RPC_BASE + 20, v: '0.34' },
-  ];
-  writeFileSync(chainsFile, chains.map((c) => `- chain_id: ${c.id}\n  rpc: http://127.0.0.1:${c.port}\n  comet_version: "${c.v}"\n`).join(''));
-
   // 1. A backlog: chain-sim produces BACKLOG_BLOCKS full blocks per chain before ingest starts.
-  const sim = startBuiltApp('chain-sim', {
-    CHAIN_SIM_RPC_BASE_PORT: String(RPC_BASE),
-    CHAIN_SIM_ADMIN_PORT: '46600',
-    CHAIN_SIM_BLOCK_MS: '1000',
-    CHAIN_SIM_TRANSFERS_PER_BLOCK: String(TRANSFERS_PER_BLOCK),
-    CHAIN_SIM_WALLETS: '5000',
-    CHAIN_SIM_SEED: '11',
-  });
-  let ingest: ReturnType<typeof startBuiltApp> | undefined;
+  const { sim, chainsFile, heads } = await chainSimBacklog();
+  let ingest: ServiceProcess | undefined;
   try {
-    for (let i = 0; i < 100; i++) {
-      if (await fetch(`${ADMIN}/chains`).then((r) => r.ok, () => false)) break;
-      await sleep(200);
-    }
-    const first = await rpc<{ sync_info: { latest_block_height: string } }>(RPC_BASE, 'status');
-    const startHeight = Number(first.sync_info.latest_block_height);
-    while (Number((await rpc<{ sync_info: { latest_block_height: string } }>(RPC_BASE, 'status')).sync_info.latest_block_height) < startHeight + BACKLOG_BLOCKS) await sleep(500);
-    await admin('/rate', { transfers_per_block: 0 });
-    await sleep(1_500);
-    const heads = await Promise.all(chains.map(async (c) => Number((await rpc<{ sync_info: { latest_block_height: string } }>(c.port, 'status')).sync_info.latest_block_height)));
-
-    // 2. Catch-up throughput, timed from the process's spawn: followers start before the HTTP server listens, so
-    // timing from the first metrics read would miss work done during boot. Boot time counts against ingest.
-    const spawned = performance.now();
-    ingest = startBuiltApp('packet-ingest', {
-      INGEST_PORT: String(INGEST_PORT),
-      CHAINS_FILE: chainsFile,
-      INGEST_BATCH_BLOCKS: process.env.BENCH_BATCH_BLOCKS ?? '10',
-      INGEST_POLL_INTERVAL_MS: '200',
-      LOG_LEVEL: 'error',
-    });
-    const committed = async () => {
-      const c = new Client({ connectionString: DB_URL });
-      await c.connect();
-      const { rows } = await c.query<{ chain_id: string; height: string }>(`SELECT chain_id, height FROM ingest_cursors WHERE chain_id = ANY($1)`, [chains.map((x) => x.id)]);
-      await c.end();
-      return chains.map((x) => Number(rows.find((r) => r.chain_id === x.id)?.height ?? 0));
-    };
-    for (;;) {
-      const heights = await committed();
-      if (heights.every((h, i) => h >= heads[i]!)) break;
-      await sleep(50);
-    }
-    const elapsed = (performance.now() - spawned) / 1000;
-    let events = 0;
-    for (let i = 0; i < 100 && events === 0; i++) {
-      events = await metricSum('ingest_events_total').catch(() => 0);
-      if (events === 0) await sleep(100);
-    }
+    // 2. Catch-up throughput.
+    const caughtUp = await ingestBacklog(chainsFile, heads);
+    ingest = caughtUp.ingest;
+    const { events, seconds: elapsed } = caughtUp;
     const eventsPerSecond = events / elapsed;
     process.stdout.write(`ingest catch-up: ${events} events in ${elapsed.toFixed(1)} s = ${Math.round(eventsPerSecond)} events/s\n`);
     stages = {};
-    for (const stage of ['fetch', 'parse', 'publish', 'commit']) {
-      const text = await (await fetch(`http://127.0.0.1:${INGEST_PORT}/metrics`)).text();
-      stages[stage] = text
-        .split('\n')
-        .filter((l) => l.startsWith('ingest_stage_seconds_sum{') && l.includes(`stage="${stage}"`))
-        .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
-    }
+    const text = await metricsText(INGEST_PORT);
+    for (const stage of ['fetch', 'parse', 'publish', 'commit']) stages[stage] = sumSamples(text, 'ingest_stage_seconds_sum', `stage="${stage}"`);
     process.stdout.write(`time per stage, summed over the three chains' followers (s): ${JSON.stringify(stages)}\n`);
 
     // 3. Live latency: a steady rate, block time → cursor past the block.
@@ -151,10 +87,10 @@ async function main(): Promise<void> {
     await admin('/rate', { transfers_per_block: liveRate });
     const latencies: number[] = [];
     // Only blocks produced during the live phase: the backlog's blocks are old by construction.
-    let measured = Number((await rpc<{ sync_info: { latest_block_height: string } }>(RPC_BASE, 'status')).sync_info.latest_block_height);
+    let measured = await headOf(RPC_BASE);
     const until = Date.now() + Number(process.env.BENCH_LIVE_SECONDS ?? 20) * 1000;
     while (Date.now() < until) {
-      const [h] = await committed();
+      const [h] = await committedHeights();
       for (let height = measured + 1; height <= h!; height++) {
         measured = height;
         const block = await rpc<{ block: { header: { time: string } } }>(RPC_BASE, 'block', { height: String(height) });
@@ -167,7 +103,7 @@ async function main(): Promise<void> {
 
     const ratio = eventsPerSecond / copyRate;
     recordBenchmark('ingest', [
-      `Command: \`npm run bench:ingest\` (chain-sim backlog of ${BACKLOG_BLOCKS} blocks × 3 chains at ${TRANSFERS_PER_BLOCK} transfers/block/chain; ingest batch ${process.env.BENCH_BATCH_BLOCKS ?? '10'} blocks).`,
+      `Command: \`npm run bench:ingest\` (chain-sim backlog of ${BACKLOG_BLOCKS} blocks × 3 chains at ${TRANSFERS_PER_BLOCK} transfers/block/chain; ingest batch ${BATCH_BLOCKS} blocks).`,
       '',
       '| measure | value |',
       '| --- | --- |',
@@ -188,8 +124,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
-  process.exit(1);
-});
-
+runBench(run);

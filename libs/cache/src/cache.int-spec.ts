@@ -38,6 +38,22 @@ describe('TieredCache (real Redis)', () => {
   });
 
   const keyspace = (): Keyspace => ({ name: `ks-${uniqueSuffix()}`, ttlMs: 60_000, earlyRefreshBeta: 0 });
+
+  it('never stores, nor shares with later callers, a load that an invalidation overtook', async () => {
+    const ks = keyspace();
+    let release!: (v: string) => void;
+    const slow = a.cache.getOrLoad(ks, 'k', () => new Promise<string>((r) => (release = r)));
+    await waitFor(() => release !== undefined);
+    await b.cache.invalidate(ks, 'k'); // the data changed while instance a was reading the old value
+    await waitFor(async () => (await counter('cache_requests_total', { keyspace: ks.name })) >= 1);
+    await new Promise((r) => setTimeout(r, 50)); // the invalidation message reaches a
+    const fresh = a.cache.getOrLoad(ks, 'k', async () => 'new');
+    release('old');
+    expect(await slow).toBe('old'); // its own caller still gets an answer
+    expect(await fresh).toBe('new'); // a caller after the invalidation did not join the stale load
+    expect(await a.cache.getOrLoad(ks, 'k', async () => 'loaded-again')).toBe('new');
+    expect(await b.cache.get(ks, 'k')).toBe('new');
+  });
   const slowLoader = (calls: { n: number }, value: unknown, ms = 50) => async () => {
     calls.n += 1;
     await new Promise((r) => setTimeout(r, ms));

@@ -40,6 +40,19 @@ const RELEASE_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis
 export const INVALIDATION_CHANNEL = 'unstuck:cache:invalidate:v1';
 const SEP = '\u0000';
 
+/** Lookups and hits per keyspace, for the whole process (every TieredCache in it). */
+const tallies = new Map<string, { hits: number; total: number }>();
+/** The hit ratio, derived from the tallies when scraped rather than kept current on every lookup. */
+const hitRatioGauge = () =>
+  metric.gauge({
+    name: 'cache_hit_ratio',
+    help: 'share of lookups answered from L1 or Redis since start, by keyspace',
+    labelNames: ['keyspace'],
+    collect() {
+      for (const [keyspace, t] of tallies) this.set({ keyspace }, t.hits / t.total);
+    },
+  });
+
 /**
  * Cache-aside over two levels: an LRU in this process (L1) over Redis (L2).
  *
@@ -65,6 +78,8 @@ export class TieredCache {
     help: 'Redis errors by keyspace and operation; the caller was served from the loader',
     labelNames: ['keyspace', 'operation'],
   });
+  /** When each key was last invalidated (epoch ms): a load that started earlier must not be stored. */
+  private readonly invalidatedAt: LRUCache<string, number>;
   private readonly loads = metric.counter({
     name: 'cache_loader_calls_total',
     help: 'loader calls by keyspace and reason (miss, early_refresh, lock_timeout)',
@@ -77,24 +92,26 @@ export class TieredCache {
   ) {
     this.l1 = new LRUCache({ max: Math.max(1, options.l1MaxEntries), ttlAutopurge: false });
     this.random = options.random ?? Math.random;
+    this.invalidatedAt = new LRUCache({ max: 100_000, ttl: Math.max(60_000, options.lockTtlMs * 4) });
+    hitRatioGauge();
   }
 
   /** The value for `key`, loading and storing it when neither level has it. */
   async getOrLoad<T>(ks: Keyspace, key: string, loader: () => Promise<T>): Promise<T> {
     const l1 = this.l1Get<T>(ks, key);
     if (l1.hit) {
-      this.requests.inc({ keyspace: ks.name, result: 'l1_hit' });
+      this.count(ks, 'l1_hit');
       return l1.value;
     }
     return this.flights.do(this.redisKey(ks, key), async () => {
       const cached = await this.l2Get<T>(ks, key);
       if (cached) {
-        this.requests.inc({ keyspace: ks.name, result: 'l2_hit' });
+        this.count(ks, 'l2_hit');
         this.l1Set(ks, key, cached.v, cached.e);
         if (this.shouldRefreshEarly(ks, cached)) this.refreshInBackground(ks, key, loader);
         return cached.v;
       }
-      this.requests.inc({ keyspace: ks.name, result: 'miss' });
+      this.count(ks, 'miss');
       return this.loadWithLock(ks, key, loader, 'miss');
     }) as Promise<T>;
   }
@@ -144,9 +161,13 @@ export class TieredCache {
     return found;
   }
 
-  /** Drops the key everywhere: Redis, this L1, and (through pub/sub) every other instance's L1. */
+  /**
+   * Drops the key everywhere: Redis, this L1, and (through pub/sub) every other instance's L1. A load of the key
+   * already running is still answered to its callers but neither stored nor joined by later callers, so nothing
+   * read before the invalidation outlives it.
+   */
   async invalidate(ks: Keyspace, key: string): Promise<void> {
-    this.l1.delete(this.redisKey(ks, key));
+    this.forgetLocally(this.redisKey(ks, key));
     try {
       await this.redis.multi().del(this.redisKey(ks, key)).publish(INVALIDATION_CHANNEL, `${ks.name}${SEP}${key}`).exec();
     } catch {
@@ -157,7 +178,21 @@ export class TieredCache {
   /** Applies an invalidation message from another instance. */
   onInvalidationMessage(message: string): void {
     const i = message.indexOf(SEP);
-    if (i > 0) this.l1.delete(`${this.options.prefix}:${message.slice(0, i)}:${message.slice(i + 1)}`);
+    if (i > 0) this.forgetLocally(`${this.options.prefix}:${message.slice(0, i)}:${message.slice(i + 1)}`);
+  }
+
+  private forgetLocally(fullKey: string): void {
+    this.l1.delete(fullKey);
+    this.flights.forget(fullKey);
+    this.invalidatedAt.set(fullKey, Date.now());
+  }
+
+  private count(ks: Keyspace, result: 'l1_hit' | 'l2_hit' | 'miss'): void {
+    this.requests.inc({ keyspace: ks.name, result });
+    const t = tallies.get(ks.name) ?? { hits: 0, total: 0 };
+    t.total += 1;
+    if (result !== 'miss') t.hits += 1;
+    tallies.set(ks.name, t);
   }
 
   /** Memory-pressure shedder: drops the least recently used half of L1 (high) or all of it (critical). */
@@ -260,9 +295,11 @@ export class TieredCache {
 
   private async runLoader<T>(ks: Keyspace, key: string, loader: () => Promise<T>, reason: string, store: boolean): Promise<T> {
     this.loads.inc({ keyspace: ks.name, reason });
+    const startedAt = Date.now();
     const started = performance.now();
     const value = await loader();
     const computeMs = performance.now() - started;
+    if ((this.invalidatedAt.get(this.redisKey(ks, key)) ?? 0) >= startedAt) return value;
     if (store) await this.set(ks, key, value, computeMs);
     else this.l1Set(ks, key, value, Date.now() + ks.ttlMs);
     return value;

@@ -8,6 +8,7 @@ export {
   EVENT_NAMES,
   eventForSubject,
   msgIdFor,
+  packetKey,
   streamFor,
   subjectFilter,
   subjectFor,

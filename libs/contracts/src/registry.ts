@@ -33,7 +33,8 @@ function define<S extends TObject>(def: EventDefinition<S>): EventDefinition<S> 
   return def;
 }
 
-const packetKey = (p: PacketId) => `${p.src_chain_id}/${p.src_port}/${p.src_channel}/${p.sequence}`;
+/** A packet's identity as one string (`chain/port/channel/sequence`); message ids are built on it, so it never changes. */
+export const packetKey = (p: PacketId): string => `${p.src_chain_id}/${p.src_port}/${p.src_channel}/${p.sequence}`;
 const packetTokens = (p: { packet: PacketId }) => [p.packet.src_chain_id, p.packet.src_channel];
 const PACKET_TOKENS = ['src_chain_id', 'src_channel'] as const;
 

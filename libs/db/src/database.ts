@@ -112,6 +112,18 @@ export class Database {
     return this.read(preference, (m) => m.query(sql, params) as Promise<T[]>);
   }
 
+  /**
+   * Raw SQL read as a named prepared statement: each pooled connection plans it once, and after a few runs
+   * PostgreSQL keeps a generic plan. Worth it for hot queries over partitioned tables, where planning every
+   * partition costs far more than running the query (20 ms against 0.2 ms for a wallet's stuck packets).
+   */
+  queryNamed<T = Record<string, unknown>>(name: string, sql: string, params: unknown[], preference: ReadPreference = 'primary'): Promise<T[]> {
+    return this.read(preference, async (m) => {
+      const pool = (m.connection.driver as unknown as { master: { query: (q: { name: string; text: string; values: unknown[] }) => Promise<{ rows: T[] }> } }).master;
+      return (await pool.query({ name, text: sql, values: params })).rows;
+    });
+  }
+
   /** A transaction on the primary. */
   async write<T>(fn: (manager: EntityManager) => Promise<T>): Promise<T> {
     await ensureInitialized(this.primary);

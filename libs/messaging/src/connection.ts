@@ -68,6 +68,9 @@ export class JetStreamConnection {
       servers: this.env.NATS_URL,
       name: this.name,
       waitOnFirstConnect: true,
+      // No stack-capturing error object per request: building errors that are almost never thrown took ~9 % of
+      // packet-ingest's CPU, publishing to JetStream (profiled on bench:ingest).
+      noAsyncTraces: true,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 1_000,
     });

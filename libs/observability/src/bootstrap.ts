@@ -9,6 +9,8 @@ export interface BootstrapOptions {
   port: number;
   host: string;
   shutdownTimeoutMs: number;
+  /** Fastify server options beyond the defaults (body limit...). */
+  http?: { bodyLimit?: number };
   /** Extra setup before listening (global prefix, validation pipe, CORS...). */
   configure?: (app: NestFastifyApplication) => void | Promise<void>;
 }
@@ -18,7 +20,7 @@ export async function bootstrapService(module: unknown, options: BootstrapOption
   const app = await NestFactory.create<NestFastifyApplication>(
     module as never,
     // Above a cloud load balancer's 60 s idle timeout, so the balancer, not us, closes idle connections.
-    new FastifyAdapter({ keepAliveTimeout: 65_000, trustProxy: true }),
+    new FastifyAdapter({ keepAliveTimeout: 65_000, trustProxy: true, ...options.http }),
     { bufferLogs: true },
   );
   const logger = app.get(Logger);

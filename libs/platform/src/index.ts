@@ -1,2 +1,2 @@
-export { platformEnvShape, PlatformModule, type PlatformEnv, type PlatformOptions } from './platform.module';
+export { browserFacingEnvShape, platformEnvShape, PlatformModule, type PlatformEnv, type PlatformOptions } from './platform.module';
 export { runService, type ServiceDefinition } from './run-service';

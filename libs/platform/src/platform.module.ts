@@ -18,6 +18,12 @@ export const platformEnvShape = {
 
 export type PlatformEnv = EnvOf<typeof platformEnvShape>;
 
+/** What services that browsers call (gateway, notifier) read besides the platform's variables. */
+export const browserFacingEnvShape = {
+  /** Origins allowed by CORS, comma-separated; empty allows none (same-origin only). */
+  CORS_ORIGINS: envVar.list(['http://localhost:3000', 'http://127.0.0.1:3000', 'http://localhost:5173']),
+};
+
 export interface PlatformOptions {
   service: string;
   /** Whether the service cannot work without Redis (job queues) or only uses it as a cache. */

@@ -9,7 +9,8 @@ export interface ServiceDefinition<S extends typeof platformEnvShape & z.ZodRawS
   envShape: S;
   port: (env: z.infer<z.ZodObject<S>>) => number;
   module: (env: z.infer<z.ZodObject<S>>) => DynamicModule;
-  configure?: (app: NestFastifyApplication) => void | Promise<void>;
+  configure?: (app: NestFastifyApplication, env: z.infer<z.ZodObject<S>>) => void | Promise<void>;
+  http?: (env: z.infer<z.ZodObject<S>>) => { bodyLimit?: number };
 }
 
 /** A service's whole main: validate the environment (listing every problem), then boot and listen. */
@@ -20,7 +21,8 @@ export function runService<S extends typeof platformEnvShape & z.ZodRawShape>(de
       port: def.port(env),
       host: env.HTTP_HOST as string,
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS as number,
-      configure: def.configure,
+      configure: def.configure && ((app) => def.configure!(app, env)),
+      http: def.http?.(env),
     });
   });
 }

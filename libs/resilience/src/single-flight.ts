@@ -5,9 +5,16 @@ export class SingleFlight<V> {
   do(key: string, fn: () => Promise<V>): Promise<V> {
     const running = this.inflight.get(key);
     if (running) return running;
-    const p = fn().finally(() => this.inflight.delete(key));
+    const p: Promise<V> = fn().finally(() => {
+      if (this.inflight.get(key) === p) this.inflight.delete(key);
+    });
     this.inflight.set(key, p);
     return p;
+  }
+
+  /** Later callers of `key` start a new execution instead of joining the one running (its data is out of date). */
+  forget(key: string): void {
+    this.inflight.delete(key);
   }
 
   get size(): number {

@@ -1,4 +1,4 @@
-import { msgIdFor, type EventMap, type PacketId } from '@unstuck/contracts';
+import { msgIdFor, packetKey, type EventMap, type PacketId } from '@unstuck/contracts';
 
 /** What packet_flow knows about a packet when its event is aggregated (committed by ingest before that). */
 export interface PacketFacts {
@@ -81,7 +81,6 @@ export type PacketEvent = {
   [K in 'packet.sent' | 'packet.received' | 'packet.acknowledged' | 'packet.timed_out']: { event: K; payload: EventMap[K] };
 }['packet.sent' | 'packet.received' | 'packet.acknowledged' | 'packet.timed_out'];
 
-export const packetKey = (p: PacketId): string => `${p.src_chain_id}/${p.src_port}/${p.src_channel}/${p.sequence}`;
 export const dayOf = (iso: string): string => new Date(iso).toISOString().slice(0, 10);
 export const hourOf = (iso: string): string => {
   const d = new Date(iso);

@@ -1,4 +1,4 @@
-export { contributionsOf, sumDeltas, packetKey, type Contribution, type PacketEvent, type PacketFacts } from './aggregation';
+export { contributionsOf, sumDeltas, type Contribution, type PacketEvent, type PacketFacts } from './aggregation';
 export * from './formulas';
 export { statsEnvShape, type StatsEnv } from './env';
 export { DatabaseMaintenance, MATERIALIZED_VIEWS } from './maintenance';

@@ -1,11 +1,13 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import type { PacketId } from '@unstuck/contracts';
+import { packetKey, type PacketId } from '@unstuck/contracts';
+import { Database } from '@unstuck/db';
 import { JetStreamHandler, type Delivery, type HandlerResult } from '@unstuck/messaging';
 import { metric } from '@unstuck/observability';
-import { contributionsOf, dayOf, packetKey, type Contribution, type PacketEvent } from './aggregation';
+import { IngestCommitGate } from '@unstuck/packets';
+import { contributionsOf, dayOf, type Contribution, type PacketEvent } from './aggregation';
 import { STATS_ENV } from './tokens';
 import type { StatsEnv } from './env';
-import { StatsStore, type ChainPosition } from './stats-store';
+import { StatsStore } from './stats-store';
 
 export const PACKET_STATS_DURABLE = 'stats-aggregator';
 const PACKET_EVENTS = ['packet.sent', 'packet.received', 'packet.acknowledged', 'packet.timed_out'] as const;
@@ -22,7 +24,7 @@ const PACKET_EVENTS = ['packet.sent', 'packet.received', 'packet.acknowledged', 
 export class PacketStatsConsumer implements OnModuleDestroy {
   private readonly logger = new Logger('PacketStats');
   private stopping = false;
-  private positions: { at: number; value: Map<string, ChainPosition> } | undefined;
+  private readonly gate: IngestCommitGate;
 
   private readonly applied = metric.counter({
     name: 'stats_facts_total',
@@ -32,7 +34,7 @@ export class PacketStatsConsumer implements OnModuleDestroy {
   private readonly freshness = metric.histogram({
     name: 'stats_freshness_seconds',
     help: 'time from an event being stored in JetStream to the statistics it feeds being committed',
-    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+    buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60, 300],
   });
   private readonly waiting = metric.counter({
     name: 'stats_commit_waits_total',
@@ -57,7 +59,10 @@ export class PacketStatsConsumer implements OnModuleDestroy {
   constructor(
     @Inject(StatsStore) private readonly store: StatsStore,
     @Inject(STATS_ENV) private readonly env: StatsEnv,
-  ) {}
+    @Inject(Database) db: Database,
+  ) {
+    this.gate = new IngestCommitGate(db);
+  }
 
   onModuleDestroy(): void {
     this.stopping = true;
@@ -65,7 +70,7 @@ export class PacketStatsConsumer implements OnModuleDestroy {
 
   @JetStreamHandler({ durable: PACKET_STATS_DURABLE, events: PACKET_EVENTS, batch: { max: 1_000, maxWaitMs: 50 } })
   async handle(deliveries: Delivery[]): Promise<HandlerResult> {
-    const { ready, notYet } = await this.waitForCommits(deliveries);
+    const { ready, notYet } = await this.gate.split(deliveries, this.env.STATS_COMMIT_WAIT_MS, () => this.stopping);
     if (ready.length > 0) await this.aggregate(ready);
     if (notYet.length === 0) return undefined;
     this.waiting.inc(notYet.length);
@@ -110,29 +115,5 @@ export class PacketStatsConsumer implements OnModuleDestroy {
         this.frontrunCounter.inc({ ...labels, frontrunned_by: relay.frontrunBy ?? 'unknown', effected_memo: '' });
       }
     }
-  }
-
-  private async waitForCommits(deliveries: Delivery[]): Promise<{ ready: Delivery[]; notYet: Delivery[] }> {
-    const deadline = Date.now() + this.env.STATS_COMMIT_WAIT_MS;
-    let positions = await this.currentPositions(false);
-    for (;;) {
-      const ready: Delivery[] = [];
-      const notYet: Delivery[] = [];
-      for (const d of deliveries) {
-        const p = d.payload as { chain_id: string; height: string };
-        const at = positions.get(p.chain_id);
-        (at && at.height >= BigInt(p.height) ? ready : notYet).push(d);
-      }
-      if (notYet.length === 0 || Date.now() >= deadline || this.stopping) return { ready, notYet };
-      await new Promise((r) => setTimeout(r, 100));
-      positions = await this.currentPositions(true);
-    }
-  }
-
-  /** Cursors, re-read at most every 100 ms however many batches ask. */
-  private async currentPositions(refresh: boolean): Promise<Map<string, ChainPosition>> {
-    if (!refresh && this.positions && Date.now() - this.positions.at < 100) return this.positions.value;
-    this.positions = { at: Date.now(), value: await this.store.positions() };
-    return this.positions.value;
   }
 }

@@ -1,14 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
-import type { PacketId } from '@unstuck/contracts';
+import { packetKey, type PacketId } from '@unstuck/contracts';
 import type { Database } from '@unstuck/db';
-import { hourOf, packetKey, sumDeltas, type ChannelRowDelta, type Contribution, type LifecycleCounts, type NetworkRowDelta, type PacketFacts, type RelayerRowDelta } from './aggregation';
+import { hourOf, sumDeltas, type ChannelRowDelta, type Contribution, type LifecycleCounts, type NetworkRowDelta, type PacketFacts, type RelayerRowDelta } from './aggregation';
 import { average, congestionScore, histogramOf, histogramQuantile, mergeHistograms, reputationScore, successRate } from './formulas';
-
-export interface ChainPosition {
-  height: bigint;
-  blockTime: string | null;
-}
 
 /** md5 as a uuid: 16 bytes per ledger row instead of the fact's text. */
 export function factHash(fact: string): string {
@@ -41,13 +36,6 @@ function lifecycleCounts(r: Record<string, unknown>, d: LifecycleCounts) {
  */
 export class StatsStore {
   constructor(private readonly db: Database) {}
-
-  async positions(): Promise<Map<string, ChainPosition>> {
-    const rows = await this.db.query<{ chain_id: string; height: string; block_time: Date | null }>(
-      `SELECT chain_id, height::text, block_time FROM ingest_cursors`,
-    );
-    return new Map(rows.map((r) => [r.chain_id, { height: BigInt(r.height), blockTime: r.block_time ? r.block_time.toISOString() : null }]));
-  }
 
   /** What packet_flow knows about these packets (from the primary: ingest committed them moments ago). */
   async packetFacts(packets: readonly PacketId[]): Promise<Map<string, PacketFacts>> {

@@ -9,9 +9,12 @@ export interface ServiceProcess {
   kill: (signal?: NodeJS.Signals) => void;
 }
 
-/** Runs one of the project's built programs (dist/apps/<name>/src/main.js) with only the given environment. */
-export function startBuiltApp(name: string, env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'apps', name, 'src', 'main.js')], {
+/**
+ * Runs one of the project's built programs (dist/apps/<name>/src/main.js) with only the given environment, and
+ * optionally Node flags (a benchmark's --cpu-prof, which NODE_OPTIONS does not accept).
+ */
+export function startBuiltApp(name: string, env: Record<string, string>, nodeArgs: readonly string[] = []): ServiceProcess {
+  const child = spawn(process.execPath, [...nodeArgs, join(REPO_ROOT, 'dist', 'apps', name, 'src', 'main.js')], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', HTTP_HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

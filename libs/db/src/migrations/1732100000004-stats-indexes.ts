@@ -51,28 +51,35 @@ async function buildConcurrently(q: QueryRunner, name: string, on: string): Prom
   await q.query(`CREATE INDEX CONCURRENTLY IF NOT EXISTS ${name} ON ${on}`);
 }
 
+/**
+ * An index on a partitioned table without blocking writes: ON ONLY the parent, CONCURRENTLY on each partition
+ * not covered yet, then attached. Safe to re-run after an interruption.
+ */
+export async function buildPartitionedIndex(q: QueryRunner, parent: string, index: { name: string; suffix: string; definition: string }): Promise<void> {
+  const { name, suffix, definition } = index;
+  await q.query(`CREATE INDEX IF NOT EXISTS ${name} ON ONLY ${parent} ${definition}`);
+  const partitions: Array<{ part: string; attached: boolean }> = await q.query(
+    `SELECT c.relname AS part,
+            EXISTS (SELECT 1 FROM pg_inherits ii JOIN pg_index x ON x.indexrelid = ii.inhrelid
+                     WHERE ii.inhparent = $1::regclass AND x.indrelid = c.oid) AS attached
+       FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+      WHERE i.inhparent = $2::regclass ORDER BY 1`,
+    [name, parent],
+  );
+  for (const { part, attached } of partitions) {
+    if (attached) continue;
+    const child = `${part}_${suffix}`;
+    await buildConcurrently(q, child, `${part} ${definition}`);
+    await q.query(`ALTER INDEX ${name} ATTACH PARTITION ${child}`);
+  }
+}
+
 export class StatsIndexes1732100000004 implements MigrationInterface {
   name = 'StatsIndexes1732100000004';
   transaction = false as const;
 
   async up(q: QueryRunner): Promise<void> {
-    for (const { name, suffix, definition } of PACKET_FLOW_INDEXES) {
-      await q.query(`CREATE INDEX IF NOT EXISTS ${name} ON ONLY packet_flow ${definition}`);
-      const partitions: Array<{ part: string; attached: boolean }> = await q.query(
-        `SELECT c.relname AS part,
-                EXISTS (SELECT 1 FROM pg_inherits ii JOIN pg_index x ON x.indexrelid = ii.inhrelid
-                         WHERE ii.inhparent = $1::regclass AND x.indrelid = c.oid) AS attached
-           FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-          WHERE i.inhparent = 'packet_flow'::regclass ORDER BY 1`,
-        [name],
-      );
-      for (const { part, attached } of partitions) {
-        if (attached) continue;
-        const child = `${part}_${suffix}`;
-        await buildConcurrently(q, child, `${part} ${definition}`);
-        await q.query(`ALTER INDEX ${name} ATTACH PARTITION ${child}`);
-      }
-    }
+    for (const index of PACKET_FLOW_INDEXES) await buildPartitionedIndex(q, 'packet_flow', index);
     for (const { name, definition } of STATS_TABLE_INDEXES) await buildConcurrently(q, name, definition);
   }
 

@@ -3,6 +3,7 @@ import { PerformanceIndexes1732100000001 } from './1732100000001-performance-ind
 import { MaterializedViews1732100000002 } from './1732100000002-materialized-views';
 import { StatsSchema1732100000003 } from './1732100000003-stats-schema';
 import { StatsIndexes1732100000004 } from './1732100000004-stats-indexes';
+import { GatewayIndexes1732100000005 } from './1732100000005-gateway-indexes';
 
 /** In order. Listed explicitly (not globbed) so the built JS and the tests run the same migrations. */
 export const MIGRATIONS = [
@@ -11,6 +12,8 @@ export const MIGRATIONS = [
   MaterializedViews1732100000002,
   StatsSchema1732100000003,
   StatsIndexes1732100000004,
+  GatewayIndexes1732100000005,
 ];
 export { PERFORMANCE_INDEXES } from './1732100000001-performance-indexes';
 export { PACKET_FLOW_INDEXES, STATS_TABLE_INDEXES } from './1732100000004-stats-indexes';
+export { GATEWAY_PACKET_FLOW_INDEXES } from './1732100000005-gateway-indexes';

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { headers as natsHeaders } from '@nats-io/nats-core';
 import WebSocket from 'ws';
 import { DEAD_LETTER_HEADERS, deadLetterSubject } from '@unstuck/contracts';
-import type { EventPublisher, JetStreamConnection } from '@unstuck/messaging';
+import type { EventPublisher, JetStreamConnection, OutgoingEvent } from '@unstuck/messaging';
 import { metric } from '@unstuck/observability';
 import { backoffDelay } from '@unstuck/resilience';
 import { detectBase64Attributes } from '../parsing/abci-events';
@@ -133,27 +133,41 @@ export class ChainFollower {
     return this.config.start_height ?? head;
   }
 
-  /** Ingests [from, to] in batches, fetching the next batch while the current one is written. Returns the next height. */
+  /**
+   * Ingests [from, to] in batches, three deep: the next batch is fetched while this one is parsed and published,
+   * and this one is published while the previous one commits. Commits stay in height order, and a batch's events
+   * are always published before its rows and cursor commit. Returns the next height once everything is committed.
+   */
   private async catchUp(from: number, to: number): Promise<number> {
     let next = from;
     const span = (start: number) => Array.from({ length: Math.min(this.options.batchBlocks, to - start + 1) }, (_, i) => start + i);
     let pending: Promise<FetchedBlock[]> | undefined = next <= to ? this.rpc.blocks(span(next)) : undefined;
-    while (pending && !this.stopped) {
-      const waited = m.stage.startTimer({ chain_id: this.chainId, stage: 'fetch' });
-      const blocks = await pending;
-      waited();
-      const after = next + blocks.length;
-      pending = after <= to ? this.rpc.blocks(span(after)) : undefined;
-      pending?.catch(() => undefined);
-      await this.ingest(blocks);
-      next = after;
+    let committing: Promise<void> | undefined;
+    try {
+      while (pending && !this.stopped) {
+        const waited = m.stage.startTimer({ chain_id: this.chainId, stage: 'fetch' });
+        const blocks = await pending;
+        waited();
+        const after = next + blocks.length;
+        pending = after <= to ? this.rpc.blocks(span(after)) : undefined;
+        pending?.catch(() => undefined);
+        const events = await this.publishBlocks(blocks);
+        await committing;
+        committing = this.commitBlocks(blocks, events);
+        next = after;
+      }
+    } finally {
+      // A failed commit surfaces here (or at the next batch's await) and the loop retries from the last committed height.
+      committing?.catch(() => undefined);
     }
+    await committing;
     return next;
   }
 
-  private async ingest(blocks: FetchedBlock[]): Promise<void> {
+  /** Parses blocks and publishes their events (and dead-letters their malformed input). */
+  private async publishBlocks(blocks: FetchedBlock[]): Promise<OutgoingEvent[]> {
     const parsing = m.stage.startTimer({ chain_id: this.chainId, stage: 'parse' });
-    const events = [];
+    const events: OutgoingEvent[] = [];
     const problems: ParseProblem[] = [];
     for (const b of blocks) {
       if (this.base64 === undefined) {
@@ -172,6 +186,11 @@ export class ChainFollower {
     if (events.length) await this.publisher.publishBatch(events);
     if (problems.length) await this.deadLetter(problems);
     publishing();
+    return events;
+  }
+
+  /** Writes the blocks' packet rows and moves the cursor past them, in one transaction. */
+  private async commitBlocks(blocks: FetchedBlock[], events: OutgoingEvent[]): Promise<void> {
     const last = blocks[blocks.length - 1]!;
     const committing = m.stage.startTimer({ chain_id: this.chainId, stage: 'commit' });
     await this.writer.commit(events, { chainId: this.chainId, height: String(last.height), blockTime: last.time });

@@ -1,10 +1,11 @@
 import type { EntityManager } from 'typeorm';
-import type {
-  PacketAcknowledgedV1,
-  PacketId,
-  PacketReceivedV1,
-  PacketSentV1,
-  PacketTimedOutV1,
+import {
+  packetKey,
+  type PacketAcknowledgedV1,
+  type PacketId,
+  type PacketReceivedV1,
+  type PacketSentV1,
+  type PacketTimedOutV1,
 } from '@unstuck/contracts';
 import type { Database } from '@unstuck/db';
 import type { OutgoingEvent } from '@unstuck/messaging';
@@ -70,7 +71,6 @@ export interface CommitResult {
   relaysInserted: number;
 }
 
-const keyOf = (p: PacketId) => `${p.src_chain_id}\u0000${p.src_port}\u0000${p.src_channel}\u0000${p.sequence}`;
 
 /** Sets `field` only if the patch has no value yet: within a batch the first fact wins, as across batches. */
 function put<K extends keyof PacketPatch>(patch: PacketPatch, field: K, value: PacketPatch[K] | undefined): void {
@@ -94,7 +94,7 @@ export function foldEvents(events: readonly OutgoingEvent[]): { patches: PacketP
   const patches = new Map<string, PacketPatch>();
   const relays: RelayRow[] = [];
   const patchFor = (key: PacketId, time: string) => {
-    const k = keyOf(key);
+    const k = packetKey(key);
     let p = patches.get(k);
     if (!p) {
       p = { key, firstSeen: time };
@@ -310,8 +310,8 @@ export class PacketStore {
         await this.claimKeys(m, patches);
         // Relay rows really inserted (not already there from an earlier delivery), counted per packet.
         const newRelays = new Map<string, number>();
-        for (const r of relaysInserted) newRelays.set(keyOf(r), (newRelays.get(keyOf(r)) ?? 0) + 1);
-        const rows = patches.map(({ key, firstSeen: _firstSeen, ...fields }) => ({ ...key, ...fields, new_relays: newRelays.get(keyOf(key)) ?? 0 }));
+        for (const r of relaysInserted) newRelays.set(packetKey(r), (newRelays.get(packetKey(r)) ?? 0) + 1);
+        const rows = patches.map(({ key, firstSeen: _firstSeen, ...fields }) => ({ ...key, ...fields, new_relays: newRelays.get(packetKey(key)) ?? 0 }));
         await m.query(UPSERT_FLOW, [JSON.stringify(rows)]);
       }
       for (const c of [...cursors].sort((a, b) => a.chainId.localeCompare(b.chainId))) {
@@ -326,6 +326,22 @@ export class PacketStore {
       }
       return { packets: patches.length, relaysInserted: relaysInserted.length };
     });
+  }
+
+  /**
+   * The sender and receiver of each packet, by packetKey, for events that do not name them (receive,
+   * acknowledgement, timeout). From the primary: ingest committed these rows moments ago.
+   */
+  async walletsOf(packets: readonly PacketId[]): Promise<Map<string, string[]>> {
+    if (packets.length === 0) return new Map();
+    const rows = await this.db.query<PacketId & { sender: string | null; receiver: string | null }>(
+      `SELECT k.src_chain_id, k.src_port, k.src_channel, k.sequence::text AS sequence, f.sender, f.receiver
+         FROM json_to_recordset($1::json) AS i(src_chain_id text, src_port text, src_channel text, sequence bigint)
+         JOIN packet_keys k USING (src_chain_id, src_port, src_channel, sequence)
+         JOIN packet_flow f ON f.created_at = k.created_at AND f.id = k.id`,
+      [JSON.stringify(packets)],
+    );
+    return new Map(rows.map((r) => [packetKey(r), [r.sender, r.receiver].filter((w): w is string => !!w)]));
   }
 
   async cursor(chainId: string): Promise<string | undefined> {

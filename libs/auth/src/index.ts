@@ -1,0 +1,1 @@
+export { assertProductionSecret, authEnvShape, DEV_SECRET, WalletTokens } from './wallet-tokens';

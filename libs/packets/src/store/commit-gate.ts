@@ -1,0 +1,47 @@
+import type { Database } from '@unstuck/db';
+
+/** A packet event as it travels: every one names the chain and height it was seen at. */
+interface Positioned {
+  payload: unknown;
+}
+
+/**
+ * Ingest publishes a block's events before it commits the block's rows and cursor (a crash in between republishes
+ * with the same message ids). A consumer that reads packet_flow for an event must therefore wait until ingest has
+ * committed the event's block: this splits deliveries into those whose block is committed and those still waiting,
+ * re-reading `ingest_cursors` at most every 100 ms however many batches ask.
+ */
+export class IngestCommitGate {
+  private cached: { at: number; value: Map<string, bigint> } | undefined;
+
+  constructor(private readonly db: Database) {}
+
+  /** Waits up to `waitMs` (or until `stopping()`) for the events' blocks; returns what is committed and what is not. */
+  async split<D extends Positioned>(deliveries: readonly D[], waitMs: number, stopping: () => boolean = () => false): Promise<{ ready: D[]; notYet: D[] }> {
+    const deadline = Date.now() + waitMs;
+    let heights = await this.heights(false);
+    for (;;) {
+      const ready: D[] = [];
+      const notYet: D[] = [];
+      for (const d of deliveries) {
+        const p = d.payload as { chain_id?: string; height?: string };
+        // Events that name no block (stats' own stuck flags) are committed by whoever published them.
+        if (p.chain_id === undefined || p.height === undefined) ready.push(d);
+        else {
+          const at = heights.get(p.chain_id);
+          (at !== undefined && at >= BigInt(p.height) ? ready : notYet).push(d);
+        }
+      }
+      if (notYet.length === 0 || Date.now() >= deadline || stopping()) return { ready, notYet };
+      await new Promise((r) => setTimeout(r, 100));
+      heights = await this.heights(true);
+    }
+  }
+
+  private async heights(refresh: boolean): Promise<Map<string, bigint>> {
+    if (!refresh && this.cached && Date.now() - this.cached.at < 100) return this.cached.value;
+    const rows = await this.db.query<{ chain_id: string; height: string }>(`SELECT chain_id, height::text FROM ingest_cursors`);
+    this.cached = { at: Date.now(), value: new Map(rows.map((r) => [r.chain_id, BigInt(r.height)])) };
+    return this.cached.value;
+  }
+}

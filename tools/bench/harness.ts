@@ -1,0 +1,242 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { ChainSimAdmin, REPO_ROOT, startBuiltApp, type ServiceProcess } from '@unstuck/testing';
+
+/** What the benchmarks share: a chain-sim with a backlog, packet-ingest following it, and metric readers. */
+export const ADMIN = 'http://127.0.0.1:46600';
+export const RPC_BASE = 46657;
+export const INGEST_PORT = 43302;
+
+/**
+ * Every benchmark runs on servers of its own: a fresh PostgreSQL primary + replica, Redis and NATS on ports next to
+ * the development ones, with data in a temporary folder removed afterwards. A run never sees an earlier run's
+ * cursors, rows or JetStream message ids (chain-sim replays the same chains, so they would collide), and never
+ * touches the development data.
+ */
+const PORTS = { primary: 55532, replica: 55533, redis: 56479, nats: 54322, natsMonitor: 58322 };
+export const DB_URL = `postgres://unstuck:unstuck@127.0.0.1:${PORTS.primary}/unstuck`;
+export const BENCH_ENV: Record<string, string> = {
+  DATABASE_URL: DB_URL,
+  DATABASE_REPLICA_URL: `postgres://unstuck:unstuck@127.0.0.1:${PORTS.replica}/unstuck`,
+  REDIS_URL: `redis://127.0.0.1:${PORTS.redis}`,
+  NATS_URL: `nats://127.0.0.1:${PORTS.nats}`,
+};
+
+export interface BenchInfra {
+  down(): void;
+}
+
+function benchInfra(): BenchInfra {
+  const data = mkdtempSync(join(tmpdir(), 'unstuck-bench-'));
+  const env = {
+    ...process.env,
+    UNSTUCK_DATA_DIR: data,
+    PG_PRIMARY_PORT: String(PORTS.primary),
+    PG_REPLICA_PORT: String(PORTS.replica),
+    REDIS_PORT: String(PORTS.redis),
+    NATS_PORT: String(PORTS.nats),
+    NATS_MONITOR_PORT: String(PORTS.natsMonitor),
+  };
+  const infra = (command: string) => execFileSync('bash', [join(REPO_ROOT, 'deploy', 'local', 'infra.sh'), command], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  infra('up');
+  execFileSync(process.execPath, [join(REPO_ROOT, 'dist', 'libs', 'db', 'src', 'cli.js'), 'migrate'], { env: { ...process.env, ...BENCH_ENV }, stdio: ['ignore', 'ignore', 'inherit'] });
+  Object.assign(process.env, BENCH_ENV);
+  let done = false;
+  const down = () => {
+    if (done) return;
+    done = true;
+    // BENCH_KEEP_SERVERS=1 leaves them running for a look (EXPLAIN, metrics); `UNSTUCK_DATA_DIR=<dir> ... infra.sh reset` removes them.
+    if (process.env.BENCH_KEEP_SERVERS === '1') process.stdout.write(`servers kept: data in ${data}, ${JSON.stringify(PORTS)}\n`);
+    else infra('reset');
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      down();
+      process.exit(130);
+    });
+  }
+  return { down };
+}
+export const TRANSFERS_PER_BLOCK = Number(process.env.BENCH_TRANSFERS_PER_BLOCK ?? 250);
+export const BACKLOG_BLOCKS = Number(process.env.BENCH_BACKLOG_BLOCKS ?? 40);
+export const BATCH_BLOCKS = process.env.BENCH_BATCH_BLOCKS ?? '10';
+
+export const CHAINS = [
+  { id: 'cosmoshub-4', port: RPC_BASE, v: '0.38' },
+  { id: 'osmosis-1', port: RPC_BASE + 10, v: '0.37' },
+  { id: 'neutron-1', port: RPC_BASE + 20, v: '0.34' },
+] as const;
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export const admin = async <T>(path: string, body?: unknown): Promise<T> =>
+  (await (await fetch(`${ADMIN}${path}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })).json()) as T;
+
+export const rpc = async <T>(port: number, method: string, params: Record<string, string> = {}): Promise<T> =>
+  ((await (await fetch(`http://127.0.0.1:${port}/${method}?${new URLSearchParams(params)}`)).json()) as { result: T }).result;
+
+export const headOf = async (port: number) => Number((await rpc<{ sync_info: { latest_block_height: string } }>(port, 'status')).sync_info.latest_block_height);
+
+export const percentile = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+};
+
+export const metricsText = async (port: number) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+
+/** Sum of a metric's samples whose line starts with `name{` and contains every `match` fragment. */
+export function sumSamples(text: string, name: string, ...match: string[]): number {
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name}{`) && match.every((m) => l.includes(m)))
+    .reduce((s, l) => s + Number(l.split(' ').pop()), 0);
+}
+
+/** A histogram's cumulative bucket counts (`le` → count), summed over label sets. */
+export function histogramBuckets(text: string, name: string): Map<number, number> {
+  const buckets = new Map<number, number>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}_bucket{`)) continue;
+    const le = /le="([^"]+)"/.exec(line)?.[1];
+    if (!le) continue;
+    const bound = le === '+Inf' ? Infinity : Number(le);
+    buckets.set(bound, (buckets.get(bound) ?? 0) + Number(line.split(' ').pop()));
+  }
+  return buckets;
+}
+
+/**
+ * The q-quantile of the observations between two readings of a histogram, interpolated linearly inside its bucket
+ * as Prometheus's histogram_quantile does. Returns the bucket's upper bound too, the figure that is certain.
+ */
+export function quantileBetween(before: Map<number, number>, after: Map<number, number>, q: number): { estimate: number; atMost: number; count: number } {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const counts = bounds.map((b) => (after.get(b) ?? 0) - (before.get(b) ?? 0));
+  const total = counts[counts.length - 1] ?? 0;
+  if (total === 0) return { estimate: NaN, atMost: NaN, count: 0 };
+  const rank = q * total;
+  for (let i = 0; i < bounds.length; i++) {
+    if (counts[i]! >= rank) {
+      const lower = i === 0 ? 0 : bounds[i - 1]!;
+      const below = i === 0 ? 0 : counts[i - 1]!;
+      const upper = bounds[i]!;
+      if (upper === Infinity) return { estimate: lower, atMost: Infinity, count: total };
+      const inBucket = counts[i]! - below;
+      return { estimate: lower + (upper - lower) * (inBucket === 0 ? 1 : (rank - below) / inBucket), atMost: upper, count: total };
+    }
+  }
+  return { estimate: NaN, atMost: NaN, count: total };
+}
+
+/** Heights packet-ingest has committed for the benchmark's chains. */
+export async function committedHeights(): Promise<number[]> {
+  const c = new Client({ connectionString: DB_URL });
+  await c.connect();
+  try {
+    const { rows } = await c.query<{ chain_id: string; height: string }>(`SELECT chain_id, height FROM ingest_cursors WHERE chain_id = ANY($1)`, [
+      CHAINS.map((x) => x.id),
+    ]);
+    return CHAINS.map((x) => Number(rows.find((r) => r.chain_id === x.id)?.height ?? 0));
+  } finally {
+    await c.end();
+  }
+}
+
+export interface Backlog {
+  sim: ServiceProcess;
+  chainsFile: string;
+  /** Each chain's head once traffic stopped: ingest has caught up when it committed these. */
+  heads: number[];
+}
+
+/** Starts chain-sim and lets it produce BACKLOG_BLOCKS full blocks per chain, then stops traffic. */
+export async function chainSimBacklog(): Promise<Backlog> {
+  const sim = startBuiltApp('chain-sim', {
+    CHAIN_SIM_RPC_BASE_PORT: String(RPC_BASE),
+    CHAIN_SIM_ADMIN_PORT: '46600',
+    CHAIN_SIM_BLOCK_MS: '1000',
+    CHAIN_SIM_TRANSFERS_PER_BLOCK: String(TRANSFERS_PER_BLOCK),
+    CHAIN_SIM_WALLETS: '5000',
+    CHAIN_SIM_SEED: '11',
+  });
+  for (let i = 0; i < 100; i++) {
+    if (await fetch(`${ADMIN}/chains`).then((r) => r.ok, () => false)) break;
+    await sleep(200);
+  }
+  const startHeight = await headOf(RPC_BASE);
+  while ((await headOf(RPC_BASE)) < startHeight + BACKLOG_BLOCKS) await sleep(500);
+  await admin('/rate', { transfers_per_block: 0 });
+  await sleep(1_500);
+  const heads = await Promise.all(CHAINS.map((c) => headOf(c.port)));
+  // Ingest starts at each chain's first block, so the whole backlog is ingested.
+  const earliest = await ChainSimAdmin.earliestHeights(CHAINS.map((c) => c.port));
+  const chainsFile = join(mkdtempSync(join(tmpdir(), 'unstuck-bench-chains-')), 'chains.yaml');
+  writeFileSync(
+    chainsFile,
+    CHAINS.map((c, i) => `- chain_id: ${c.id}\n  rpc: http://127.0.0.1:${c.port}\n  comet_version: "${c.v}"\n  start_height: ${earliest[i]}\n`).join(''),
+  );
+  return { sim, chainsFile, heads };
+}
+
+function startIngest(chainsFile: string): ServiceProcess {
+  return startBuiltApp('packet-ingest', {
+    ...BENCH_ENV,
+    INGEST_PORT: String(INGEST_PORT),
+    CHAINS_FILE: chainsFile,
+    INGEST_BATCH_BLOCKS: BATCH_BLOCKS,
+    INGEST_POLL_INTERVAL_MS: '200',
+    LOG_LEVEL: 'error',
+  },
+  // BENCH_PROFILE_DIR=<dir> writes a V8 CPU profile of packet-ingest there when it exits (Chrome DevTools opens it).
+  process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []);
+}
+
+/**
+ * Starts packet-ingest on the backlog and waits until it has committed every chain's head. Timed from the
+ * process's spawn: followers start before the HTTP server listens, so boot time counts against ingest.
+ */
+export async function ingestBacklog(chainsFile: string, heads: number[]): Promise<{ ingest: ServiceProcess; events: number; seconds: number }> {
+  const spawned = performance.now();
+  const ingest = startIngest(chainsFile);
+  await untilCommitted(heads);
+  const seconds = (performance.now() - spawned) / 1000;
+  return { ingest, events: await settledMetric(INGEST_PORT, 'ingest_events_total'), seconds };
+}
+
+/** Waits until ingest has committed every chain's head. */
+export async function untilCommitted(heads: number[]): Promise<void> {
+  for (;;) {
+    const heights = await committedHeights();
+    if (heights.every((h, i) => h >= heads[i]!)) return;
+    await sleep(50);
+  }
+}
+
+/** A metric from a service that may still be starting: retried until it reads non-zero. */
+export async function settledMetric(port: number, name: string, ...match: string[]): Promise<number> {
+  for (let i = 0; i < 100; i++) {
+    const value = await metricsText(port).then((t) => sumSamples(t, name, ...match), () => 0);
+    if (value > 0) return value;
+    await sleep(100);
+  }
+  return 0;
+}
+
+/** A benchmark's whole main: its own servers up, the run, the servers down (also on failure), errors printed. */
+export function runBench(run: () => Promise<void>): void {
+  const main = async () => {
+    const infra = benchInfra();
+    try {
+      await run();
+    } finally {
+      infra.down();
+    }
+  };
+  main().catch((e: unknown) => {
+    process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+    process.exit(1);
+  });
+}
