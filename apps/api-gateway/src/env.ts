@@ -1,9 +1,42 @@
+import { z } from 'zod';
 import { envVar, type EnvOf } from '@unstuck/config';
-import { platformEnvShape } from '@unstuck/platform';
+import { browserFacingEnvShape, platformEnvShape } from '@unstuck/platform';
+import { authEnvShape } from '@unstuck/auth';
+
 
 export const envShape = {
   ...platformEnvShape,
   GATEWAY_PORT: envVar.port(3000),
+  ...authEnvShape,
+  ...browserFacingEnvShape,
+  BODY_LIMIT_BYTES: envVar.int(16 * 1024, 256, 10 * 1024 * 1024),
+  AUTH_CHALLENGE_TTL_SECONDS: envVar.int(300, 1, 3600),
+  AUTH_TOKEN_TTL_SECONDS: envVar.int(3600, 60, 86_400),
+  RATE_LIMIT_WINDOW_MS: envVar.int(60_000, 1000),
+  /** Requests per window from one IP address (anonymous callers). */
+  RATE_LIMIT_PER_IP: envVar.int(600, 1),
+  /** Requests per window for one signed-in wallet, whatever IP they come from. */
+  RATE_LIMIT_PER_WALLET: envVar.int(300, 1),
+  /** A wallet's stuck packets in cache; invalidated by that wallet's packet events, so this only bounds staleness if an event is missed. */
+  CACHE_STUCK_TTL_SECONDS: envVar.int(300, 1),
+  CACHE_CHANNEL_STATS_TTL_SECONDS: envVar.int(900, 1),
+  CACHE_STATS_TTL_SECONDS: envVar.int(60, 1),
+  /** After a wallet's data changes, its reads go to the primary for this long (read-your-writes past replica lag). */
+  READ_YOUR_WRITES_SECONDS: envVar.int(10, 0, 3600),
+  /** Stuck packets of one wallet served at most (the cache holds the whole set). */
+  STUCK_LIST_MAX: envVar.int(1000, 10, 100_000),
+  /** Database breaker: the share of failing calls that opens it, and how long it stays open. */
+  DB_BREAKER_ERROR_PERCENT: envVar.int(50, 1, 100),
+  DB_BREAKER_RESET_MS: envVar.int(5_000, 100),
+  /** Where browsers reach the notifier; empty: the page's host on port 3004. */
+  WEB_NOTIFIER_URL: z.string().default(''),
+  /** Development only: the dashboard offers a demo wallet that signs in from WEB_DEMO_MNEMONIC (refused in production). */
+  WEB_DEMO_WALLET: envVar.bool(false),
+  WEB_DEMO_MNEMONIC: z.string().default('surround miss nominee dream gap cross assault thank captain prosper drop duty group candy wealth weather scale put'),
+  /** The dashboard build served at `/` when present. */
+  WEB_DIST_DIR: z.string().default('dist/apps/web'),
+  /** Packet events wait at most this long for ingest to commit their block before invalidating caches anyway. */
+  GATEWAY_COMMIT_WAIT_MS: envVar.int(5_000, 0),
 };
 
 export type AppEnv = EnvOf<typeof envShape>;

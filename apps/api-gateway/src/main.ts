@@ -1,20 +1,71 @@
-import { RequestMethod } from '@nestjs/common';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import compress from '@fastify/compress';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
+import { SwaggerModule } from '@nestjs/swagger';
+import type { Redis } from 'ioredis';
+import { assertProductionSecret } from '@unstuck/auth';
+import { REDIS } from '@unstuck/cache';
+import { repoRoot } from '@unstuck/config';
 import { runService } from '@unstuck/platform';
 import { AppModule } from './app.module';
+import { AuthService } from './auth/auth.service';
 import { envShape } from './env';
+import { fastifyErrorHandler } from './http/errors';
+import { API_PREFIX, buildOpenApi, UNPREFIXED } from './openapi';
 
 runService({
   envShape,
   port: (env) => env.GATEWAY_PORT,
-  module: (env) => AppModule.register(env),
-  // The public REST API lives under /api/v1; probes and scrapes stay at the root where platforms expect them.
-  configure: (app) => {
-    app.setGlobalPrefix('api/v1', {
-      exclude: [
-        { path: 'health/live', method: RequestMethod.GET },
-        { path: 'health/ready', method: RequestMethod.GET },
-        { path: 'metrics', method: RequestMethod.GET },
-      ],
+  module: (env) => {
+    assertProductionSecret(env);
+    return AppModule.register(env);
+  },
+  http: (env) => ({ bodyLimit: env.BODY_LIMIT_BYTES }),
+  configure: async (app, env) => {
+    app.setGlobalPrefix(API_PREFIX, { exclude: UNPREFIXED });
+    const fastify = app.getHttpAdapter().getInstance();
+    fastify.setErrorHandler(fastifyErrorHandler);
+
+    // Who is calling: a valid bearer token names the wallet (rate limits and wallet-scoped endpoints use it).
+    const auth = app.get(AuthService);
+    fastify.addHook('onRequest', async (request) => {
+      const header = request.headers.authorization;
+      if (header?.startsWith('Bearer ')) request.auth = await auth.walletOf(header.slice(7).trim());
     });
+
+    await app.register(helmet, {
+      contentSecurityPolicy: {
+        directives: { defaultSrc: ["'self'"], imgSrc: ["'self'", 'data:'], styleSrc: ["'self'", "'unsafe-inline'"], scriptSrc: ["'self'"], connectSrc: ["'self'", 'ws:', 'wss:'] },
+      },
+    });
+    await app.register(cors, { origin: env.CORS_ORIGINS, credentials: false, maxAge: 600 });
+    await app.register(compress, { threshold: 1024, encodings: ['br', 'gzip'] });
+    // Limits counted in Redis, so they hold across replicas; if Redis fails, requests go through (skipOnError).
+    await app.register(rateLimit, {
+      global: true,
+      hook: 'preHandler',
+      redis: app.get<Redis>(REDIS),
+      nameSpace: 'unstuck:ratelimit:v1:',
+      skipOnError: true,
+      timeWindow: env.RATE_LIMIT_WINDOW_MS,
+      keyGenerator: (request) => (request.auth && 'wallet' in request.auth ? `w:${request.auth.wallet}` : `ip:${request.ip}`),
+      max: (_request, key) => (key.startsWith('w:') ? env.RATE_LIMIT_PER_WALLET : env.RATE_LIMIT_PER_IP),
+      allowList: (request) => request.url.startsWith('/health/') || request.url === '/metrics',
+      errorResponseBuilder: (_request, context) => ({
+        statusCode: 429,
+        code: 'rate_limited',
+        message: `rate limit of ${context.max} requests per ${context.after} reached; retry after ${Math.ceil(context.ttl / 1000)} s`,
+      }),
+    });
+
+    SwaggerModule.setup('docs', app, () => buildOpenApi(app), { jsonDocumentUrl: 'docs/json', yamlDocumentUrl: 'docs/yaml' });
+
+    // The dashboard build, when there is one.
+    const web = resolve(repoRoot(), env.WEB_DIST_DIR);
+    if (existsSync(join(web, 'index.html'))) await app.register(fastifyStatic, { root: web, prefix: '/', index: ['index.html'] });
   },
 });

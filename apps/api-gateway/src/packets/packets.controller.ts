@@ -1,0 +1,100 @@
+import { createHash } from 'node:crypto';
+import { Controller, Get, Inject, Param, Query, Req, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Type } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ChainId, ChannelId, PortId, StuckKind, UintString } from '@unstuck/contracts';
+import { ERROR_RESPONSES } from '../http/openapi-common';
+import { ApiParams, plain, Schema } from '../http/validation';
+import { walletParam } from '../http/wallet';
+import { PacketDetail, PacketSummary, StuckPacket } from './packet-views';
+import { PacketsService } from './packets.service';
+
+const Limit = (max: number, dflt: number) => Type.Integer({ minimum: 1, maximum: max, default: dflt, description: `items per page, 1–${max}` });
+const Cursor = Type.String({ minLength: 1, maxLength: 2048, description: 'next_cursor of the previous page' });
+
+export const StuckQuerySchema = Type.Object(
+  {
+    wallet: Type.String({ minLength: 1, maxLength: 128, description: 'bech32 address; packets it sent or receives' }),
+    chain_id: Type.Optional(ChainId),
+    kind: Type.Optional(StuckKind),
+    min_age_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 10 * 365 * 86_400, description: 'only packets sent at least this long ago' })),
+    limit: Limit(500, 100),
+    cursor: Type.Optional(Cursor),
+  },
+  { additionalProperties: false },
+);
+
+export const StreamQuerySchema = Type.Object(
+  {
+    wallet: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'bech32 address; its packets as sender or receiver' })),
+    chain_id: Type.Optional(ChainId),
+    limit: Limit(200, 50),
+    cursor: Type.Optional(Cursor),
+  },
+  { additionalProperties: false },
+);
+
+export const PacketPathSchema = Type.Object({ chain_id: ChainId, channel: ChannelId, sequence: UintString }, { additionalProperties: false });
+export const PacketDetailQuerySchema = Type.Object(
+  { port: Type.Optional(Type.String({ minLength: 2, maxLength: 128, pattern: PortId.pattern, default: 'transfer', description: 'source port; transfer unless given' })) },
+  { additionalProperties: false },
+);
+
+const listingOf = (item: Parameters<typeof Type.Array>[0]) =>
+  Type.Object({ items: Type.Array(item), next_cursor: Type.Union([Type.String(), Type.Null()]), snapshot_at: Type.String({ format: 'date-time' }) });
+
+@ApiTags('packets')
+@Controller('packets')
+@ERROR_RESPONSES
+export class PacketsController {
+  constructor(@Inject(PacketsService) private readonly packets: PacketsService) {}
+
+  @Get('stuck')
+  @ApiOperation({ summary: "A wallet's stuck packets, oldest first", description: 'Cached; a packet leaves the list as soon as its acknowledgement, timeout or resolution is processed.' })
+  @ApiParams(StuckQuerySchema, 'query')
+  @ApiOkResponse({ schema: plain(listingOf(StuckPacket)) })
+  async stuck(@Query(new Schema(StuckQuerySchema, 'query')) q: typeof StuckQuerySchema.static) {
+    return this.packets.stuck({ ...q, wallet: walletParam(q.wallet, 'wallet') });
+  }
+
+  @Get('stream')
+  @ApiOperation({
+    summary: 'Packets newest first, optionally one wallet’s',
+    description:
+      'Keyset pagination: pass next_cursor to get the next page. The cursor carries the snapshot time of the first page, so pages do not shift while new packets arrive. Responses carry an ETag; If-None-Match answers 304.',
+  })
+  @ApiParams(StreamQuerySchema, 'query')
+  @ApiOkResponse({ schema: plain(listingOf(PacketSummary)) })
+  @ApiResponse({ status: 304, description: 'the page is unchanged since the ETag given in If-None-Match' })
+  async stream(@Query(new Schema(StreamQuerySchema, 'query')) q: typeof StreamQuerySchema.static, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    const wallet = q.wallet === undefined ? undefined : walletParam(q.wallet, 'wallet');
+    const page = await this.packets.stream({ ...q, wallet });
+    return withEtag(req, reply, page);
+  }
+
+  @Get(':chain_id/:channel/:sequence')
+  @ApiOperation({ summary: 'One packet’s lifecycle: send, receive, acknowledgement or timeout, with tx hashes and every relayer that tried' })
+  @ApiParams(PacketPathSchema, 'path')
+  @ApiParams(PacketDetailQuerySchema, 'query')
+  @ApiOkResponse({ schema: plain(PacketDetail) })
+  detail(@Param(new Schema(PacketPathSchema, 'path')) p: typeof PacketPathSchema.static, @Query(new Schema(PacketDetailQuerySchema, 'query')) q: typeof PacketDetailQuerySchema.static) {
+    return this.packets.detail(p.chain_id, q.port ?? 'transfer', p.channel, p.sequence);
+  }
+}
+
+/**
+ * Conditional GET: a weak ETag over the page's items; a matching If-None-Match gets a 304 with no body (the
+ * client's copy, with its own cursor and snapshot, is still a true page). Listings are private to the caller (a
+ * wallet's) and may be reused for a minute.
+ */
+export function withEtag<T extends { items: unknown[] }>(req: FastifyRequest, reply: FastifyReply, body: T): T | undefined {
+  const etag = `W/"${createHash('sha1').update(JSON.stringify(body.items)).digest('base64url')}"`;
+  void reply.header('etag', etag).header('cache-control', 'private, max-age=60');
+  const match = req.headers['if-none-match'];
+  if (match && match.split(',').some((t) => t.trim() === etag || t.trim() === '*')) {
+    void reply.status(304);
+    return undefined;
+  }
+  return body;
+}

@@ -1,0 +1,225 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { TieredCache, type Keyspace } from '@unstuck/cache';
+import { SingleFlight } from '@unstuck/resilience';
+import { GatewayDb } from '../data/gateway-db';
+import { ApiError } from '../http/errors';
+import { CursorCodec } from '../http/pagination';
+import { GATEWAY_ENV } from '../tokens';
+import type { AppEnv } from '../env';
+import { iso, SUMMARY_COLUMNS, toSummary, type PacketDetail, type PacketSummary, type StuckPacket, type SummaryRow } from './packet-views';
+
+export interface StuckQuery {
+  wallet: string;
+  chain_id?: string;
+  kind?: StuckPacket['stuck_kind'];
+  min_age_seconds?: number;
+  limit: number;
+  cursor?: string;
+}
+
+export interface StreamQuery {
+  wallet?: string;
+  chain_id?: string;
+  limit: number;
+  cursor?: string;
+}
+
+export interface Listing<T> {
+  items: T[];
+  next_cursor: string | null;
+  snapshot_at: string;
+}
+
+/** Rows of a wallet's stuck set, as cached: whole, unfiltered, so one invalidation covers every filter and page. */
+interface CachedStuck {
+  row: PacketSummary;
+  role: 'sender' | 'receiver';
+  key: string;
+}
+
+@Injectable()
+export class PacketsService {
+  readonly stuckKeyspace: Keyspace;
+  private readonly cursors: CursorCodec;
+  /** Identical concurrent reads (the same page, the same packet) run once and share the answer. */
+  private readonly flights = new SingleFlight<unknown>();
+
+  constructor(
+    @Inject(GatewayDb) private readonly db: GatewayDb,
+    @Inject(TieredCache) private readonly cache: TieredCache,
+    @Inject(GATEWAY_ENV) private readonly env: AppEnv,
+  ) {
+    this.stuckKeyspace = { name: 'stuck-by-wallet', ttlMs: env.CACHE_STUCK_TTL_SECONDS * 1000, l1TtlMs: 5_000, earlyRefreshBeta: 0 };
+    this.cursors = new CursorCodec(env.GATEWAY_SECRET);
+  }
+
+  /** A wallet's stuck packets, as sender or receiver, oldest first; filters and pages are applied to the cached set. */
+  async stuck(q: StuckQuery): Promise<Listing<StuckPacket>> {
+    const all = await this.cache.getOrLoad(this.stuckKeyspace, q.wallet, () => this.loadStuck(q.wallet));
+    const now = Date.now();
+    const scope = scopeOf('stuck', q.wallet, q.chain_id, q.kind ?? undefined, q.min_age_seconds);
+    const after = q.cursor ? this.cursors.decode(q.cursor, scope) : undefined;
+    const items: StuckPacket[] = [];
+    let next: string | null = null;
+    for (const { row, role, key } of all) {
+      if (q.chain_id && row.src_chain_id !== q.chain_id && row.dst_chain_id !== q.chain_id) continue;
+      if (q.kind && row.stuck_kind !== q.kind) continue;
+      const sentAt = Date.parse(row.sent_at ?? row.created_at);
+      const age = Math.max(0, Math.floor((now - sentAt) / 1000));
+      if (q.min_age_seconds !== undefined && age < q.min_age_seconds) continue;
+      if (after && (row.created_at < after.t || (row.created_at === after.t && key <= after.id))) continue;
+      if (items.length === q.limit) {
+        const last = items[items.length - 1]!;
+        next = this.cursors.encode({ t: last.created_at, id: keyOf(last), s: new Date(now).toISOString() }, scope);
+        break;
+      }
+      const timeout = row.timeout_at ? Math.floor((Date.parse(row.timeout_at) - now) / 1000) : null;
+      items.push({ ...row, role, age_seconds: age, seconds_to_timeout: timeout });
+    }
+    return { items, next_cursor: next, snapshot_at: new Date(now).toISOString() };
+  }
+
+  private async loadStuck(wallet: string): Promise<CachedStuck[]> {
+    const preference = await this.db.preferenceFor(wallet);
+    // Two index scans, on (sender, stuck_since) and (receiver, stuck_since) WHERE stuck_kind IS NOT NULL; a
+    // self-transfer appears once. No ORDER BY here: ordered by stuck_since with a LIMIT, the planner prefers walking
+    // every stuck packet in time order (idx_packet_flow_stuck) and filtering by wallet — 100k rows for one answer.
+    const rows = await this.db.queryNamed<SummaryRow & { role: 'sender' | 'receiver' }>(
+      'gateway_stuck_by_wallet',
+      `(SELECT ${SUMMARY_COLUMNS}, 'sender' AS role FROM packet_flow f
+         WHERE f.sender = $1 AND f.stuck_kind IS NOT NULL AND f.status IN ('sent', 'received') LIMIT $2)
+       UNION ALL
+       (SELECT ${SUMMARY_COLUMNS}, 'receiver' AS role FROM packet_flow f
+         WHERE f.receiver = $1 AND f.sender IS DISTINCT FROM $1 AND f.stuck_kind IS NOT NULL AND f.status IN ('sent', 'received') LIMIT $2)`,
+      [wallet, this.env.STUCK_LIST_MAX],
+      preference,
+    );
+    return rows
+      .map((r) => {
+        const row = toSummary(r);
+        return { row, role: r.role, key: keyOf(row) };
+      })
+      .sort((a, b) => (a.row.created_at < b.row.created_at ? -1 : a.row.created_at > b.row.created_at ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+      .slice(0, this.env.STUCK_LIST_MAX);
+  }
+
+  /** Invalidates the stuck sets of these wallets (their packets changed). */
+  async invalidateWallets(wallets: Iterable<string>): Promise<void> {
+    const unique = [...new Set(wallets)];
+    await this.db.markWritten(unique);
+    await Promise.all(unique.map((w) => this.cache.invalidate(this.stuckKeyspace, w)));
+  }
+
+  /** One packet's lifecycle by its source identity. */
+  detail(chainId: string, port: string, channel: string, sequence: string): Promise<PacketDetail> {
+    return this.flights.do(JSON.stringify(['detail', chainId, port, channel, sequence]), () => this.loadDetail(chainId, port, channel, sequence)) as Promise<PacketDetail>;
+  }
+
+  private async loadDetail(chainId: string, port: string, channel: string, sequence: string): Promise<PacketDetail> {
+    const [row] = await this.db.queryNamed<
+      SummaryRow & {
+        dst_port: string | null;
+        memo: string | null;
+        send_height: string | null;
+        send_tx_hash: string | null;
+        recv_height: string | null;
+        recv_time: Date | null;
+        recv_tx_hash: string | null;
+        recv_relayer: string | null;
+        ack_height: string | null;
+        ack_time: Date | null;
+        ack_tx_hash: string | null;
+        ack_relayer: string | null;
+        ack_success: boolean | null;
+        timeout_time: Date | null;
+        timeout_tx_hash: string | null;
+        timeout_relayer: string | null;
+        relay_attempts: number;
+        clear_time_ms: string | null;
+      }
+    >(
+      'gateway_packet_detail',
+      `SELECT ${SUMMARY_COLUMNS}, f.dst_port, f.memo, f.send_height::text AS send_height, f.send_tx_hash,
+              f.recv_height::text AS recv_height, f.recv_time, f.recv_tx_hash, f.recv_relayer,
+              f.ack_height::text AS ack_height, f.ack_time, f.ack_tx_hash, f.ack_relayer, f.ack_success,
+              f.timeout_time, f.timeout_tx_hash, f.timeout_relayer, f.relay_attempts, f.clear_time_ms::text AS clear_time_ms
+         FROM packet_keys k JOIN packet_flow f ON f.created_at = k.created_at AND f.id = k.id
+        WHERE k.src_chain_id = $1 AND k.src_port = $2 AND k.src_channel = $3 AND k.sequence = $4`,
+      [chainId, port, channel, sequence],
+      'replica',
+    );
+    if (!row) throw ApiError.notFound(`no packet ${chainId}/${port}/${channel}/${sequence} has been seen`);
+    const relays = await this.db.queryNamed<{ kind: 'recv' | 'ack' | 'timeout'; chain_id: string; relayer: string; effected: boolean; tx_hash: string; height: string; block_time: Date }>(
+      'gateway_packet_relays',
+      `SELECT kind, chain_id, relayer, effected, tx_hash, height::text AS height, block_time FROM packet_relays
+        WHERE src_chain_id = $1 AND src_port = $2 AND src_channel = $3 AND sequence = $4
+        ORDER BY block_time, chain_id, tx_hash, msg_index`,
+      [chainId, port, channel, sequence],
+      'replica',
+    );
+    return {
+      ...toSummary(row),
+      dst_port: row.dst_port,
+      memo: row.memo,
+      send: { height: row.send_height, time: iso(row.send_time), tx_hash: row.send_tx_hash },
+      recv: { height: row.recv_height, time: iso(row.recv_time), tx_hash: row.recv_tx_hash, relayer: row.recv_relayer },
+      ack: { height: row.ack_height, time: iso(row.ack_time), tx_hash: row.ack_tx_hash, relayer: row.ack_relayer, success: row.ack_success },
+      timeout: { time: iso(row.timeout_time), tx_hash: row.timeout_tx_hash, relayer: row.timeout_relayer },
+      relay_attempts: row.relay_attempts,
+      clear_time_ms: row.clear_time_ms === null ? null : Number(row.clear_time_ms),
+      relays: relays.map((r) => ({ ...r, block_time: r.block_time.toISOString() })),
+    };
+  }
+
+  /**
+   * Packets newest first, optionally one wallet's: keyset pagination on (created_at, id) with the snapshot time
+   * carried in the cursor, so rows that arrive while a client pages never shift the pages it has not read yet.
+   */
+  stream(q: StreamQuery): Promise<Listing<PacketSummary>> {
+    return this.flights.do(JSON.stringify(['stream', q.wallet, q.chain_id, q.limit, q.cursor]), () => this.loadStream(q)) as Promise<Listing<PacketSummary>>;
+  }
+
+  private async loadStream(q: StreamQuery): Promise<Listing<PacketSummary>> {
+    const scope = scopeOf('stream', q.wallet, q.chain_id);
+    const position = q.cursor ? this.cursors.decode(q.cursor, scope) : undefined;
+    const snapshot = position?.s ?? new Date().toISOString();
+    const preference = q.wallet ? await this.db.preferenceFor(q.wallet) : 'replica';
+    const params: unknown[] = [snapshot, position?.t ?? null, position?.id ?? null, q.limit + 1];
+    const keyset = `f.created_at <= $1::timestamptz AND ($2::timestamptz IS NULL OR (f.created_at, f.id) < ($2::timestamptz, $3::bigint))`;
+    let chainFilter = '';
+    if (q.chain_id) {
+      params.push(q.chain_id);
+      chainFilter = ` AND f.src_chain_id = $${params.length}`;
+    }
+    let sql: string;
+    if (q.wallet) {
+      params.push(q.wallet);
+      const w = `$${params.length}`;
+      sql = `SELECT * FROM (
+               (SELECT ${SUMMARY_COLUMNS} FROM packet_flow f WHERE f.sender = ${w} AND ${keyset}${chainFilter} ORDER BY f.created_at DESC, f.id DESC LIMIT $4)
+               UNION
+               (SELECT ${SUMMARY_COLUMNS} FROM packet_flow f WHERE f.receiver = ${w} AND ${keyset}${chainFilter} ORDER BY f.created_at DESC, f.id DESC LIMIT $4)
+             ) u ORDER BY created_at DESC, id::bigint DESC LIMIT $4`;
+    } else {
+      sql = `SELECT ${SUMMARY_COLUMNS} FROM packet_flow f WHERE ${keyset}${chainFilter} ORDER BY f.created_at DESC, f.id DESC LIMIT $4`;
+    }
+    const rows = await this.db.queryNamed<SummaryRow>(`gateway_stream_${q.wallet ? 'wallet' : 'all'}_${q.chain_id ? 'chain' : 'any'}`, sql, params, preference);
+    const page = rows.slice(0, q.limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(toSummary),
+      next_cursor: rows.length > q.limit && last ? this.cursors.encode({ t: last.created_at_us, id: last.id, s: snapshot }, scope) : null,
+      snapshot_at: snapshot,
+    };
+  }
+}
+
+const keyOf = (p: Pick<PacketSummary, 'src_chain_id' | 'src_port' | 'src_channel' | 'sequence'>) =>
+  `${p.src_chain_id}/${p.src_port}/${p.src_channel}/${p.sequence.padStart(20, '0')}`;
+
+/** What a cursor is bound to: the listing and its filters (hashed: a cursor should not spell out a wallet). */
+function scopeOf(...parts: Array<string | number | undefined>): string {
+  return createHash('sha256').update(parts.map((p) => String(p ?? '')).join('\u0000')).digest('base64url').slice(0, 16);
+}
+

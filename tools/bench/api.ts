@@ -1,0 +1,183 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import autocannon from 'autocannon';
+import { toBech32 } from '@cosmjs/encoding';
+import { Client } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { REPO_ROOT, startBuiltApp, type ServiceProcess } from '@unstuck/testing';
+import { BENCH_ENV, runBench, DB_URL, metricsText, sleep, sumSamples } from './harness';
+import { recordBenchmark } from './report';
+
+/**
+ * npm run bench:api — on servers of its own:
+ *  1. cached stuck-packet lookups (Zipf-skewed wallets) at full speed, next to a bare Fastify hello-world measured in
+ *     the same run (the ceiling), then at a fixed 1,000 req/s for latency;
+ *  2. the cache hit rate under that skewed workload;
+ *  3. the packet stream, paginated, over PACKET_ROWS (5 million) packet_flow rows: p95.
+ */
+const GATEWAY_PORT = 43310;
+const HELLO_PORT = 43399;
+const PACKET_ROWS = Number(process.env.BENCH_PACKET_ROWS ?? 5_000_000);
+const WALLETS = Number(process.env.BENCH_WALLETS ?? 100_000);
+const DURATION = Number(process.env.BENCH_DURATION_SECONDS ?? 15);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const ZIPF_S = 1.1;
+
+const addressOf = (i: number) => toBech32('cosmos', createHash('sha256').update(`bench-wallet-${i}`).digest().subarray(0, 20));
+
+/** Zipf(s) over ranks 1..n by inverse CDF: rank 1 is the most requested wallet. */
+function zipf(n: number, s: number): () => number {
+  const cdf = new Float64Array(n);
+  let sum = 0;
+  for (let i = 0; i < n; i++) cdf[i] = sum += 1 / (i + 1) ** s;
+  return () => {
+    const u = Math.random() * sum;
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid]! < u) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+}
+
+async function seed(): Promise<string[]> {
+  const c = new Client({ connectionString: DB_URL });
+  await c.connect();
+  try {
+    const wallets = Array.from({ length: WALLETS }, (_, i) => addressOf(i));
+    await c.query(`CREATE TEMP TABLE bench_wallets (i integer PRIMARY KEY, address text NOT NULL)`);
+    await pipeline(Readable.from(wallets.map((a, i) => `${i}\t${a}\n`)), c.query(copyFrom(`COPY bench_wallets (i, address) FROM STDIN`)));
+    const started = performance.now();
+    // Spread over the last ~5.8 days (one row every 100 ms); every 50th packet is stuck awaiting receipt.
+    await c.query(
+      `INSERT INTO packet_flow (id, created_at, src_chain_id, src_port, src_channel, sequence, dst_chain_id, dst_port, dst_channel, status,
+                                stuck_kind, stuck_since, sender, receiver, denom, amount, send_time, timeout_timestamp_ns)
+       SELECT g, now() - g * interval '100 milliseconds', 'cosmoshub-4', 'transfer', 'channel-141', g, 'osmosis-1', 'transfer', 'channel-0',
+              CASE WHEN g % 50 = 0 THEN 'sent' ELSE 'acknowledged' END,
+              CASE WHEN g % 50 = 0 THEN 'awaiting_recv' END,
+              CASE WHEN g % 50 = 0 THEN now() - g * interval '100 milliseconds' END,
+              w.address, 'osmo1' || md5(g::text), 'uatom', 1000 + g % 997, now() - g * interval '100 milliseconds', 0
+         FROM generate_series(1, $1::bigint) g JOIN bench_wallets w ON w.i = g % $2`,
+      [PACKET_ROWS, WALLETS],
+    );
+    await c.query(`ANALYZE packet_flow`);
+    process.stdout.write(`seeded ${PACKET_ROWS} packet_flow rows for ${WALLETS} wallets in ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+    return wallets;
+  } finally {
+    await c.end();
+  }
+}
+
+/** autocannon requests whose path is chosen per request. */
+const pathRequests = (next: () => string): autocannon.Request[] => [{ setupRequest: (req) => ({ ...req, path: next() }) }];
+
+function run(opts: autocannon.Options): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => {
+    autocannon(opts, (err, result) => (err ? reject(err) : resolve(result)));
+  });
+}
+
+async function until(url: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (await fetch(url).then((r) => r.ok, () => false)) return;
+    await sleep(200);
+  }
+  throw new Error(`${url} never answered`);
+}
+
+async function benchmark(): Promise<void> {
+  const wallets = await seed();
+  const hello = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'tools', 'bench', 'hello.js')], { env: { ...process.env, PORT: String(HELLO_PORT) }, stdio: 'ignore' });
+  let gateway: ServiceProcess | undefined;
+  try {
+    gateway = startBuiltApp('api-gateway', {
+      ...BENCH_ENV,
+      GATEWAY_PORT: String(GATEWAY_PORT),
+      LOG_LEVEL: 'error',
+      RATE_LIMIT_PER_IP: '1000000000',
+      RATE_LIMIT_PER_WALLET: '1000000000',
+    });
+    await until(`http://127.0.0.1:${HELLO_PORT}/hello`);
+    await until(`http://127.0.0.1:${GATEWAY_PORT}/health/ready`);
+
+    // 1. The ceiling.
+    const ceiling = await run({ url: `http://127.0.0.1:${HELLO_PORT}/hello`, connections: CONNECTIONS, duration: DURATION });
+    process.stdout.write(`bare fastify: ${Math.round(ceiling.requests.average)} req/s, p99 ${ceiling.latency.p99} ms\n`);
+
+    // 2. Stuck lookups, Zipf-skewed: warm-up, then full speed, then a fixed 1,000 req/s.
+    const pick = zipf(WALLETS, ZIPF_S);
+    const stuckPath = () => `/api/v1/packets/stuck?wallet=${wallets[pick()]}`;
+    const requests = pathRequests(stuckPath);
+    const url = `http://127.0.0.1:${GATEWAY_PORT}`;
+    await run({ url, connections: CONNECTIONS, duration: 5, requests });
+    const before = await metricsText(GATEWAY_PORT);
+    const full = await run({ url, connections: CONNECTIONS, duration: DURATION, requests });
+    const after = await metricsText(GATEWAY_PORT);
+    const hits = (t: string) => sumSamples(t, 'cache_requests_total', 'keyspace="stuck-by-wallet"', '_hit"');
+    const all = (t: string) => sumSamples(t, 'cache_requests_total', 'keyspace="stuck-by-wallet"');
+    const hitRate = (hits(after) - hits(before)) / Math.max(1, all(after) - all(before));
+    process.stdout.write(`stuck lookups: ${Math.round(full.requests.average)} req/s, p99 ${full.latency.p99} ms, non-2xx ${full.non2xx}, cache hit rate ${(hitRate * 100).toFixed(1)} %\n`);
+    const fixed = await run({ url, connections: CONNECTIONS, duration: DURATION, overallRate: 1000, requests });
+    process.stdout.write(`stuck lookups at 1,000 req/s: p50 ${fixed.latency.p50} ms, p99 ${fixed.latency.p99} ms\n`);
+
+    // 3. The paginated stream over the seeded rows: first pages and deeper pages, all and per wallet.
+    const paths: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      const base = i % 2 === 0 ? `/api/v1/packets/stream?limit=50` : `/api/v1/packets/stream?limit=50&wallet=${wallets[pick()]}`;
+      let page = base;
+      for (let depth = 0; depth < 1 + (i % 5); depth++) {
+        paths.push(page);
+        const body = (await (await fetch(`${url}${page}`)).json()) as { next_cursor: string | null };
+        if (!body.next_cursor) break;
+        page = `${base}&cursor=${encodeURIComponent(body.next_cursor)}`;
+      }
+    }
+    let k = 0;
+    const listing = await run({
+      url,
+      connections: 10,
+      duration: DURATION,
+      requests: pathRequests(() => paths[k++ % paths.length]!),
+    });
+    const latencies: number[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const t = performance.now();
+      await (await fetch(`${url}${paths[i % paths.length]}`)).arrayBuffer();
+      latencies.push(performance.now() - t);
+    }
+    latencies.sort((a, b) => a - b);
+    const p95 = latencies[Math.floor(latencies.length * 0.95)]!;
+    const p50 = latencies[Math.floor(latencies.length * 0.5)]!;
+    process.stdout.write(`stream pages: ${Math.round(listing.requests.average)} req/s at 10 connections; one at a time p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms\n`);
+
+    const ratio = full.requests.average / ceiling.requests.average;
+    recordBenchmark('api', [
+      `Command: \`npm run bench:api\` (autocannon, ${CONNECTIONS} connections, ${DURATION} s per run; ${PACKET_ROWS.toLocaleString('en-US')} packet_flow rows for ${WALLETS.toLocaleString('en-US')} wallets, wallets requested with Zipf s = ${ZIPF_S}).`,
+      '',
+      '| measure | value |',
+      '| --- | --- |',
+      `| bare Fastify hello-world, same run (the ceiling) | ${Math.round(ceiling.requests.average).toLocaleString('en-US')} req/s, p99 ${ceiling.latency.p99} ms |`,
+      `| cached stuck-packet lookups, full speed | ${Math.round(full.requests.average).toLocaleString('en-US')} req/s, p99 ${full.latency.p99} ms |`,
+      `| gateway ÷ hello-world | ${(ratio * 100).toFixed(0)} % |`,
+      `| stuck lookups at a fixed 1,000 req/s | p50 ${fixed.latency.p50} ms, p99 ${fixed.latency.p99} ms |`,
+      `| cache hit rate, Zipf-skewed wallets | ${(hitRate * 100).toFixed(1)} % |`,
+      `| packet stream pages (first and deeper, all and per wallet) over ${PACKET_ROWS.toLocaleString('en-US')} rows, one request at a time | p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms |`,
+      `| same, 10 connections | ${Math.round(listing.requests.average).toLocaleString('en-US')} req/s, p99 ${listing.latency.p99} ms |`,
+      '',
+      `Targets: ≥ 50 % of hello-world (${ratio >= 0.5 ? 'met' : 'NOT met'}); p99 < 25 ms at 1,000 req/s (${fixed.latency.p99 < 25 ? 'met' : 'NOT met'}); stream p95 < 20 ms (${p95 < 20 ? 'met' : 'NOT met'}); hit rate ≥ 90 % (${hitRate >= 0.9 ? 'met' : 'NOT met'}).`,
+      'autocannon, the gateway, PostgreSQL and Redis share the same two cores.',
+    ]);
+  } finally {
+    gateway?.kill('SIGTERM');
+    hello.kill('SIGTERM');
+    await sleep(1_000);
+  }
+}
+
+runBench(benchmark);
