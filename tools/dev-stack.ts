@@ -34,7 +34,8 @@ function prefixLines(name: string, stream: NodeJS.ReadableStream, out: NodeJS.Wr
 function start(name: string): void {
   const child = spawn(process.execPath, [join(root, 'dist', 'apps', name, 'src', 'main.js')], {
     cwd: root,
-    env: process.env,
+    // In the demo the dashboard offers the demo wallet (ADR-036 from a development mnemonic), unless told otherwise.
+    env: DEMO ? { WEB_DEMO_WALLET: 'true', ...process.env } : process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   prefixLines(name, child.stdout!, process.stdout);
@@ -81,6 +82,7 @@ async function main(): Promise<void> {
   const rows = SERVICES.map((s, i) => `  ${s.name.padEnd(18)} http://127.0.0.1:${s.port}  ${ready[i] ? 'ready' : 'NOT READY (see its log lines)'}`);
   process.stdout.write(
     `\n[dev-stack] Unstuck is up:\n${rows.join('\n')}\n` +
+      `  dashboard          http://127.0.0.1:${SERVICES[0]!.port}/   (OpenAPI: /docs)\n` +
       `  REST API           http://127.0.0.1:${SERVICES[0]!.port}/api/v1\n` +
       (DEMO ? `  chain-sim          http://127.0.0.1:${SIM_ADMIN_PORT}/chains (demo traffic; RPC on 26657, 26667, 26677)\n` : '') +
       `  metrics            http://127.0.0.1:<port>/metrics   health: /health/live, /health/ready\n` +

@@ -1,0 +1,123 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Secp256k1HdWallet } from '@cosmjs/amino';
+import { Redis } from 'ioredis';
+import { chromium, type Browser } from 'playwright-core';
+import { redisEnvShape } from '@unstuck/cache';
+import { loadEnv } from '@unstuck/config';
+import { createDataSource, Database, dbEnvShape } from '@unstuck/db';
+import { ChainSimAdmin, REPO_ROOT, startBuiltApp, uniqueSuffix, waitFor, type ServiceProcess } from '@unstuck/testing';
+
+/**
+ * The dashboard end to end, in Debian's Chromium driven by playwright-core: chain-sim → packet-ingest → NATS →
+ * notifier → browser for the live feed; the gateway serving the built page, the demo wallet's ADR-036 sign-in and
+ * its stuck packets. Screenshots go to test-artifacts/.
+ */
+const SIM_ADMIN = 'http://127.0.0.1:38600';
+const SIM_PORTS = [38657, 38667, 38677];
+const GATEWAY = 'http://127.0.0.1:43340';
+const NOTIFIER_PORT = 43344;
+const DEMO_MNEMONIC = 'surround miss nominee dream gap cross assault thank captain prosper drop duty group candy wealth weather scale put';
+const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
+
+describe('web dashboard (Chromium, built services, chain-sim)', () => {
+  const db = new Database(createDataSource(loadEnv(dbEnvShape, {}), 'primary', 'test'), undefined, { maxLagMs: 5000, checkIntervalMs: 60_000 });
+  const chain = `webtest-${uniqueSuffix()}`;
+  const processes: ServiceProcess[] = [];
+  let browser: Browser;
+  let demoAddress = '';
+
+  beforeAll(async () => {
+    await db.start();
+    demoAddress = (await (await Secp256k1HdWallet.fromMnemonic(DEMO_MNEMONIC, { prefix: 'cosmos' })).getAccounts())[0]!.address;
+    // Two stuck packets of the demo wallet, as ingest and the stuck detector would have left them.
+    for (const [sequence, kind] of [
+      [1, 'awaiting_recv'],
+      [2, 'timeout_pending'],
+    ] as const) {
+      const createdAt = new Date(Date.now() - 3_600_000 + sequence * 1000);
+      const [{ id }] = await db.query<{ id: string }>(
+        `INSERT INTO packet_keys (src_chain_id, src_port, src_channel, sequence, created_at) VALUES ($1, 'transfer', 'channel-3', $2, $3) RETURNING id::text`,
+        [chain, sequence, createdAt],
+      );
+      await db.query(
+        `INSERT INTO packet_flow (id, created_at, src_chain_id, src_port, src_channel, sequence, dst_chain_id, dst_port, dst_channel, status,
+                                  stuck_kind, stuck_since, sender, receiver, denom, amount, send_time, timeout_timestamp_ns)
+         VALUES ($1, $2, $3, 'transfer', 'channel-3', $4, 'osmosis-1', 'transfer', 'channel-0', 'sent', $5, $2, $6,
+                 'osmo1jltzld78qns9eprhl6zw6uucrf06mtfp5f3fuu', 'uatom', 2500000, $2, 0)`,
+        [id, createdAt, chain, sequence, kind, demoAddress],
+      );
+    }
+    const redis = new Redis(loadEnv(redisEnvShape, {}).REDIS_URL);
+    await redis.del(`unstuck:cache:v1:stuck-by-wallet:${demoAddress}`);
+    redis.disconnect();
+
+    processes.push(
+      startBuiltApp('chain-sim', {
+        CHAIN_SIM_RPC_BASE_PORT: String(SIM_PORTS[0]),
+        CHAIN_SIM_ADMIN_PORT: '38600',
+        CHAIN_SIM_BLOCK_MS: '300',
+        CHAIN_SIM_SEED: '5',
+        CHAIN_SIM_TRANSFERS_PER_BLOCK: '4',
+      }),
+    );
+    const sim = new ChainSimAdmin(SIM_ADMIN);
+    await sim.waitUntilUp();
+    const earliest = await ChainSimAdmin.earliestHeights(SIM_PORTS);
+    const chainsFile = join(mkdtempSync(join(tmpdir(), 'unstuck-web-')), 'chains.yaml');
+    const ids = ['cosmoshub-4', 'osmosis-1', 'neutron-1'];
+    writeFileSync(chainsFile, ids.map((id, i) => `- chain_id: ${id}\n  rpc: http://127.0.0.1:${SIM_PORTS[i]}\n  start_height: ${earliest[i]}\n`).join(''));
+    processes.push(startBuiltApp('packet-ingest', { INGEST_PORT: '43342', CHAINS_FILE: chainsFile, INGEST_POLL_INTERVAL_MS: '200' }));
+    processes.push(startBuiltApp('notifier', { NOTIFIER_PORT: String(NOTIFIER_PORT), CORS_ORIGINS: GATEWAY }));
+    processes.push(
+      startBuiltApp('api-gateway', {
+        GATEWAY_PORT: '43340',
+        WEB_DEMO_WALLET: 'true',
+        WEB_DEMO_MNEMONIC: DEMO_MNEMONIC,
+        WEB_NOTIFIER_URL: `http://127.0.0.1:${NOTIFIER_PORT}`,
+      }),
+    );
+    for (const url of [`${GATEWAY}/health/ready`, `http://127.0.0.1:${NOTIFIER_PORT}/health/ready`]) {
+      await waitFor(async () => (await fetch(url).catch(() => undefined))?.ok, 60_000, 200).catch((e: Error) => {
+        // Say why: the services' own words.
+        throw new Error(`${url} never became ready (${e.message})\n${processes.map((p) => p.output().slice(-2000)).join('\n---\n')}`);
+      });
+    }
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+    mkdirSync(ARTIFACTS, { recursive: true });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    for (const p of processes) p.kill('SIGTERM');
+    await Promise.all(processes.map((p) => p.exited));
+    // The database outlives the test: its rows would show on a developer's dashboard.
+    for (const table of ['packet_flow', 'packet_keys']) await db.query(`DELETE FROM ${table} WHERE src_chain_id = $1`, [chain]);
+    await db.query(`DELETE FROM channel_performance WHERE chain_id = $1`, [chain]);
+    await db.stop();
+  }, 30_000);
+
+  it('shows live packets from chain-sim, signs in with the demo wallet and lists its stuck packets', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(e.message));
+
+    await page.goto(`${GATEWAY}/#/network`);
+    await page.locator('#connection[data-state="live"]').waitFor({ timeout: 20_000 });
+    await waitFor(async () => (await page.locator('#feed li').count()) >= 3, 30_000, 250);
+    expect(await page.locator('#feed li').first().textContent()).toMatch(/(sent|received|acknowledged|timed_out).*#\d+/);
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-network.png'), fullPage: true });
+
+    await page.click('nav a[data-page="transfers"]');
+    await page.click('#demo');
+    await page.locator('#who').getByText(demoAddress).waitFor({ timeout: 20_000 });
+    await waitFor(async () => (await page.locator(`#stuck tbody tr[data-key^="${chain}/"]`).count()) === 2, 20_000, 250);
+    const rows = await page.locator(`#stuck tbody tr[data-key^="${chain}/"]`).allTextContents();
+    expect(rows.join('\n')).toContain('never received');
+    expect(rows.join('\n')).toContain('timed out, refund not relayed');
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-transfers.png'), fullPage: true });
+
+    expect(problems).toEqual([]);
+  }, 90_000);
+});
