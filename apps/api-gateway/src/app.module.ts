@@ -5,6 +5,7 @@ import { AuthController } from './auth/auth.controller';
 import { WalletAuthGuard } from './auth/auth.guard';
 import { AuthService } from './auth/auth.service';
 import { CacheWarmer } from './cache/cache-warmer';
+import { ClearingClient, ClearingController, ClearingReads } from './clearing/clearing.controller';
 import { WalletInvalidationConsumer } from './cache/wallet-invalidation.consumer';
 import { GatewayDb } from './data/gateway-db';
 import { ApiExceptionFilter } from './http/errors';
@@ -25,7 +26,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [PlatformModule.forRoot(env, { service: SERVICE_NAME, redisCritical: false })],
-      controllers: [PacketsController, StatsController, OperationsController, AuthController, WebConfigController],
+      controllers: [PacketsController, StatsController, OperationsController, AuthController, ClearingController, WebConfigController],
       providers: [
         { provide: GATEWAY_ENV, useValue: env },
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
@@ -37,6 +38,8 @@ export class AppModule {
         WalletAuthGuard,
         WalletInvalidationConsumer,
         CacheWarmer,
+        ClearingClient,
+        ClearingReads,
       ],
     };
   }

@@ -37,6 +37,9 @@ export const envShape = {
   WEB_DIST_DIR: z.string().default('dist/apps/web'),
   /** Packet events wait at most this long for ingest to commit their block before invalidating caches anyway. */
   GATEWAY_COMMIT_WAIT_MS: envVar.int(5_000, 0),
+  /** The clearing service's internal API (quotes and payment verification go there). */
+  CLEARING_URL: envVar.string('http://127.0.0.1:3001'),
+  CLEARING_TIMEOUT_MS: envVar.int(30_000, 100),
 };
 
 export type AppEnv = EnvOf<typeof envShape>;

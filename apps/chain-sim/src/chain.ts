@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { AuthInfo, TxBody, TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 import { SignMode } from 'cosmjs-types/cosmos/tx/signing/v1beta1/signing';
 import type { Any } from 'cosmjs-types/google/protobuf/any';
+import { SimAccounts } from './accounts';
 import type { ChainInfo } from './registry';
 
 export type CometVersion = '0.34' | '0.37' | '0.38';
@@ -43,6 +44,7 @@ export class SimChain {
   private readonly txIndex = new Map<string, { height: number; index: number }>();
   private pending: SimTx[] = [];
   private nonce = 0;
+  readonly accounts: SimAccounts;
 
   constructor(
     readonly info: ChainInfo,
@@ -52,6 +54,12 @@ export class SimChain {
   ) {
     this.height = initialHeight - 1;
     this.earliest = initialHeight;
+    this.accounts = new SimAccounts(info.bech32Prefix);
+  }
+
+  /** Whether a transaction with this hash is already in a block or waiting for one (a node's mempool cache). */
+  knows(hash: string): boolean {
+    return this.txIndex.has(hash.toUpperCase()) || this.pending.some((t) => t.hash === hash.toUpperCase());
   }
 
   get chainId(): string {

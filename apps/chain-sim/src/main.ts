@@ -49,6 +49,9 @@ function broadcast(network: SimNetwork, chain: SimChain, txBase64: string) {
   }
   const send = decoded.bankSends[0];
   if (!send || decoded.messageCount !== 1) return { hash: decoded.hash, code: 4, log: 'chain-sim accepts transactions with exactly one MsgSend' };
+  if (chain.knows(decoded.hash)) return { hash: decoded.hash, code: -1, log: 'tx already exists in cache' };
+  const refused = chain.accounts.accept(Buffer.from(txBase64, 'base64'));
+  if (refused) return { hash: decoded.hash, code: 32, log: refused };
   const coins = send.amount.map((c) => `${c.amount}${c.denom}`).join(',');
   const tx = chain.submitRaw(Buffer.from(txBase64, 'base64'), network.bankSendEvents(chain, send.from, send.to, coins));
   return { hash: tx.hash, code: 0, log: '' };

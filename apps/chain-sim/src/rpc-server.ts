@@ -215,8 +215,28 @@ export class ChainRpcServer {
         const perPage = Math.min(100, Math.max(1, Number(params.per_page ?? 30) || 30));
         return this.chain.txSearch(String(params.query ?? ''), page, perPage, String(params.order_by ?? 'asc') === 'desc');
       }
+      case 'abci_query': {
+        const data = String(params.data ?? '');
+        if (!/^([0-9a-fA-F]{2})*$/.test(data)) throw new RpcError(-32602, 'Invalid params', 'data must be hex');
+        const answer = this.chain.accounts.query(String(params.path ?? ''), Buffer.from(data, 'hex'));
+        return {
+          response: {
+            code: answer.code,
+            log: answer.log,
+            info: '',
+            index: '0',
+            key: null,
+            value: Buffer.from(answer.value).toString('base64'),
+            proofOps: null,
+            height: String(this.chain.height),
+            codespace: answer.code === 0 ? '' : 'sdk',
+          },
+        };
+      }
       case 'broadcast_tx_sync': {
         const r = this.broadcast(this.chain, String(params.tx ?? ''));
+        // CometBFT's mempool cache: the same bytes twice are refused before any check.
+        if (r.code === -1) throw new RpcError(-32603, 'Internal error', 'tx already exists in cache');
         return { code: r.code, data: '', log: r.log, codespace: r.code === 0 ? '' : 'sdk', hash: r.hash };
       }
       default:

@@ -1,9 +1,37 @@
+import { z } from 'zod';
+import { authEnvShape } from '@unstuck/auth';
 import { envVar, type EnvOf } from '@unstuck/config';
 import { platformEnvShape } from '@unstuck/platform';
 
+/** Development only: the well-known test mnemonic; refused in production (anyone could spend from it). */
+export const DEV_HOT_WALLET_MNEMONIC =
+  'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
+
 export const envShape = {
   ...platformEnvShape,
+  ...authEnvShape,
   CLEARING_PORT: envVar.port(3001),
+  CHAINS_FILE: envVar.string('config/chains.yaml'),
+  /** The hot wallet: payment addresses on every chain, and the signer of refunds. A secret. */
+  HOT_WALLET_MNEMONIC: z.string().min(1).default(DEV_HOT_WALLET_MNEMONIC),
+  /** `sim` (chain-sim's relay API) or `hermes` (the Hermes CLI). */
+  CLEARING_RELAYER: z.enum(['sim', 'hermes']).default('sim'),
+  CHAIN_SIM_ADMIN_URL: envVar.string('http://127.0.0.1:26600'),
+  HERMES_BIN: envVar.string('hermes'),
+  HERMES_CONFIG: z.string().default(''),
+  RELAYER_TIMEOUT_MS: envVar.int(120_000, 100),
+  /** Fee schedule, in base units of each payment chain's fee denom. */
+  CLEARING_BASE_FEE: envVar.int(50_000, 0),
+  CLEARING_PER_PACKET_FEE: envVar.int(10_000, 0),
+  CLEARING_GAS_PER_PACKET: envVar.int(150_000, 1),
+  CLEARING_MAX_PACKETS: envVar.int(50, 1, 1000),
+  CLEARING_TOKEN_TTL_SECONDS: envVar.int(300, 1),
+  /** After the relays are submitted, how long ingest has to see every packet resolved before the operation fails. */
+  CLEARING_DEADLINE_SECONDS: envVar.int(300, 1),
+  CLEARING_ATTEMPTS: envVar.int(5, 1, 100),
+  CLEARING_BACKOFF_MS: envVar.int(2_000, 10),
+  CLEARING_CONCURRENCY_PER_CHAIN: envVar.int(4, 1, 100),
+  RPC_TIMEOUT_MS: envVar.int(10_000, 100),
 };
 
 export type AppEnv = EnvOf<typeof envShape>;

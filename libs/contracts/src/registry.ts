@@ -1,6 +1,6 @@
 import type { Static, TObject } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
-import { ClearingOperationUpdatedV1 } from './events/clearing';
+import { ClearingOperationUpdatedV1, PaymentObservedV1 } from './events/clearing';
 import type { PacketId } from './events/common';
 import {
   PacketAcknowledgedV1,
@@ -119,6 +119,16 @@ export const EVENTS = {
     tokens: ['wallet'],
     tokenValues: (e) => [e.wallet],
     msgId: (e) => `clearing.operation_updated.v1:${e.operation_id}:${e.version}`,
+  }),
+  'clearing.payment_observed': define({
+    name: 'clearing.payment_observed',
+    version: 1,
+    stream: 'CLEARING',
+    schema: PaymentObservedV1,
+    summary: 'Ingest saw a bank send with a CLR- memo (a clearing payment to verify).',
+    tokens: ['chain_id'],
+    tokenValues: (e) => [e.chain_id],
+    msgId: (e) => `clearing.payment_observed.v1:${e.chain_id}:${e.tx_hash}:${e.msg_index}`,
   }),
   'stats.updated': define({
     name: 'stats.updated',

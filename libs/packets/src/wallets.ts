@@ -19,31 +19,62 @@ export class InvalidWalletError extends Error {
   }
 }
 
-let registry: Map<string, string[]> | undefined;
+/** What Unstuck reads of a chain-registry chain: its id, address prefix and fee tokens (gas prices as decimal strings). */
+export interface RegistryChain {
+  chainId: string;
+  bech32Prefix: string;
+  feeTokens: ReadonlyArray<{ denom: string; averageGasPrice?: string; lowGasPrice?: string; fixedMinGasPrice?: string }>;
+}
 
-/** bech32 prefix → chain ids, for every mainnet chain in the chain-registry package (read once, ~80 ms). */
-export function knownPrefixes(): ReadonlyMap<string, readonly string[]> {
-  if (registry) return registry;
-  const map = new Map<string, string[]>();
+let chains: Map<string, RegistryChain> | undefined;
+let prefixes: Map<string, string[]> | undefined;
+
+/** Every mainnet chain in the chain-registry package, by chain id (read once, ~80 ms). */
+export function registryChains(): ReadonlyMap<string, RegistryChain> {
+  if (chains) return chains;
+  const map = new Map<string, RegistryChain>();
   const root = join(dirname(require.resolve('chain-registry/package.json')), 'mainnet');
   for (const name of readdirSync(root)) {
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const mod = require(join(root, name, 'chain.js')) as { default?: RegistryChain } & RegistryChain;
+      const mod = require(join(root, name, 'chain.js')) as { default?: RawRegistryChain } & RawRegistryChain;
       const chain = mod.default ?? mod;
       if (!chain.bech32Prefix || !chain.chainId) continue;
-      map.set(chain.bech32Prefix, [...(map.get(chain.bech32Prefix) ?? []), chain.chainId]);
+      const feeTokens = (chain.fees?.feeTokens ?? []).map((t) => ({
+        denom: t.denom,
+        ...decimal('averageGasPrice', t.averageGasPrice),
+        ...decimal('lowGasPrice', t.lowGasPrice),
+        ...decimal('fixedMinGasPrice', t.fixedMinGasPrice),
+      }));
+      map.set(chain.chainId, { chainId: chain.chainId, bech32Prefix: chain.bech32Prefix, feeTokens });
     } catch {
-      // A folder without a chain module (asset lists only) has no prefix to offer.
+      // A folder without a chain module (asset lists only) has nothing to offer.
     }
   }
-  registry = map;
+  chains = map;
   return map;
 }
 
-interface RegistryChain {
+/** bech32 prefix → chain ids, for every mainnet chain in the chain-registry package. */
+export function knownPrefixes(): ReadonlyMap<string, readonly string[]> {
+  if (prefixes) return prefixes;
+  const map = new Map<string, string[]>();
+  for (const c of registryChains().values()) map.set(c.bech32Prefix, [...(map.get(c.bech32Prefix) ?? []), c.chainId]);
+  prefixes = map;
+  return map;
+}
+
+/** The registry gives gas prices as JSON numbers; kept as the decimal text they were written as, never as floats in arithmetic. */
+function decimal<K extends string>(key: K, value: number | string | undefined): { [P in K]?: string } {
+  if (value === undefined || value === null) return {};
+  const text = typeof value === 'number' ? value.toFixed(12).replace(/0+$/, '').replace(/\.$/, '') : String(value);
+  return (/^[0-9]+(\.[0-9]+)?$/.test(text) ? { [key]: text } : {}) as { [P in K]?: string };
+}
+
+interface RawRegistryChain {
   bech32Prefix?: string;
   chainId?: string;
+  fees?: { feeTokens?: Array<{ denom: string; averageGasPrice?: number; lowGasPrice?: number; fixedMinGasPrice?: number }> };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Bech32Address, IsoTime, PacketId, TxHash } from './common';
+import { Bech32Address, ChainPosition, IsoTime, PacketId, TxHash, UintString } from './common';
 
 export const ClearingState = Type.Union([
   Type.Literal('quoted'),
@@ -49,3 +49,21 @@ export const ClearingOperationUpdatedV1 = Type.Object(
   },
 );
 export type ClearingOperationUpdatedV1 = Static<typeof ClearingOperationUpdatedV1>;
+
+/**
+ * Ingest saw a bank send whose memo starts with `CLR-` (a clearing payment, or an attempt at one). The clearing
+ * service verifies it against the chain itself; this event only says where to look.
+ */
+export const PaymentObservedV1 = Type.Object(
+  {
+    ...ChainPosition,
+    from: Type.String({ minLength: 1, maxLength: 128 }),
+    to: Type.String({ minLength: 1, maxLength: 128 }),
+    amount: Type.Array(Type.Object({ denom: Type.String({ minLength: 1, maxLength: 256 }), amount: UintString }, { additionalProperties: false }), {
+      maxItems: 64,
+    }),
+    memo: Type.String({ maxLength: 512 }),
+  },
+  { $id: 'unstuck.clearing.payment_observed.v1', additionalProperties: false, description: 'a bank send with a CLR- memo was seen on chain' },
+);
+export type PaymentObservedV1 = Static<typeof PaymentObservedV1>;

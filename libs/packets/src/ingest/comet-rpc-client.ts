@@ -115,6 +115,22 @@ export class CometRpcClient {
     });
   }
 
+  /** One transaction by hash with its result, or null when the node has no such transaction. */
+  async tx(hash: string): Promise<{ height: string; code: number; tx: string } | null> {
+    try {
+      const r = await this.single<{ height: string; tx: string; tx_result: { code: number } }>('tx', { hash: Buffer.from(hash, 'hex').toString('base64'), prove: false });
+      return { height: r.height, code: r.tx_result.code, tx: r.tx };
+    } catch (e) {
+      if (e instanceof RpcAnswerError && /not found/i.test(e.data)) return null;
+      throw e;
+    }
+  }
+
+  /** A block's header time (RFC 3339). */
+  async blockTime(height: string): Promise<string> {
+    return (await this.single<BlockResponse>('block', { height })).block.header.time;
+  }
+
   close(): Promise<void> {
     return this.http.close();
   }

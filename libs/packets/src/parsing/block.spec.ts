@@ -103,6 +103,33 @@ describe('parseBlock', () => {
     });
   });
 
+  it('reports bank sends with a CLR- memo as clearing payments, and ignores other memos and failed txs', () => {
+    const send = (memo: string) =>
+      tx([any(MsgSend.typeUrl, MsgSend.encode(MsgSend.fromPartial({ fromAddress: 'osmo1payer', toAddress: 'osmo1service', amount: [{ denom: 'uosmo', amount: '12345' }] })).finish())], memo);
+    const paid = send('CLR-abc');
+    const parsed = parseBlock(
+      block('osmosis-1', [{ tx: paid, events: [] }, { tx: send('hello'), events: [] }, { tx: send('CLR-failed'), events: [], code: 5 }]),
+      mainnetCounterparty,
+    );
+    expect(parsed.problems).toEqual([]);
+    expect(parsed.events).toEqual([
+      {
+        event: 'clearing.payment_observed',
+        payload: {
+          chain_id: 'osmosis-1',
+          height: '16000123',
+          block_time: '2024-11-01T12:00:00.123456789Z',
+          tx_hash: txHash(Buffer.from(paid, 'base64')),
+          msg_index: 0,
+          from: 'osmo1payer',
+          to: 'osmo1service',
+          amount: [{ denom: 'uosmo', amount: '12345' }],
+          memo: 'CLR-abc',
+        },
+      },
+    ]);
+  });
+
   it('parses a send_packet in CometBFT 0.34 base64 attributes, including a height timeout', () => {
     expect(detectBase64Attributes([nobleSendPacketBase64])).toBe(true);
     expect(detectBase64Attributes([osmosisSendPacket])).toBe(false);

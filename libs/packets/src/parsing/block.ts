@@ -68,6 +68,7 @@ export function parseBlock(block: BlockInput, counterparty: CounterpartyResolver
         out.problems.push(problem(block, hash, undefined, 'bad_tx', `transaction does not decode: ${(e as Error).message}`));
       }
     }
+    if (tx && hash) emitPayments(block, tx, hash, out);
     const events = decodeEvents(result.events, block.base64Attributes);
     if (!hash || !events.some((e) => e.type in RELAY_EVENT || e.type === 'send_packet')) {
       if (tx) emitFrontrun(block, counterparty, tx, new Set(), out);
@@ -214,6 +215,23 @@ function emitFrontrun(
       if (!(e instanceof MalformedEventError)) throw e;
       out.problems.push(problem(block, hash, r.kind, e.reason, e.message));
     }
+  }
+}
+
+/** The memo prefix of a clearing payment (`CLR-<token>`). */
+export const PAYMENT_MEMO_PREFIX = 'CLR-';
+
+/** Bank sends of a successful transaction whose memo names a clearing token: payments for the clearing service to verify. */
+function emitPayments(block: BlockInput, tx: DecodedTx, hash: string, out: ParsedBlock): void {
+  if (!tx.memo.startsWith(PAYMENT_MEMO_PREFIX)) return;
+  for (const send of tx.bankSends) {
+    emit(block, out, hash, 'MsgSend', 'clearing.payment_observed', {
+      ...position(block, hash, send.msgIndex),
+      from: send.from,
+      to: send.to,
+      amount: send.amount,
+      memo: tx.memo.slice(0, 512),
+    });
   }
 }
 

@@ -1,0 +1,198 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { ClearingStore, HermesRelayer, RelayerError, SimRelayer, type RelayerPort, type SignedTx } from '@unstuck/clearing';
+import { metric } from '@unstuck/observability';
+import { ClearingService } from './clearing.service';
+import { PaymentChains } from './payment-chains';
+import { CLEARING_ENV } from './tokens';
+import type { AppEnv } from './env';
+
+interface OperationJob {
+  operationId: string;
+}
+interface RefundJob {
+  refundId: string;
+}
+
+const m = {
+  jobs: metric.counter({ name: 'clearing_jobs_total', help: 'clearing, deadline and refund jobs by outcome', labelNames: ['queue', 'outcome'] }),
+  refunds: metric.counter({ name: 'clearing_refunds_total', help: 'refunds by reason and outcome', labelNames: ['reason', 'outcome'] }),
+};
+
+/** The queue of one payment chain's operations: BullMQ's per-worker concurrency is the per-chain limit. */
+const clearQueueName = (chainId: string) => `clearing-${chainId.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+
+export function relayerFor(env: AppEnv): RelayerPort {
+  return env.CLEARING_RELAYER === 'hermes'
+    ? new HermesRelayer(env.HERMES_BIN, { configFile: env.HERMES_CONFIG || undefined, timeoutMs: env.RELAYER_TIMEOUT_MS })
+    : new SimRelayer(env.CHAIN_SIM_ADMIN_URL, 'unstuck-clearing', env.RELAYER_TIMEOUT_MS);
+}
+
+/**
+ * Clearing as BullMQ jobs in Redis, so they survive a crash of this process:
+ * - `clearing-<chain>`: one job per paid operation (job id = operation id: never twice) asks the relayer to relay
+ *   its packets, with retries and exponential backoff; BullMQ's stalled-job check hands a job whose worker died
+ *   (kill -9) to another worker. Completion is not this job's business: ingest's packet events complete it.
+ * - `clearing-deadlines`: a delayed job per operation fails it (and refunds) if ingest has not seen every packet
+ *   resolved in time.
+ * - `refunds`: one job per refund row; the signed transaction is stored before it is broadcast, so a retry
+ *   re-broadcasts the same bytes and a refund is never paid twice.
+ */
+@Injectable()
+export class ClearingJobs implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(ClearingJobs.name);
+  private readonly clearQueues = new Map<string, Queue<OperationJob>>();
+  private deadlineQueue!: Queue<OperationJob>;
+  private refundQueue!: Queue<RefundJob>;
+  private readonly workers: Worker[] = [];
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private readonly relayer: RelayerPort;
+
+  constructor(
+    @Inject(CLEARING_ENV) private readonly env: AppEnv,
+    @Inject(ClearingStore) private readonly store: ClearingStore,
+    @Inject(ClearingService) private readonly clearing: ClearingService,
+    @Inject(PaymentChains) private readonly chains: PaymentChains,
+  ) {
+    this.relayer = relayerFor(env);
+  }
+
+  private get connection() {
+    // BullMQ's workers block on Redis: no per-command retry limit on their connections.
+    return { url: this.env.REDIS_URL, maxRetriesPerRequest: null };
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.chains.ready();
+    const prefix = 'unstuck';
+    const backoff = { type: 'exponential' as const, delay: this.env.CLEARING_BACKOFF_MS };
+    for (const chain of this.chains.all()) {
+      const name = clearQueueName(chain.chainId);
+      const queue = new Queue<OperationJob>(name, { connection: this.connection, prefix, defaultJobOptions: { attempts: this.env.CLEARING_ATTEMPTS, backoff, removeOnComplete: 1000, removeOnFail: 1000 } });
+      this.clearQueues.set(chain.chainId, queue);
+      const worker = new Worker<OperationJob>(name, (job) => this.clear(job), { connection: this.connection, prefix, concurrency: this.env.CLEARING_CONCURRENCY_PER_CHAIN, lockDuration: 30_000, stalledInterval: 5_000 });
+      worker.on('failed', (job, err) => void this.onClearFailed(job, err));
+      this.workers.push(worker);
+    }
+    this.deadlineQueue = new Queue<OperationJob>('clearing-deadlines', { connection: this.connection, prefix, defaultJobOptions: { attempts: 10, backoff, removeOnComplete: 1000, removeOnFail: 1000 } });
+    this.workers.push(new Worker<OperationJob>('clearing-deadlines', (job) => this.deadline(job), { connection: this.connection, prefix, concurrency: 4 }));
+    this.refundQueue = new Queue<RefundJob>('refunds', { connection: this.connection, prefix, defaultJobOptions: { attempts: 20, backoff, removeOnComplete: 1000, removeOnFail: 1000 } });
+    this.workers.push(new Worker<RefundJob>('refunds', (job) => this.refund(job), { connection: this.connection, prefix, concurrency: 2, lockDuration: 120_000, stalledInterval: 5_000 }));
+    for (const w of this.workers) w.on('error', (e) => this.logger.warn(`worker error: ${e.message}`));
+
+    this.clearing.onPaid = async (operationId, excess) => {
+      await this.enqueueClearing(operationId);
+      if (excess > 0n) await this.enqueueRefund(operationId, 'excess');
+    };
+    this.expiryTimer = setInterval(() => void this.clearing.expireQuotes().catch((e: Error) => this.logger.warn(`expiring quotes: ${e.message}`)), 5_000);
+    this.expiryTimer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.expiryTimer);
+    await Promise.allSettled(this.workers.map((w) => w.close()));
+    await Promise.allSettled([...this.clearQueues.values(), this.deadlineQueue, this.refundQueue].filter(Boolean).map((q) => q.close()));
+  }
+
+  async enqueueClearing(operationId: string): Promise<void> {
+    const view = await this.store.view(operationId);
+    const queue = view && this.clearQueues.get(view.payment.chain_id);
+    if (!queue) throw new Error(`no clearing queue for operation ${operationId}`);
+    await queue.add('clear', { operationId }, { jobId: operationId });
+  }
+
+  async enqueueRefund(operationId: string, reason: 'failure' | 'excess'): Promise<void> {
+    const refundId = await this.store.createRefund(operationId, reason);
+    if (refundId) await this.refundQueue.add('refund', { refundId }, { jobId: refundId });
+  }
+
+  /** Relays the operation's unresolved packets, grouped by channel, then waits (as a deadline) for ingest to see them. */
+  private async clear(job: Job<OperationJob>): Promise<void> {
+    const { operationId } = job.data;
+    const view = await this.store.view(operationId);
+    if (!view || (view.state !== 'paid' && view.state !== 'clearing')) return;
+    // Packets someone already cleared count at once (their events may have come before the payment).
+    if ((await this.store.markResolvedFromPacketTables(operationId)) > 0 && (await this.settle(operationId)) === 'completed') return;
+    if (view.state === 'paid') await this.clearing.transition(operationId, ['paid'], 'clearing');
+    const pending = await this.store.pendingPackets(operationId);
+    const byChannel = new Map<string, typeof pending>();
+    for (const p of pending) {
+      const k = `${p.src_chain_id}\u0000${p.src_port}\u0000${p.src_channel}`;
+      byChannel.set(k, [...(byChannel.get(k) ?? []), p]);
+    }
+    for (const group of byChannel.values()) {
+      const first = group[0]!;
+      try {
+        await this.relayer.clear({ srcChainId: first.src_chain_id, srcPort: first.src_port, srcChannel: first.src_channel, sequences: group.map((p) => p.sequence) });
+      } catch (e) {
+        m.jobs.inc({ queue: 'clearing', outcome: 'relayer_error' });
+        if (e instanceof RelayerError && !e.transient) throw new UnrecoverableError(e.message);
+        throw e;
+      }
+      await this.store.markRelayed(operationId, group);
+    }
+    await this.deadlineQueue.add('deadline', { operationId }, { jobId: `deadline-${operationId}`, delay: this.env.CLEARING_DEADLINE_SECONDS * 1000 });
+    m.jobs.inc({ queue: 'clearing', outcome: 'relayed' });
+  }
+
+  /** Out of attempts (or a permanent failure): the operation failed and its payment goes back. */
+  private async onClearFailed(job: Job<OperationJob> | undefined, err: Error): Promise<void> {
+    if (!job) return;
+    const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+    this.logger.warn(`clearing ${job.data.operationId} attempt ${job.attemptsMade} failed: ${err.message}${final ? ' (giving up)' : ''}`);
+    if (final) await this.fail(job.data.operationId, `relaying failed: ${err.message}`);
+  }
+
+  private async deadline(job: Job<OperationJob>): Promise<void> {
+    const { operationId } = job.data;
+    await this.store.markResolvedFromPacketTables(operationId);
+    if ((await this.settle(operationId)) === 'completed') return;
+    const view = await this.store.view(operationId);
+    if (view && (view.state === 'paid' || view.state === 'clearing')) {
+      await this.fail(operationId, `not every packet was seen cleared on chain within ${this.env.CLEARING_DEADLINE_SECONDS} s`);
+    }
+  }
+
+  async fail(operationId: string, reason: string): Promise<void> {
+    if (await this.clearing.transition(operationId, ['paid', 'clearing'], 'failed', reason)) m.jobs.inc({ queue: 'clearing', outcome: 'failed' });
+    const view = await this.store.view(operationId);
+    if (view?.state === 'failed') await this.enqueueRefund(operationId, 'failure');
+  }
+
+  /** Recounts an operation's progress and announces it. */
+  async settle(operationId: string): Promise<'completed' | 'progress' | 'unchanged'> {
+    const before = await this.store.view(operationId);
+    const outcome = await this.store.settleProgress(operationId);
+    if (outcome !== 'unchanged') await this.clearing.announce(operationId, before?.state ?? null);
+    if (outcome === 'completed') m.jobs.inc({ queue: 'clearing', outcome: 'completed' });
+    return outcome;
+  }
+
+  /** Signs (once, stored), broadcasts and confirms one refund. */
+  private async refund(job: Job<RefundJob>): Promise<void> {
+    const row = await this.store.refund(job.data.refundId);
+    if (!row || row.refund_status === 'confirmed') return;
+    const chain = this.chains.get(row.chain_id);
+    if (!chain) throw new UnrecoverableError(`no hot wallet on ${row.chain_id}`);
+    let signed: SignedTx | undefined = row.signed_tx && row.tx_hash ? { bytes: new Uint8Array(row.signed_tx), hash: row.tx_hash } : undefined;
+    if (!signed) {
+      // Nothing was signed before, or a crash came between signing and storing: then nothing was broadcast either.
+      const fresh = await chain.wallet.signSend(row.recipient, BigInt(row.amount), row.denom, `Unstuck refund (${row.reason}) for clearing ${row.operation_id}`);
+      await this.store.saveSignedRefund(row.id, fresh.hash, fresh.bytes);
+      const stored = await this.store.refund(row.id);
+      signed = { bytes: new Uint8Array(stored!.signed_tx!), hash: stored!.tx_hash! };
+    }
+    await this.store.setRefundStatus(row.id, 'broadcast');
+    const result = await chain.wallet.broadcast(signed);
+    if (result.code !== 0) {
+      await this.store.setRefundStatus(row.id, 'failed', `refund transaction ${signed.hash} failed on chain with code ${result.code}`);
+      m.refunds.inc({ reason: row.reason, outcome: 'failed' });
+      throw new UnrecoverableError(`refund ${row.id} failed on chain (code ${result.code})`);
+    }
+    await this.store.setRefundStatus(row.id, 'confirmed');
+    m.refunds.inc({ reason: row.reason, outcome: 'confirmed' });
+    this.logger.log(`refund ${row.id} (${row.reason}, ${row.amount}${row.denom} to ${row.recipient}) confirmed in ${signed.hash}`);
+    if (row.reason === 'failure') await this.clearing.transition(row.operation_id, ['failed'], 'refunded');
+    else await this.clearing.announce(row.operation_id, null);
+  }
+}

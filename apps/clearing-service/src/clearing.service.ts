@@ -1,0 +1,265 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import {
+  checkPayment,
+  ClearingStore,
+  hashToken,
+  isTokenShaped,
+  memoFor,
+  newClearingToken,
+  operationEvent,
+  quoteFee,
+  tokenFromMemo,
+  type OperationView,
+  type PaymentFacts,
+  type StuckKind,
+} from '@unstuck/clearing';
+import type { ClearingState, PacketId } from '@unstuck/contracts';
+import { packetKey } from '@unstuck/contracts';
+import { EventPublisher } from '@unstuck/messaging';
+import { metric } from '@unstuck/observability';
+import { decodeTx, InvalidWalletError, parseWallet } from '@unstuck/packets';
+import { SingleFlight } from '@unstuck/resilience';
+import { PaymentChains, type PaymentChain } from './payment-chains';
+import { CLEARING_ENV } from './tokens';
+import type { AppEnv } from './env';
+
+/** A refusal the caller can act on: HTTP status, a stable code and a message naming the problem. */
+export class ClearingError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ClearingError';
+  }
+}
+
+export interface QuoteAnswer {
+  operation_id: string;
+  /** The one-time token, shown once: only its hash is stored. */
+  token: string;
+  state: 'quoted';
+  expires_at: string;
+  payment: { chain_id: string; address: string; denom: string; amount: string; memo: string };
+  fee: { base: string; per_packet: string; gas: string; total: string; denom: string };
+  packets: Array<{ packet: PacketId; stuck_kind: StuckKind }>;
+}
+
+const m = {
+  quotes: metric.counter({ name: 'clearing_quotes_total', help: 'quotes issued' }),
+  payments: metric.counter({ name: 'clearing_payments_total', help: 'payment verifications by outcome and source', labelNames: ['outcome', 'source'] }),
+  transitions: metric.counter({ name: 'clearing_operations_total', help: 'operation state changes', labelNames: ['state'] }),
+};
+
+/**
+ * Quotes, payment verification and the operation's state changes, each announced as a
+ * `clearing.operation_updated` event (the notifier's `clearing:<token>` rooms, the aggregator's platform figures).
+ */
+@Injectable()
+export class ClearingService {
+  private readonly logger = new Logger(ClearingService.name);
+  private readonly verifying = new SingleFlight<OperationView>();
+  /** Called after a payment is recorded (the job layer enqueues the clearing and any excess refund). */
+  onPaid: (operationId: string, excess: bigint) => Promise<void> = async () => undefined;
+
+  constructor(
+    @Inject(CLEARING_ENV) private readonly env: AppEnv,
+    @Inject(ClearingStore) private readonly store: ClearingStore,
+    @Inject(PaymentChains) private readonly chains: PaymentChains,
+    @Inject(EventPublisher) private readonly publisher: EventPublisher,
+  ) {}
+
+  async quote(walletInput: string, packets: readonly PacketId[]): Promise<QuoteAnswer> {
+    const wallet = this.wallet(walletInput);
+    if (packets.length === 0) throw new ClearingError(400, 'no_packets', 'name at least one stuck packet to clear');
+    if (packets.length > this.env.CLEARING_MAX_PACKETS) {
+      throw new ClearingError(400, 'too_many_packets', `at most ${this.env.CLEARING_MAX_PACKETS} packets per operation; ${packets.length} were given`);
+    }
+    const keys = new Set<string>();
+    for (const p of packets) {
+      if (keys.has(packetKey(p))) throw new ClearingError(400, 'duplicate_packet', `packet ${packetKey(p)} is listed twice`);
+      keys.add(packetKey(p));
+    }
+    const chain = this.chains.byPrefix(parseWallet(wallet).prefix);
+    if (!chain) throw new ClearingError(400, 'unsupported_chain', `clearing fees are paid on the wallet's own chain, and no chain with addresses ${parseWallet(wallet).prefix}1… takes payments here`);
+
+    const found = new Map((await this.store.candidates(packets)).map((c) => [packetKey(c.packet), c]));
+    const relaysPerChain = new Map<string, number>();
+    const chosen: Array<{ packet: PacketId; stuckKind: StuckKind }> = [];
+    for (const p of packets) {
+      const c = found.get(packetKey(p));
+      const name = packetKey(p);
+      if (!c) throw new ClearingError(400, 'packet_not_found', `packet ${name} has not been seen by Unstuck`);
+      if (c.sender !== wallet && c.receiver !== wallet) throw new ClearingError(400, 'packet_not_yours', `packet ${name} was neither sent nor received by ${wallet}`);
+      if (!c.stuckKind || (c.status !== 'sent' && c.status !== 'received')) {
+        throw new ClearingError(400, 'packet_not_stuck', `packet ${name} is not stuck (it is ${c.status.replace('_', ' ')})`);
+      }
+      if (c.activeOperation) throw new ClearingError(409, 'packet_already_clearing', `packet ${name} is already part of clearing operation ${c.activeOperation}`);
+      // Where the relay lands: a receipt on the destination, an acknowledgement or a timeout back on the source.
+      const relayChain = c.stuckKind === 'awaiting_recv' ? (c.dstChainId ?? p.src_chain_id) : p.src_chain_id;
+      relaysPerChain.set(relayChain, (relaysPerChain.get(relayChain) ?? 0) + 1);
+      chosen.push({ packet: c.packet, stuckKind: c.stuckKind });
+    }
+    const fee = quoteFee(
+      { base: BigInt(this.env.CLEARING_BASE_FEE), perPacket: BigInt(this.env.CLEARING_PER_PACKET_FEE), gasPerPacket: BigInt(this.env.CLEARING_GAS_PER_PACKET) },
+      relaysPerChain,
+      chain.gasPrice,
+    );
+    const { token, hash } = newClearingToken();
+    const expiresAt = new Date(Date.now() + this.env.CLEARING_TOKEN_TTL_SECONDS * 1000);
+    const id = await this.store.createOperation({
+      wallet,
+      paymentChainId: chain.chainId,
+      paymentAddress: chain.wallet.address,
+      denom: chain.denom,
+      ...fee,
+      tokenHash: hash,
+      expiresAt,
+      packets: chosen,
+    });
+    m.quotes.inc();
+    await this.announce(id, null);
+    return {
+      operation_id: id,
+      token,
+      state: 'quoted',
+      expires_at: expiresAt.toISOString(),
+      payment: { chain_id: chain.chainId, address: chain.wallet.address, denom: chain.denom, amount: fee.total.toString(), memo: memoFor(token) },
+      fee: { base: fee.base.toString(), per_packet: fee.perPacket.toString(), gas: fee.gas.toString(), total: fee.total.toString(), denom: chain.denom },
+      packets: chosen.map((c) => ({ packet: c.packet, stuck_kind: c.stuckKind })),
+    };
+  }
+
+  /**
+   * Verifies a payment named by the payer (`user`, with the caller's wallet) or seen by ingest (`ingest`).
+   * Idempotent: the same token and transaction again give the same answer; one transaction pays one operation.
+   */
+  async verifyPayment(token: string, txHashInput: string, source: { by: 'user'; wallet: string } | { by: 'ingest'; chainId: string }): Promise<OperationView> {
+    if (!isTokenShaped(token)) throw new ClearingError(400, 'invalid_token', 'the clearing token is the 43-character value returned by the quote');
+    const txHash = txHashInput.trim().toUpperCase();
+    if (!/^[0-9A-F]{64}$/.test(txHash)) throw new ClearingError(400, 'invalid_tx_hash', 'tx_hash must be the 64-hex-digit transaction hash');
+    return this.verifying.do(`${token}:${txHash}`, () => this.verify(token, txHash, source));
+  }
+
+  private async verify(token: string, txHash: string, source: { by: 'user'; wallet: string } | { by: 'ingest'; chainId: string }): Promise<OperationView> {
+    const id = await this.store.operationIdByTokenHash(hashToken(token));
+    const op = id && (await this.store.view(id));
+    // Someone else's operation answers exactly like no operation: a token is not a way to probe for others'.
+    if (!op || (source.by === 'user' && op.wallet !== this.wallet(source.wallet))) {
+      throw new ClearingError(404, 'unknown_token', 'no clearing operation has this token');
+    }
+    const chain = this.chains.get(op.payment.chain_id);
+    if (!chain) throw new ClearingError(503, 'payment_chain_unavailable', `payments on ${op.payment.chain_id} cannot be verified right now`);
+    if (source.by === 'ingest' && source.chainId !== chain.chainId) throw new ClearingError(400, 'wrong_chain', `the payment must be made on ${chain.chainId}`);
+
+    const earlier = await this.store.paymentByTx(chain.chainId, txHash);
+    if (earlier) {
+      if (earlier.operation_id === op.operation_id) {
+        // Recorded before; if a crash came between the record and the job, the job is queued now (its id dedupes).
+        if (op.state === 'paid') await this.onPaid(op.operation_id, BigInt(op.paid?.excess ?? '0'));
+        return op;
+      }
+      m.payments.inc({ outcome: 'replayed', source: source.by });
+      throw new ClearingError(409, 'payment_replayed', `transaction ${txHash} already paid another clearing operation`);
+    }
+    if (op.paid) throw new ClearingError(409, 'already_paid', `this operation was already paid by transaction ${op.paid.tx_hash}`);
+
+    const facts = await this.readPayment(chain, txHash);
+    const check = checkPayment(facts, {
+      chainId: chain.chainId,
+      address: chain.wallet.address,
+      denom: chain.denom,
+      amount: BigInt(op.fee.total),
+      token,
+      expiresAt: new Date(op.expires_at!),
+    });
+    if (!check.ok) {
+      m.payments.inc({ outcome: check.code, source: source.by });
+      throw new ClearingError(check.code === 'token_expired' ? 410 : 400, check.code, check.message);
+    }
+    const recorded = await this.store.recordPayment({
+      operationId: op.operation_id,
+      chainId: chain.chainId,
+      txHash,
+      height: facts.height,
+      payer: check.payer,
+      recipient: chain.wallet.address,
+      denom: chain.denom,
+      amount: check.paid,
+      excess: check.excess,
+      memo: facts.memo,
+      detectedBy: source.by,
+    });
+    if (!recorded) {
+      // Another verification of the same payment committed first, or another transaction paid meanwhile.
+      const now = await this.store.view(op.operation_id);
+      if (now?.paid?.tx_hash === txHash) return now;
+      throw new ClearingError(409, 'already_paid', `this operation was already paid by transaction ${now?.paid?.tx_hash ?? 'another transaction'}`);
+    }
+    m.payments.inc({ outcome: 'verified', source: source.by });
+    this.logger.log(`operation ${op.operation_id} paid by ${txHash} (${check.paid}${chain.denom}, excess ${check.excess}, seen by ${source.by})`);
+    await this.announce(op.operation_id, op.state);
+    await this.onPaid(op.operation_id, check.excess);
+    return (await this.store.view(op.operation_id))!;
+  }
+
+  /** A payment ingest saw (a bank send with a CLR- memo): verified like one the payer names; refusals are logged. */
+  async paymentObserved(chainId: string, txHash: string, memo: string, to: string): Promise<void> {
+    const token = tokenFromMemo(memo);
+    const chain = this.chains.get(chainId);
+    if (!token || !chain || to !== chain.wallet.address) return;
+    try {
+      await this.verifyPayment(token, txHash, { by: 'ingest', chainId });
+    } catch (e) {
+      if (!(e instanceof ClearingError) || e.status >= 500) throw e;
+      this.logger.warn(`payment ${txHash} on ${chainId} not accepted: ${e.code}: ${e.message}`);
+    }
+  }
+
+  /** The transaction as the chain reports it, through the chain's breaker-guarded RPC client. */
+  private async readPayment(chain: PaymentChain, txHash: string): Promise<PaymentFacts> {
+    const tx = await chain.rpc.tx(txHash).catch((e: unknown) => {
+      throw new ClearingError(503, 'chain_unavailable', `${chain.chainId} cannot be read right now (${(e as Error).message}); try again shortly`);
+    });
+    if (!tx) throw new ClearingError(404, 'tx_not_found', `transaction ${txHash} is not on ${chain.chainId}; if it was just sent, retry once it is in a block`);
+    const decoded = decodeTx(tx.tx);
+    const blockTime = await chain.rpc.blockTime(tx.height);
+    return { chainId: chain.chainId, txHash, height: tx.height, blockTime: new Date(blockTime), code: tx.code, memo: decoded.memo, sends: decoded.bankSends };
+  }
+
+  /** Moves an operation and announces it; false when it was not in one of `from`. */
+  async transition(id: string, from: readonly ClearingState[], to: ClearingState, error?: string): Promise<boolean> {
+    const before = await this.store.view(id);
+    if (!(await this.store.transition(id, from, to, error))) return false;
+    m.transitions.inc({ state: to });
+    await this.announce(id, before?.state ?? null);
+    return true;
+  }
+
+  /** Publishes the operation's current state (message id = operation and version: a repeat is dropped). */
+  async announce(id: string, previous: ClearingState | null): Promise<void> {
+    const view = await this.store.view(id);
+    if (!view) return;
+    await this.publisher.publish('clearing.operation_updated', operationEvent(view, previous === view.state ? null : previous));
+  }
+
+  /** Quotes whose five minutes passed without a payment. */
+  async expireQuotes(): Promise<number> {
+    const ids = await this.store.expireQuotes();
+    for (const id of ids) {
+      m.transitions.inc({ state: 'expired' });
+      await this.announce(id, 'quoted');
+    }
+    return ids.length;
+  }
+
+  private wallet(input: string): string {
+    try {
+      return parseWallet(input).address;
+    } catch (e) {
+      if (e instanceof InvalidWalletError) throw new ClearingError(400, e.code, e.message);
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,1 @@
+export const CLEARING_ENV = Symbol('CLEARING_ENV');

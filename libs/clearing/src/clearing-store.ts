@@ -1,0 +1,423 @@
+import type { ClearingOperationUpdatedV1, ClearingState, PacketId } from '@unstuck/contracts';
+import { rowsOf, type Database, type ReadPreference } from '@unstuck/db';
+
+export type StuckKind = 'awaiting_recv' | 'awaiting_ack' | 'timeout_pending';
+export type PacketClearState = 'pending' | 'relayed' | 'cleared' | 'failed';
+
+/** A packet offered for clearing, as the packet tables know it. */
+export interface CandidatePacket {
+  packet: PacketId;
+  sender: string | null;
+  receiver: string | null;
+  dstChainId: string | null;
+  stuckKind: StuckKind | null;
+  status: string;
+  /** An operation that is already clearing it (or holds an unexpired quote for it). */
+  activeOperation: string | null;
+}
+
+export interface NewOperation {
+  wallet: string;
+  paymentChainId: string;
+  paymentAddress: string;
+  denom: string;
+  base: bigint;
+  perPacket: bigint;
+  gas: bigint;
+  total: bigint;
+  tokenHash: string;
+  expiresAt: Date;
+  packets: ReadonlyArray<{ packet: PacketId; stuckKind: StuckKind }>;
+}
+
+/** One operation as its owner sees it (GET /clearing/{token}) and as its events carry it. */
+export interface OperationView {
+  operation_id: string;
+  token_hash: string;
+  wallet: string;
+  state: ClearingState;
+  version: number;
+  created_at: string;
+  updated_at: string;
+  expires_at: string | null;
+  completed_at: string | null;
+  payment: { chain_id: string; address: string; denom: string; amount: string; memo_prefix: 'CLR-' };
+  fee: { base: string; per_packet: string; gas: string; total: string; denom: string };
+  progress: { total: number; cleared: number };
+  packets: Array<{ packet: PacketId; stuck_kind: StuckKind; state: PacketClearState; tx_hash?: string }>;
+  paid: { tx_hash: string; amount: string; excess: string; detected_by: 'user' | 'ingest'; payer: string } | null;
+  refunds: Array<{ reason: 'failure' | 'excess'; amount: string; denom: string; status: string; tx_hash: string | null }>;
+  error: string | null;
+}
+
+export interface PaymentRecord {
+  operationId: string;
+  chainId: string;
+  txHash: string;
+  height: string;
+  payer: string;
+  recipient: string;
+  denom: string;
+  amount: bigint;
+  excess: bigint;
+  memo: string;
+  detectedBy: 'user' | 'ingest';
+}
+
+export interface RefundRow {
+  id: string;
+  operation_id: string;
+  payment_id: string;
+  reason: 'failure' | 'excess';
+  chain_id: string;
+  recipient: string;
+  denom: string;
+  amount: string;
+  refund_status: 'pending' | 'broadcast' | 'confirmed' | 'failed';
+  tx_hash: string | null;
+  signed_tx: Buffer | null;
+}
+
+const ACTIVE = `o.status IN ('paid', 'clearing') OR (o.status = 'quoted' AND o.expires_at > now())`;
+
+/**
+ * Every read and write of the clearing tables. State changes bump `version` in the same statement that makes
+ * them, so each published update has a version consumers can order and deduplicate by.
+ */
+export class ClearingStore {
+  constructor(private readonly db: Database) {}
+
+  /** The packets' rows and whether some live operation already holds them. */
+  async candidates(ids: readonly PacketId[]): Promise<CandidatePacket[]> {
+    const rows = await this.db.query<{
+      src_chain_id: string; src_port: string; src_channel: string; sequence: string;
+      sender: string | null; receiver: string | null; dst_chain_id: string | null; stuck_kind: StuckKind | null; status: string; active: string | null;
+    }>(
+      `SELECT k.src_chain_id, k.src_port, k.src_channel, k.sequence::text AS sequence,
+              f.sender, f.receiver, f.dst_chain_id, f.stuck_kind, f.status,
+              (SELECT o.id::text FROM clearing_operation_packets p JOIN clearing_operations o ON o.id = p.operation_id
+                WHERE p.src_chain_id = k.src_chain_id AND p.src_port = k.src_port AND p.src_channel = k.src_channel
+                  AND p.sequence = k.sequence AND p.state <> 'cleared' AND (${ACTIVE}) LIMIT 1) AS active
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS w(c, po, ch, s)
+         JOIN packet_keys k ON k.src_chain_id = w.c AND k.src_port = w.po AND k.src_channel = w.ch AND k.sequence = w.s
+         JOIN packet_flow f ON f.created_at = k.created_at AND f.id = k.id`,
+      [ids.map((i) => i.src_chain_id), ids.map((i) => i.src_port), ids.map((i) => i.src_channel), ids.map((i) => i.sequence)],
+    );
+    return rows.map((r) => ({
+      packet: { src_chain_id: r.src_chain_id, src_port: r.src_port, src_channel: r.src_channel, sequence: r.sequence },
+      sender: r.sender,
+      receiver: r.receiver,
+      dstChainId: r.dst_chain_id,
+      stuckKind: r.stuck_kind,
+      status: r.status,
+      activeOperation: r.active,
+    }));
+  }
+
+  async createOperation(op: NewOperation): Promise<string> {
+    return this.db.write(async (m) => {
+      const [row] = (await m.query(
+        `INSERT INTO clearing_operations (wallet_address, chain_id, payment_chain_id, status, packet_count, fee_denom, base_fee, per_packet_fee,
+                                          gas_fee, total_fee, payment_address, expires_at)
+         VALUES ($1, $2, $2, 'quoted', $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id::text AS id`,
+        [op.wallet, op.paymentChainId, op.packets.length, op.denom, op.base.toString(), op.perPacket.toString(), op.gas.toString(), op.total.toString(), op.paymentAddress, op.expiresAt],
+      )) as Array<{ id: string }>;
+      const id = row!.id;
+      await m.query(
+        `INSERT INTO clearing_operation_packets (operation_id, src_chain_id, src_port, src_channel, sequence, stuck_kind)
+         SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[])`,
+        [
+          id,
+          op.packets.map((p) => p.packet.src_chain_id),
+          op.packets.map((p) => p.packet.src_port),
+          op.packets.map((p) => p.packet.src_channel),
+          op.packets.map((p) => p.packet.sequence),
+          op.packets.map((p) => p.stuckKind),
+        ],
+      );
+      await m.query(`INSERT INTO clearing_tokens (operation_id, token_hash, wallet_address, expires_at) VALUES ($1, $2, $3, $4)`, [id, op.tokenHash, op.wallet, op.expiresAt]);
+      return id;
+    });
+  }
+
+  /** The operation a token names (by the token's hash), from the primary: the answer must be current. */
+  async operationIdByTokenHash(tokenHash: string): Promise<string | undefined> {
+    const [row] = await this.db.query<{ id: string }>(`SELECT operation_id::text AS id FROM clearing_tokens WHERE token_hash = $1`, [tokenHash]);
+    return row?.id;
+  }
+
+  async paymentByTx(chainId: string, txHash: string): Promise<{ operation_id: string } | undefined> {
+    const [row] = await this.db.query<{ operation_id: string }>(`SELECT operation_id::text AS operation_id FROM payments WHERE chain_id = $1 AND tx_hash = $2`, [chainId, txHash]);
+    return row;
+  }
+
+  /**
+   * Records a verified payment: the payment row (unique per chain and tx hash), the token used, the operation paid.
+   * Returns false when the operation was no longer waiting for a payment (another verification won the race).
+   */
+  async recordPayment(p: PaymentRecord): Promise<boolean> {
+    return this.db.write(async (m) => {
+      const [op] = (await m.query(`SELECT status FROM clearing_operations WHERE id = $1 FOR UPDATE`, [p.operationId])) as Array<{ status: ClearingState }>;
+      if (!op || (op.status !== 'quoted' && op.status !== 'expired')) return false;
+      const inserted = (await m.query(
+        `INSERT INTO payments (operation_id, chain_id, tx_hash, height, payer, recipient, denom, amount, excess_amount, memo, detected_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (chain_id, tx_hash) DO NOTHING RETURNING id`,
+        [p.operationId, p.chainId, p.txHash, p.height, p.payer, p.recipient, p.denom, p.amount.toString(), p.excess.toString(), p.memo, p.detectedBy],
+      )) as unknown[];
+      if (inserted.length === 0) return false;
+      await m.query(`UPDATE clearing_tokens SET used_at = now() WHERE operation_id = $1 AND used_at IS NULL`, [p.operationId]);
+      await m.query(
+        `UPDATE clearing_operations SET status = 'paid', version = version + 1, payment_tx_hash = $2, updated_at = now() WHERE id = $1`,
+        [p.operationId, p.txHash],
+      );
+      return true;
+    });
+  }
+
+  /** Moves an operation from one of `from` to `to`; false when it was in none of them (someone else moved it). */
+  async transition(id: string, from: readonly ClearingState[], to: ClearingState, error?: string): Promise<boolean> {
+    const done = to === 'completed' || to === 'failed';
+    const rows = rowsOf(
+      await this.db.query(
+        `UPDATE clearing_operations SET status = $3, version = version + 1, updated_at = now(),
+                error = coalesce($4, error),
+                success = CASE WHEN $3 = 'completed' THEN true WHEN $3 IN ('failed', 'refunded', 'expired') THEN false ELSE success END,
+                completed_at = CASE WHEN $5 THEN now() ELSE completed_at END
+          WHERE id = $1 AND status = ANY($2::text[]) RETURNING id`,
+        [id, from, to, error ?? null, done],
+      ),
+    );
+    return rows.length > 0;
+  }
+
+  /** Quotes past their expiry with no payment become `expired`; returns their ids. */
+  async expireQuotes(): Promise<string[]> {
+    const rows = rowsOf<{ id: string }>(
+      await this.db.query(
+        `UPDATE clearing_operations SET status = 'expired', version = version + 1, updated_at = now(), success = false
+          WHERE status = 'quoted' AND expires_at < now() RETURNING id::text AS id`,
+      ),
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** Packets of the operation whose stuck state has resolved on chain already (cleared by anyone). */
+  async markResolvedFromPacketTables(id: string): Promise<number> {
+    const rows = rowsOf(
+      await this.db.query(
+        `UPDATE clearing_operation_packets p SET state = 'cleared', updated_at = now(),
+                tx_hash = coalesce(CASE p.stuck_kind WHEN 'awaiting_recv' THEN f.recv_tx_hash END, f.ack_tx_hash, f.timeout_tx_hash)
+           FROM packet_keys k JOIN packet_flow f ON f.created_at = k.created_at AND f.id = k.id
+          WHERE p.operation_id = $1 AND p.state <> 'cleared'
+            AND k.src_chain_id = p.src_chain_id AND k.src_port = p.src_port AND k.src_channel = p.src_channel AND k.sequence = p.sequence
+            AND (f.status IN ('acknowledged', 'timed_out') OR (p.stuck_kind = 'awaiting_recv' AND f.status = 'received'))
+          RETURNING p.operation_id`,
+        [id],
+      ),
+    );
+    return rows.length;
+  }
+
+  /**
+   * Packet events seen by ingest: the packets of live operations that they resolve become `cleared`. A receipt
+   * resolves `awaiting_recv`; an acknowledgement or a timeout resolves any kind. Returns the operations touched.
+   */
+  async markCleared(events: ReadonlyArray<{ packet: PacketId; kind: 'received' | 'acknowledged' | 'timed_out'; txHash: string }>): Promise<string[]> {
+    if (events.length === 0) return [];
+    const rows = rowsOf<{ operation_id: string }>(
+      await this.db.query(
+        `UPDATE clearing_operation_packets p SET state = 'cleared', tx_hash = e.tx_hash, updated_at = now()
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[]) AS e(c, po, ch, s, kind, tx_hash),
+                clearing_operations o
+          WHERE p.src_chain_id = e.c AND p.src_port = e.po AND p.src_channel = e.ch AND p.sequence = e.s
+            AND p.state <> 'cleared' AND o.id = p.operation_id AND o.status IN ('paid', 'clearing')
+            AND (e.kind <> 'received' OR p.stuck_kind = 'awaiting_recv')
+          RETURNING p.operation_id::text AS operation_id`,
+        [
+          events.map((e) => e.packet.src_chain_id),
+          events.map((e) => e.packet.src_port),
+          events.map((e) => e.packet.src_channel),
+          events.map((e) => e.packet.sequence),
+          events.map((e) => e.kind),
+          events.map((e) => e.txHash),
+        ],
+      ),
+    );
+    return [...new Set(rows.map((r) => r.operation_id))];
+  }
+
+  /** Recounts cleared packets; completes the operation when all are. Bumps the version when anything changed. */
+  async settleProgress(id: string): Promise<'completed' | 'progress' | 'unchanged'> {
+    return this.db.write(async (m) => {
+      const [row] = (await m.query(
+        `SELECT o.status, o.packets_cleared, o.packet_count,
+                (SELECT count(*)::int FROM clearing_operation_packets p WHERE p.operation_id = o.id AND p.state = 'cleared') AS cleared
+           FROM clearing_operations o WHERE o.id = $1 FOR UPDATE`,
+        [id],
+      )) as Array<{ status: ClearingState; packets_cleared: number; packet_count: number; cleared: number }>;
+      if (!row || (row.status !== 'paid' && row.status !== 'clearing')) return 'unchanged';
+      const complete = row.cleared >= row.packet_count;
+      if (!complete && row.cleared === row.packets_cleared) return 'unchanged';
+      await m.query(
+        `UPDATE clearing_operations SET packets_cleared = $2, version = version + 1, updated_at = now()
+                ${complete ? `, status = 'completed', success = true, completed_at = now()` : ''}
+          WHERE id = $1`,
+        [id, row.cleared],
+      );
+      return complete ? 'completed' : 'progress';
+    });
+  }
+
+  async markRelayed(id: string, packets: readonly PacketId[]): Promise<void> {
+    await this.db.query(
+      `UPDATE clearing_operation_packets p SET state = 'relayed', updated_at = now()
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[]) AS e(c, po, ch, s)
+        WHERE p.operation_id = $1 AND p.state = 'pending' AND p.src_chain_id = e.c AND p.src_port = e.po AND p.src_channel = e.ch AND p.sequence = e.s`,
+      [id, packets.map((p) => p.src_chain_id), packets.map((p) => p.src_port), packets.map((p) => p.src_channel), packets.map((p) => p.sequence)],
+    );
+  }
+
+  async pendingPackets(id: string): Promise<PacketId[]> {
+    const rows = await this.db.query<{ src_chain_id: string; src_port: string; src_channel: string; sequence: string }>(
+      `SELECT src_chain_id, src_port, src_channel, sequence::text AS sequence FROM clearing_operation_packets
+        WHERE operation_id = $1 AND state <> 'cleared' ORDER BY src_chain_id, src_port, src_channel, sequence`,
+      [id],
+    );
+    return rows;
+  }
+
+  /**
+   * A refund for the operation's payment, once per payment and reason (the unique constraint makes a second
+   * attempt a no-op). Returns the refund's id, new or existing, or undefined when there is no payment.
+   */
+  async createRefund(operationId: string, reason: 'failure' | 'excess'): Promise<string | undefined> {
+    return this.db.write(async (m) => {
+      const [pay] = (await m.query(
+        `SELECT id, chain_id, payer, denom, amount::text AS amount, excess_amount::text AS excess FROM payments WHERE operation_id = $1`,
+        [operationId],
+      )) as Array<{ id: string; chain_id: string; payer: string; denom: string; amount: string; excess: string }>;
+      if (!pay) return undefined;
+      const amount = reason === 'excess' ? BigInt(pay.excess) : BigInt(pay.amount) - BigInt(pay.excess);
+      if (amount <= 0n) return undefined;
+      await m.query(
+        `INSERT INTO refunds (operation_id, payment_id, reason, chain_id, recipient, denom, amount)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (payment_id, reason) DO NOTHING`,
+        [operationId, pay.id, reason, pay.chain_id, pay.payer, pay.denom, amount.toString()],
+      );
+      const [row] = (await m.query(`SELECT id::text AS id FROM refunds WHERE payment_id = $1 AND reason = $2`, [pay.id, reason])) as Array<{ id: string }>;
+      return row?.id;
+    });
+  }
+
+  async refund(id: string): Promise<RefundRow | undefined> {
+    const [row] = await this.db.query<RefundRow>(
+      `SELECT id::text AS id, operation_id::text AS operation_id, payment_id::text AS payment_id, reason, chain_id, recipient, denom,
+              amount::text AS amount, refund_status, tx_hash, signed_tx FROM refunds WHERE id = $1`,
+      [id],
+    );
+    return row;
+  }
+
+  /** Keeps the signed refund before it is broadcast: a retry re-broadcasts these bytes rather than signing anew. */
+  async saveSignedRefund(id: string, txHash: string, signed: Uint8Array): Promise<void> {
+    await this.db.query(`UPDATE refunds SET tx_hash = $2, signed_tx = $3, attempts = attempts + 1, updated_at = now() WHERE id = $1 AND signed_tx IS NULL`, [
+      id,
+      txHash,
+      Buffer.from(signed),
+    ]);
+  }
+
+  async setRefundStatus(id: string, status: RefundRow['refund_status'], error?: string): Promise<void> {
+    await this.db.query(`UPDATE refunds SET refund_status = $2, error = coalesce($3, error), updated_at = now() WHERE id = $1`, [id, status, error ?? null]);
+  }
+
+  /** The whole operation, as its owner sees it. */
+  async view(id: string, preference: ReadPreference = 'primary'): Promise<OperationView | undefined> {
+    const [op] = await this.db.query<{
+      id: string; token_hash: string; wallet_address: string; status: ClearingState; version: number; created_at: Date; updated_at: Date;
+      expires_at: Date | null; completed_at: Date | null; payment_chain_id: string | null; chain_id: string; payment_address: string; fee_denom: string;
+      base_fee: string; per_packet_fee: string; gas_fee: string; total_fee: string; packet_count: number; packets_cleared: number; error: string | null;
+    }>(
+      `SELECT o.id::text AS id, t.token_hash, o.wallet_address, o.status, o.version, o.created_at, o.updated_at, o.expires_at, o.completed_at,
+              o.payment_chain_id, o.chain_id, o.payment_address, o.fee_denom, o.base_fee::text AS base_fee, o.per_packet_fee::text AS per_packet_fee,
+              o.gas_fee::text AS gas_fee, o.total_fee::text AS total_fee, o.packet_count, o.packets_cleared, o.error
+         FROM clearing_operations o JOIN clearing_tokens t ON t.operation_id = o.id WHERE o.id = $1`,
+      [id],
+      preference,
+    );
+    if (!op) return undefined;
+    const [packets, payments, refunds] = await Promise.all([
+      this.db.query<{ src_chain_id: string; src_port: string; src_channel: string; sequence: string; stuck_kind: StuckKind; state: PacketClearState; tx_hash: string | null }>(
+        `SELECT src_chain_id, src_port, src_channel, sequence::text AS sequence, stuck_kind, state, tx_hash FROM clearing_operation_packets
+          WHERE operation_id = $1 ORDER BY src_chain_id, src_port, src_channel, sequence`,
+        [id],
+        preference,
+      ),
+      this.db.query<{ tx_hash: string; amount: string; excess: string; detected_by: 'user' | 'ingest'; payer: string }>(
+        `SELECT tx_hash, amount::text AS amount, excess_amount::text AS excess, detected_by, payer FROM payments WHERE operation_id = $1`,
+        [id],
+        preference,
+      ),
+      this.db.query<{ reason: 'failure' | 'excess'; amount: string; denom: string; refund_status: string; tx_hash: string | null }>(
+        `SELECT reason, amount::text AS amount, denom, refund_status, tx_hash FROM refunds WHERE operation_id = $1 ORDER BY created_at`,
+        [id],
+        preference,
+      ),
+    ]);
+    const pay = payments[0];
+    return {
+      operation_id: op.id,
+      token_hash: op.token_hash,
+      wallet: op.wallet_address,
+      state: op.status,
+      version: op.version,
+      created_at: op.created_at.toISOString(),
+      updated_at: op.updated_at.toISOString(),
+      expires_at: op.expires_at?.toISOString() ?? null,
+      completed_at: op.completed_at?.toISOString() ?? null,
+      payment: { chain_id: op.payment_chain_id ?? op.chain_id, address: op.payment_address, denom: op.fee_denom, amount: op.total_fee, memo_prefix: 'CLR-' },
+      fee: { base: op.base_fee, per_packet: op.per_packet_fee, gas: op.gas_fee, total: op.total_fee, denom: op.fee_denom },
+      progress: { total: op.packet_count, cleared: op.packets_cleared },
+      packets: packets.map((p) => ({
+        packet: { src_chain_id: p.src_chain_id, src_port: p.src_port, src_channel: p.src_channel, sequence: p.sequence },
+        stuck_kind: p.stuck_kind,
+        state: p.state,
+        ...(p.tx_hash ? { tx_hash: p.tx_hash } : {}),
+      })),
+      paid: pay ? { tx_hash: pay.tx_hash, amount: pay.amount, excess: pay.excess, detected_by: pay.detected_by, payer: pay.payer } : null,
+      refunds: refunds.map((r) => ({ reason: r.reason, amount: r.amount, denom: r.denom, status: r.refund_status, tx_hash: r.tx_hash })),
+      error: op.error,
+    };
+  }
+
+  /** A wallet's clearing statistics from the user-statistics view (refreshed on a schedule by the aggregator). */
+  async userStatistics(wallet: string): Promise<Record<string, string | number | null> | undefined> {
+    const [row] = await this.db.query<Record<string, string | number | null>>(
+      `SELECT wallet_address AS wallet, total_operations::int AS total_operations, completed_operations::int AS completed_operations,
+              failed_operations::int AS failed_operations, packets_cleared::text AS packets_cleared, fees_paid::text AS fees_paid,
+              first_operation_at, last_operation_at FROM mv_user_statistics WHERE wallet_address = $1`,
+      [wallet],
+      'replica',
+    );
+    return row;
+  }
+}
+
+/** The event that announces an operation's current state. */
+export function operationEvent(view: OperationView, previous: ClearingState | null): ClearingOperationUpdatedV1 {
+  const failureRefund = view.refunds.find((r) => r.reason === 'failure' && r.tx_hash);
+  return {
+    operation_id: view.operation_id,
+    token_hash: view.token_hash,
+    wallet: view.wallet,
+    state: view.state,
+    previous_state: previous,
+    version: view.version,
+    progress: view.progress,
+    packets: view.packets.map((p) => ({ packet: p.packet, state: p.state, ...(p.tx_hash && /^[0-9A-F]{64}$/.test(p.tx_hash) ? { tx_hash: p.tx_hash } : {}) })),
+    ...(view.paid ? { payment_tx_hash: view.paid.tx_hash } : {}),
+    ...(failureRefund?.tx_hash ? { refund_tx_hash: failureRefund.tx_hash } : {}),
+    ...(view.error ? { error: view.error.slice(0, 2000) } : {}),
+    updated_at: view.updated_at,
+  };
+}

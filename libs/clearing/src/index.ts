@@ -1,0 +1,16 @@
+export { amountOf, gasCost, MoneyError, parseDecimal, quoteFee, type FeeSchedule, type Quote } from './money';
+export { hashToken, isTokenShaped, MEMO_PREFIX, memoFor, newClearingToken, tokenFromMemo } from './tokens';
+export { checkPayment, type PaymentCheck, type PaymentExpectation, type PaymentFacts, type PaymentRefusal } from './payment-check';
+export { HermesRelayer, RelayerError, SimRelayer, type ClearRequest, type ClearResult, type RelayerPort } from './relayer';
+export { HotWallet, txHashOf, type HotWalletChain, type SignedTx } from './hot-wallet';
+export {
+  ClearingStore,
+  operationEvent,
+  type CandidatePacket,
+  type NewOperation,
+  type OperationView,
+  type PacketClearState,
+  type PaymentRecord,
+  type RefundRow,
+  type StuckKind,
+} from './clearing-store';

@@ -1,0 +1,220 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Secp256k1HdWallet } from '@cosmjs/amino';
+import { io as connectClient, type Socket } from 'socket.io-client';
+import { loadEnv } from '@unstuck/config';
+import { createDataSource, Database, dbEnvShape } from '@unstuck/db';
+import { ChainSimAdmin, startBuiltApp, uniqueSuffix, waitFor, type ServiceProcess } from '@unstuck/testing';
+import { adr036SignDoc } from '../apps/api-gateway/src/auth/adr036';
+
+/**
+ * Clearing end to end on the built services: chain-sim → packet-ingest → NATS → clearing-service (BullMQ, the
+ * chain-sim relayer, refunds signed by the hot wallet and broadcast to chain-sim) → gateway → notifier → a
+ * socket.io client. Payments are real bank sends on chain-sim, found by hash or noticed by ingest.
+ */
+const SIM_ADMIN = 'http://127.0.0.1:39600';
+const SIM_PORTS = [39657, 39667, 39677];
+const GATEWAY = 'http://127.0.0.1:43350';
+const NOTIFIER = 'http://127.0.0.1:43354';
+const MNEMONIC = 'notice oak worry limit wrap speak medal online prefer cluster roof addict wrist behave treat actual wasp year salad speed social layer crew genius';
+
+describe('clearing (chain-sim, built services, real servers)', () => {
+  const db = new Database(createDataSource(loadEnv(dbEnvShape, {}), 'primary', 'test'), undefined, { maxLagMs: 5000, checkIntervalMs: 60_000 });
+  const processes: ServiceProcess[] = [];
+  const sockets: Socket[] = [];
+  const sim = new ChainSimAdmin(SIM_ADMIN);
+  let wallet = '';
+  let jwt = '';
+  const ghostChannel = `channel-${9_000 + Math.floor(Math.random() * 900)}`;
+  const suffix = uniqueSuffix();
+
+  const call = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
+    const res = await fetch(`${GATEWAY}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${jwt}`, ...(body ? { 'content-type': 'application/json' } : {}), 'x-forwarded-for': `10.77.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}` },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return { status: res.status, body: (await res.json().catch(() => null)) as any };
+  };
+  const simPost = async (path: string, body: unknown) => {
+    const res = await fetch(`${SIM_ADMIN}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect(res.status).toBe(200);
+    return (await res.json()) as any;
+  };
+
+  /** A transfer from the wallet that no relayer delivers, once ingest has it, marked stuck as the detector would. */
+  async function stuckPacket(): Promise<{ src_chain_id: string; src_port: string; src_channel: string; sequence: string }> {
+    const t = await simPost('/transfer', { src_chain_id: 'cosmoshub-4', src_channel: 'channel-141', sender: wallet, fate: 'awaiting_recv' });
+    const id = { src_chain_id: 'cosmoshub-4', src_port: 'transfer', src_channel: 'channel-141', sequence: String(t.sequence) };
+    await waitFor(async () => (await db.query(`SELECT 1 FROM packet_keys WHERE src_chain_id = $1 AND src_channel = $2 AND sequence = $3`, [id.src_chain_id, id.src_channel, id.sequence])).length > 0, 20_000, 100);
+    await markStuck(id);
+    return id;
+  }
+  async function markStuck(id: { src_chain_id: string; src_channel: string; sequence: string }) {
+    await db.query(
+      `UPDATE packet_flow f SET stuck_kind = 'awaiting_recv', stuck_since = now() FROM packet_keys k
+        WHERE k.src_chain_id = $1 AND k.src_port = 'transfer' AND k.src_channel = $2 AND k.sequence = $3 AND f.created_at = k.created_at AND f.id = k.id`,
+      [id.src_chain_id, id.src_channel, id.sequence],
+    );
+  }
+  const pay = (quote: any, amount = quote.payment.amount, memo = quote.payment.memo) =>
+    simPost('/payment', { chain_id: quote.payment.chain_id, from: wallet, to: quote.payment.address, amount, denom: quote.payment.denom, memo }).then((r) => r.tx_hash as string);
+  /** Verifies by hash, retrying while the payment is not in a block yet. */
+  const verify = async (quote: any, txHash: string) => {
+    let answer: Awaited<ReturnType<typeof call>> | undefined;
+    await waitFor(async () => {
+      answer = await call('POST', '/api/v1/clearing/verify-payment', { token: quote.token, tx_hash: txHash });
+      return answer.body?.error?.code !== 'tx_not_found';
+    }, 15_000, 300);
+    return answer!;
+  };
+  const statusOf = async (quote: any) => (await call('GET', `/api/v1/clearing/${quote.token}`)).body;
+  const until = (quote: any, state: string, timeoutMs = 30_000) =>
+    waitFor(async () => {
+      const s = await statusOf(quote);
+      return s?.state === state ? s : false;
+    }, timeoutMs, 250).catch(async (e: Error) => {
+      // Say why: the operation as it stands and the clearing service's own words.
+      throw new Error(`${e.message}\noperation: ${JSON.stringify(await statusOf(quote))}\n${processes[2]?.output().slice(-3000)}`);
+    });
+
+  beforeAll(async () => {
+    await db.start();
+    const signer = await Secp256k1HdWallet.fromMnemonic(MNEMONIC, { prefix: 'cosmos' });
+    wallet = (await signer.getAccounts())[0]!.address;
+    await db.query(`DELETE FROM clearing_operations WHERE wallet_address = $1`, [wallet]).catch(() => undefined);
+
+    processes.push(startBuiltApp('chain-sim', { CHAIN_SIM_RPC_BASE_PORT: String(SIM_PORTS[0]), CHAIN_SIM_ADMIN_PORT: '39600', CHAIN_SIM_BLOCK_MS: '250', CHAIN_SIM_TRANSFERS_PER_BLOCK: '1' }));
+    await sim.waitUntilUp();
+    const earliest = await ChainSimAdmin.earliestHeights(SIM_PORTS);
+    const chainsFile = join(mkdtempSync(join(tmpdir(), 'unstuck-clearing-')), 'chains.yaml');
+    writeFileSync(chainsFile, ['cosmoshub-4', 'osmosis-1', 'neutron-1'].map((id, i) => `- chain_id: ${id}\n  rpc: http://127.0.0.1:${SIM_PORTS[i]}\n  start_height: ${earliest[i]}\n`).join(''));
+    processes.push(startBuiltApp('packet-ingest', { INGEST_PORT: '43352', CHAINS_FILE: chainsFile, INGEST_POLL_INTERVAL_MS: '200' }));
+    processes.push(
+      startBuiltApp('clearing-service', {
+        CLEARING_PORT: '43351',
+        CHAINS_FILE: chainsFile,
+        CHAIN_SIM_ADMIN_URL: SIM_ADMIN,
+        CLEARING_DEADLINE_SECONDS: '8',
+        CLEARING_BACKOFF_MS: '100',
+      }),
+    );
+    processes.push(startBuiltApp('notifier', { NOTIFIER_PORT: '43354' }));
+    processes.push(startBuiltApp('api-gateway', { GATEWAY_PORT: '43350', CLEARING_URL: 'http://127.0.0.1:43351' }));
+    for (const url of [`${GATEWAY}/health/ready`, `${NOTIFIER}/health/ready`, 'http://127.0.0.1:43351/health/ready', 'http://127.0.0.1:43352/health/ready']) {
+      await waitFor(async () => (await fetch(url).catch(() => undefined))?.ok, 60_000, 200).catch((e: Error) => {
+        throw new Error(`${url} never became ready (${e.message})\n${processes.map((p) => p.output().slice(-2000)).join('\n---\n')}`);
+      });
+    }
+    const challenge = await (await fetch(`${GATEWAY}/api/v1/auth/challenge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ address: wallet }) })).json() as any;
+    const { signature } = await signer.signAmino(wallet, adr036SignDoc(wallet, challenge.message));
+    const verified = await (await fetch(`${GATEWAY}/api/v1/auth/verify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ address: wallet, nonce: challenge.nonce, signature }) })).json() as any;
+    jwt = verified.token;
+    expect(jwt).toBeTruthy();
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const s of sockets) s.disconnect();
+    for (const p of processes) p.kill('SIGTERM');
+    await Promise.all(processes.map((p) => p.exited));
+    await db.query(`DELETE FROM refunds WHERE operation_id IN (SELECT id FROM clearing_operations WHERE wallet_address = $1)`, [wallet]);
+    await db.query(`DELETE FROM payments WHERE operation_id IN (SELECT id FROM clearing_operations WHERE wallet_address = $1)`, [wallet]);
+    await db.query(`DELETE FROM clearing_operations WHERE wallet_address = $1`, [wallet]);
+    await db.query(`DELETE FROM packet_flow WHERE src_chain_id = 'cosmoshub-4' AND src_channel = $1`, [ghostChannel]);
+    await db.query(`DELETE FROM packet_keys WHERE src_chain_id = 'cosmoshub-4' AND src_channel = $1`, [ghostChannel]);
+    await db.stop();
+  }, 30_000);
+
+  it('stuck → quote → paid (hash given) → relayed → completed once ingest sees the receipt, live on clearing:<token>', async () => {
+    const packet = await stuckPacket();
+    const quote = await call('POST', '/api/v1/clearing/quote', { packets: [packet] });
+    expect(quote.status).toBe(201);
+    const q = quote.body;
+    expect(q).toMatchObject({ state: 'quoted', payment: { chain_id: 'cosmoshub-4', denom: 'uatom', memo: `CLR-${q.token}` }, packets: [{ packet, stuck_kind: 'awaiting_recv' }] });
+    expect(BigInt(q.fee.total)).toBe(BigInt(q.fee.base) + BigInt(q.fee.per_packet) + BigInt(q.fee.gas));
+    expect(q.payment.amount).toBe(q.fee.total);
+
+    const socket = connectClient(NOTIFIER, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token: jwt } });
+    sockets.push(socket);
+    const states: string[] = [];
+    socket.on('batch', (b: { room: string; messages: Array<{ data: { state: string } }> }) => states.push(...b.messages.map((m) => m.data.state)));
+    await new Promise<void>((resolve, reject) => (socket.once('connect', () => resolve()), socket.once('connect_error', reject)));
+    const sub = (await socket.timeout(5_000).emitWithAck('subscribe', { topics: [`clearing:${q.token}`] })) as { subscribed: unknown[] };
+    expect(sub.subscribed).toHaveLength(1);
+
+    const tx = await pay(q);
+    const verified = await verify(q, tx);
+    expect(verified.status).toBe(200);
+    expect(verified.body).toMatchObject({ state: expect.stringMatching(/^(paid|clearing|completed)$/), paid: { tx_hash: tx, excess: '0' } });
+    // Idempotent: the same payment again, the same operation.
+    const again = await call('POST', '/api/v1/clearing/verify-payment', { token: q.token, tx_hash: tx.toLowerCase() });
+    expect(again.status).toBe(200);
+    expect(again.body.operation_id).toBe(verified.body.operation_id);
+
+    const done = await until(q, 'completed');
+    expect(done).toMatchObject({ progress: { total: 1, cleared: 1 }, packets: [{ packet, state: 'cleared', tx_hash: expect.stringMatching(/^[0-9A-F]{64}$/) }], refunds: [] });
+    await waitFor(() => states.includes('completed'), 10_000, 100);
+    expect(states).toEqual(expect.arrayContaining(['paid', 'clearing', 'completed']));
+
+    // The packet is no longer stuck for anyone, and its transaction cannot pay a second operation.
+    const other = await call('POST', '/api/v1/clearing/quote', { packets: [await stuckPacket()] });
+    const replay = await call('POST', '/api/v1/clearing/verify-payment', { token: other.body.token, tx_hash: tx });
+    expect(replay).toMatchObject({ status: 409, body: { error: { code: 'payment_replayed' } } });
+  }, 90_000);
+
+  it('notices a payment by itself (ingest sees the CLR- memo), and refunds the excess of an overpayment with a signed transaction', async () => {
+    const q = (await call('POST', '/api/v1/clearing/quote', { packets: [await stuckPacket()] })).body;
+    const extra = 12_345n;
+    const tx = await pay(q, (BigInt(q.payment.amount) + extra).toString());
+    const done = await until(q, 'completed');
+    expect(done.paid).toMatchObject({ tx_hash: tx, detected_by: 'ingest', excess: extra.toString() });
+    const refunded = await waitFor(async () => {
+      const s = await statusOf(q);
+      return s.refunds[0]?.status === 'confirmed' ? s.refunds[0] : false;
+    }, 30_000, 250);
+    expect(refunded).toMatchObject({ reason: 'excess', amount: extra.toString(), denom: 'uatom', tx_hash: expect.stringMatching(/^[0-9A-F]{64}$/) });
+    // The refund is a real transaction on chain-sim: its RPC finds it by hash.
+    const found = (await (await fetch(`http://127.0.0.1:${SIM_PORTS[0]}/tx?hash=0x${refunded.tx_hash}`)).json()) as any;
+    expect(found.result.tx_result.code).toBe(0);
+  }, 90_000);
+
+  it('refuses an underpayment with what is missing, and bad input with a 4xx naming it', async () => {
+    const q = (await call('POST', '/api/v1/clearing/quote', { packets: [await stuckPacket()] })).body;
+    const short = await verify(q, await pay(q, (BigInt(q.payment.amount) - 1n).toString()));
+    expect(short).toMatchObject({ status: 400, body: { error: { code: 'underpaid', message: expect.stringContaining('1uatom missing') } } });
+    expect((await statusOf(q)).state).toBe('quoted');
+
+    const notMine = await call('POST', '/api/v1/clearing/quote', { packets: [{ src_chain_id: 'cosmoshub-4', src_port: 'transfer', src_channel: 'channel-141', sequence: '1' }] });
+    expect(notMine.status).toBe(400);
+    expect(['packet_not_found', 'packet_not_yours']).toContain(notMine.body.error.code);
+    expect((await call('POST', '/api/v1/clearing/quote', { packets: [] })).status).toBe(400);
+    expect((await call('POST', '/api/v1/clearing/verify-payment', { token: 'x'.repeat(43), tx_hash: 'A'.repeat(64) })).body.error.code).toBe('unknown_token');
+    expect((await call('GET', '/api/v1/clearing/not-a-token')).status).toBe(400);
+  }, 60_000);
+
+  it('fails when the relays never land within the deadline, and refunds the payment by a real broadcast', async () => {
+    // A packet chain-sim never sent: its relayer has nothing to relay, so ingest never sees it cleared.
+    const createdAt = new Date(Date.now() - 3_600_000);
+    const [{ id }] = await db.query<{ id: string }>(
+      `INSERT INTO packet_keys (src_chain_id, src_port, src_channel, sequence, created_at) VALUES ('cosmoshub-4', 'transfer', $1, 1, $2) RETURNING id::text`,
+      [ghostChannel, createdAt],
+    );
+    await db.query(
+      `INSERT INTO packet_flow (id, created_at, src_chain_id, src_port, src_channel, sequence, dst_chain_id, dst_port, dst_channel, status, stuck_kind, stuck_since, sender, receiver, denom, amount, send_time, timeout_timestamp_ns)
+       VALUES ($1, $2, 'cosmoshub-4', 'transfer', $3, 1, 'osmosis-1', 'transfer', 'channel-0', 'sent', 'awaiting_recv', $2, $4, 'osmo1jltzld78qns9eprhl6zw6uucrf06mtfp5f3fuu', 'uatom', 5, $2, 0)`,
+      [id, createdAt, ghostChannel, wallet],
+    );
+    const q = (await call('POST', '/api/v1/clearing/quote', { packets: [{ src_chain_id: 'cosmoshub-4', src_port: 'transfer', src_channel: ghostChannel, sequence: '1' }] })).body;
+    expect(q.token).toBeTruthy();
+    const tx = await pay(q);
+    expect((await verify(q, tx)).status).toBe(200);
+    const refunded = await until(q, 'refunded', 60_000);
+    expect(refunded.error).toMatch(/not every packet was seen cleared/);
+    expect(refunded.refunds).toEqual([{ reason: 'failure', amount: q.payment.amount, denom: 'uatom', status: 'confirmed', tx_hash: expect.stringMatching(/^[0-9A-F]{64}$/) }]);
+    // Never twice: one refund row per payment and reason.
+    const rows = await db.query(`SELECT 1 FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE p.tx_hash = $1`, [tx]);
+    expect(rows).toHaveLength(1);
+    void suffix;
+  }, 90_000);
+});
