@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { rawSecp256k1PubkeyToRawAddress } from '@cosmjs/amino';
 import { toBech32 } from '@cosmjs/encoding';
 import { BaseAccount } from 'cosmjs-types/cosmos/auth/v1beta1/auth';
 import { QueryAccountRequest, QueryAccountResponse } from 'cosmjs-types/cosmos/auth/v1beta1/query';
@@ -66,18 +66,19 @@ export class SimAccounts {
   accept(txBytes: Uint8Array): string | undefined {
     const raw = TxRaw.decode(txBytes);
     const info = AuthInfo.decode(raw.authInfoBytes);
+    const signers = [];
     for (const signer of info.signerInfos) {
       if (!signer.publicKey) return 'signer has no public key';
       const a = this.account(this.signerAddress(signer.publicKey.value));
       if (signer.sequence !== a.sequence) return `account sequence mismatch, expected ${a.sequence}, got ${signer.sequence}: incorrect account sequence`;
+      signers.push(a);
     }
-    for (const signer of info.signerInfos) this.account(this.signerAddress(signer.publicKey!.value)).sequence += 1n;
+    for (const a of signers) a.sequence += 1n;
     return undefined;
   }
 
-  /** The account address of a secp256k1 public key: bech32 of RIPEMD-160(SHA-256(key)). */
+  /** The account address of a secp256k1 public key (protobuf `PubKey`), as the SDK derives it. */
   private signerAddress(publicKey: Uint8Array): string {
-    const key = PubKey.decode(publicKey).key;
-    return toBech32(this.prefix, createHash('ripemd160').update(createHash('sha256').update(key).digest()).digest());
+    return toBech32(this.prefix, rawSecp256k1PubkeyToRawAddress(PubKey.decode(publicKey).key));
   }
 }

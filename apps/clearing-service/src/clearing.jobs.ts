@@ -161,11 +161,10 @@ export class ClearingJobs implements OnModuleInit, OnApplicationShutdown {
 
   /** Recounts an operation's progress and announces it. */
   async settle(operationId: string): Promise<'completed' | 'progress' | 'unchanged'> {
-    const before = await this.store.view(operationId);
-    const outcome = await this.store.settleProgress(operationId);
-    if (outcome !== 'unchanged') await this.clearing.announce(operationId, before?.state ?? null);
-    if (outcome === 'completed') m.jobs.inc({ queue: 'clearing', outcome: 'completed' });
-    return outcome;
+    const settled = await this.store.settleProgress(operationId);
+    if (settled.outcome !== 'unchanged') await this.clearing.announce(operationId, settled.previous);
+    if (settled.outcome === 'completed') m.jobs.inc({ queue: 'clearing', outcome: 'completed' });
+    return settled.outcome;
   }
 
   /** Signs (once, stored), broadcasts and confirms one refund. */

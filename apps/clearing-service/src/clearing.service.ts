@@ -71,7 +71,7 @@ export class ClearingService {
   ) {}
 
   async quote(walletInput: string, packets: readonly PacketId[]): Promise<QuoteAnswer> {
-    const wallet = this.wallet(walletInput);
+    const { address: wallet, prefix } = this.wallet(walletInput);
     if (packets.length === 0) throw new ClearingError(400, 'no_packets', 'name at least one stuck packet to clear');
     if (packets.length > this.env.CLEARING_MAX_PACKETS) {
       throw new ClearingError(400, 'too_many_packets', `at most ${this.env.CLEARING_MAX_PACKETS} packets per operation; ${packets.length} were given`);
@@ -81,8 +81,8 @@ export class ClearingService {
       if (keys.has(packetKey(p))) throw new ClearingError(400, 'duplicate_packet', `packet ${packetKey(p)} is listed twice`);
       keys.add(packetKey(p));
     }
-    const chain = this.chains.byPrefix(parseWallet(wallet).prefix);
-    if (!chain) throw new ClearingError(400, 'unsupported_chain', `clearing fees are paid on the wallet's own chain, and no chain with addresses ${parseWallet(wallet).prefix}1… takes payments here`);
+    const chain = this.chains.byPrefix(prefix);
+    if (!chain) throw new ClearingError(400, 'unsupported_chain', `clearing fees are paid on the wallet's own chain, and no chain with addresses ${prefix}1… takes payments here`);
 
     const found = new Map((await this.store.candidates(packets)).map((c) => [packetKey(c.packet), c]));
     const relaysPerChain = new Map<string, number>();
@@ -146,7 +146,7 @@ export class ClearingService {
     const id = await this.store.operationIdByTokenHash(hashToken(token));
     const op = id && (await this.store.view(id));
     // Someone else's operation answers exactly like no operation: a token is not a way to probe for others'.
-    if (!op || (source.by === 'user' && op.wallet !== this.wallet(source.wallet))) {
+    if (!op || (source.by === 'user' && op.wallet !== this.wallet(source.wallet).address)) {
       throw new ClearingError(404, 'unknown_token', 'no clearing operation has this token');
     }
     const chain = this.chains.get(op.payment.chain_id);
@@ -230,10 +230,10 @@ export class ClearingService {
 
   /** Moves an operation and announces it; false when it was not in one of `from`. */
   async transition(id: string, from: readonly ClearingState[], to: ClearingState, error?: string): Promise<boolean> {
-    const before = await this.store.view(id);
-    if (!(await this.store.transition(id, from, to, error))) return false;
+    const previous = await this.store.transition(id, from, to, error);
+    if (!previous) return false;
     m.transitions.inc({ state: to });
-    await this.announce(id, before?.state ?? null);
+    await this.announce(id, previous);
     return true;
   }
 
@@ -254,9 +254,9 @@ export class ClearingService {
     return ids.length;
   }
 
-  private wallet(input: string): string {
+  private wallet(input: string): { address: string; prefix: string } {
     try {
-      return parseWallet(input).address;
+      return parseWallet(input);
     } catch (e) {
       if (e instanceof InvalidWalletError) throw new ClearingError(400, e.code, e.message);
       throw e;

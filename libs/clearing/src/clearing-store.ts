@@ -101,7 +101,7 @@ export class ClearingStore {
          FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS w(c, po, ch, s)
          JOIN packet_keys k ON k.src_chain_id = w.c AND k.src_port = w.po AND k.src_channel = w.ch AND k.sequence = w.s
          JOIN packet_flow f ON f.created_at = k.created_at AND f.id = k.id`,
-      [ids.map((i) => i.src_chain_id), ids.map((i) => i.src_port), ids.map((i) => i.src_channel), ids.map((i) => i.sequence)],
+      packetColumns(ids),
     );
     return rows.map((r) => ({
       packet: { src_chain_id: r.src_chain_id, src_port: r.src_port, src_channel: r.src_channel, sequence: r.sequence },
@@ -126,14 +126,7 @@ export class ClearingStore {
       await m.query(
         `INSERT INTO clearing_operation_packets (operation_id, src_chain_id, src_port, src_channel, sequence, stuck_kind)
          SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[])`,
-        [
-          id,
-          op.packets.map((p) => p.packet.src_chain_id),
-          op.packets.map((p) => p.packet.src_port),
-          op.packets.map((p) => p.packet.src_channel),
-          op.packets.map((p) => p.packet.sequence),
-          op.packets.map((p) => p.stuckKind),
-        ],
+        [id, ...packetColumns(op.packets.map((p) => p.packet)), op.packets.map((p) => p.stuckKind)],
       );
       await m.query(`INSERT INTO clearing_tokens (operation_id, token_hash, wallet_address, expires_at) VALUES ($1, $2, $3, $4)`, [id, op.tokenHash, op.wallet, op.expiresAt]);
       return id;
@@ -174,20 +167,24 @@ export class ClearingStore {
     });
   }
 
-  /** Moves an operation from one of `from` to `to`; false when it was in none of them (someone else moved it). */
-  async transition(id: string, from: readonly ClearingState[], to: ClearingState, error?: string): Promise<boolean> {
+  /**
+   * Moves an operation from one of `from` to `to`. Returns the state it left, or undefined when it was in none of
+   * `from` (someone else moved it).
+   */
+  async transition(id: string, from: readonly ClearingState[], to: ClearingState, error?: string): Promise<ClearingState | undefined> {
     const done = to === 'completed' || to === 'failed';
-    const rows = rowsOf(
+    const rows = rowsOf<{ previous: ClearingState }>(
       await this.db.query(
-        `UPDATE clearing_operations SET status = $3, version = version + 1, updated_at = now(),
+        `WITH prev AS (SELECT id, status FROM clearing_operations WHERE id = $1 AND status = ANY($2::text[]) FOR UPDATE)
+         UPDATE clearing_operations o SET status = $3, version = version + 1, updated_at = now(),
                 error = coalesce($4, error),
                 success = CASE WHEN $3 = 'completed' THEN true WHEN $3 IN ('failed', 'refunded', 'expired') THEN false ELSE success END,
                 completed_at = CASE WHEN $5 THEN now() ELSE completed_at END
-          WHERE id = $1 AND status = ANY($2::text[]) RETURNING id`,
+           FROM prev WHERE o.id = prev.id RETURNING prev.status AS previous`,
         [id, from, to, error ?? null, done],
       ),
     );
-    return rows.length > 0;
+    return rows[0]?.previous;
   }
 
   /** Quotes past their expiry with no payment become `expired`; returns their ids. */
@@ -233,21 +230,17 @@ export class ClearingStore {
             AND p.state <> 'cleared' AND o.id = p.operation_id AND o.status IN ('paid', 'clearing')
             AND (e.kind <> 'received' OR p.stuck_kind = 'awaiting_recv')
           RETURNING p.operation_id::text AS operation_id`,
-        [
-          events.map((e) => e.packet.src_chain_id),
-          events.map((e) => e.packet.src_port),
-          events.map((e) => e.packet.src_channel),
-          events.map((e) => e.packet.sequence),
-          events.map((e) => e.kind),
-          events.map((e) => e.txHash),
-        ],
+        [...packetColumns(events.map((e) => e.packet)), events.map((e) => e.kind), events.map((e) => e.txHash)],
       ),
     );
     return [...new Set(rows.map((r) => r.operation_id))];
   }
 
-  /** Recounts cleared packets; completes the operation when all are. Bumps the version when anything changed. */
-  async settleProgress(id: string): Promise<'completed' | 'progress' | 'unchanged'> {
+  /**
+   * Recounts cleared packets; completes the operation when all are. Bumps the version when anything changed, and
+   * then also says the state the operation was in.
+   */
+  async settleProgress(id: string): Promise<{ outcome: 'completed' | 'progress'; previous: ClearingState } | { outcome: 'unchanged' }> {
     return this.db.write(async (m) => {
       const [row] = (await m.query(
         `SELECT o.status, o.packets_cleared, o.packet_count,
@@ -255,16 +248,16 @@ export class ClearingStore {
            FROM clearing_operations o WHERE o.id = $1 FOR UPDATE`,
         [id],
       )) as Array<{ status: ClearingState; packets_cleared: number; packet_count: number; cleared: number }>;
-      if (!row || (row.status !== 'paid' && row.status !== 'clearing')) return 'unchanged';
+      if (!row || (row.status !== 'paid' && row.status !== 'clearing')) return { outcome: 'unchanged' };
       const complete = row.cleared >= row.packet_count;
-      if (!complete && row.cleared === row.packets_cleared) return 'unchanged';
+      if (!complete && row.cleared === row.packets_cleared) return { outcome: 'unchanged' };
       await m.query(
         `UPDATE clearing_operations SET packets_cleared = $2, version = version + 1, updated_at = now()
                 ${complete ? `, status = 'completed', success = true, completed_at = now()` : ''}
           WHERE id = $1`,
         [id, row.cleared],
       );
-      return complete ? 'completed' : 'progress';
+      return { outcome: complete ? 'completed' : 'progress', previous: row.status };
     });
   }
 
@@ -273,7 +266,7 @@ export class ClearingStore {
       `UPDATE clearing_operation_packets p SET state = 'relayed', updated_at = now()
          FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[]) AS e(c, po, ch, s)
         WHERE p.operation_id = $1 AND p.state = 'pending' AND p.src_chain_id = e.c AND p.src_port = e.po AND p.src_channel = e.ch AND p.sequence = e.s`,
-      [id, packets.map((p) => p.src_chain_id), packets.map((p) => p.src_port), packets.map((p) => p.src_channel), packets.map((p) => p.sequence)],
+      [id, ...packetColumns(packets)],
     );
   }
 
@@ -401,6 +394,11 @@ export class ClearingStore {
     );
     return row;
   }
+}
+
+/** Packet identities as the four column arrays `unnest($n::text[], …, $m::bigint[])` takes. */
+function packetColumns(ids: readonly PacketId[]): [string[], string[], string[], string[]] {
+  return [ids.map((i) => i.src_chain_id), ids.map((i) => i.src_port), ids.map((i) => i.src_channel), ids.map((i) => i.sequence)];
 }
 
 /** The event that announces an operation's current state. */

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { DirectSecp256k1HdWallet } from '@cosmjs/proto-signing';
 import { calculateFee, GasPrice, SigningStargateClient, type DeliverTxResponse } from '@cosmjs/stargate';
 import { TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
+import { txHash } from '@unstuck/packets';
 
 export interface HotWalletChain {
   chainId: string;
@@ -16,8 +16,6 @@ export interface SignedTx {
   bytes: Uint8Array;
   hash: string;
 }
-
-export const txHashOf = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex').toUpperCase();
 
 /**
  * The service's hot wallet on one chain: the address payments go to, and the signer of refunds, through the RPC
@@ -54,7 +52,7 @@ export class HotWallet {
     const fee = calculateFee(Math.ceil((gas * 13) / 10), GasPrice.fromString(this.chain.gasPrice));
     const raw = await client.sign(this.address, [msg], fee, memo);
     const bytes = TxRaw.encode(raw).finish();
-    return { bytes, hash: txHashOf(bytes) };
+    return { bytes, hash: txHash(bytes) };
   }
 
   /**

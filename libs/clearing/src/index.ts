@@ -2,7 +2,7 @@ export { amountOf, gasCost, MoneyError, parseDecimal, quoteFee, type FeeSchedule
 export { hashToken, isTokenShaped, MEMO_PREFIX, memoFor, newClearingToken, tokenFromMemo } from './tokens';
 export { checkPayment, type PaymentCheck, type PaymentExpectation, type PaymentFacts, type PaymentRefusal } from './payment-check';
 export { HermesRelayer, RelayerError, SimRelayer, type ClearRequest, type ClearResult, type RelayerPort } from './relayer';
-export { HotWallet, txHashOf, type HotWalletChain, type SignedTx } from './hot-wallet';
+export { HotWallet, type HotWalletChain, type SignedTx } from './hot-wallet';
 export {
   ClearingStore,
   operationEvent,
