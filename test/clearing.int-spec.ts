@@ -5,7 +5,7 @@ import { Secp256k1HdWallet } from '@cosmjs/amino';
 import { io as connectClient, type Socket } from 'socket.io-client';
 import { loadEnv } from '@unstuck/config';
 import { createDataSource, Database, dbEnvShape } from '@unstuck/db';
-import { ChainSimAdmin, startBuiltApp, uniqueSuffix, waitFor, type ServiceProcess } from '@unstuck/testing';
+import { ChainSimAdmin, startBuiltApp, waitFor, type ServiceProcess } from '@unstuck/testing';
 import { adr036SignDoc } from '../apps/api-gateway/src/auth/adr036';
 
 /**
@@ -27,7 +27,7 @@ describe('clearing (chain-sim, built services, real servers)', () => {
   let wallet = '';
   let jwt = '';
   const ghostChannel = `channel-${9_000 + Math.floor(Math.random() * 900)}`;
-  const suffix = uniqueSuffix();
+  let clearingEnv: Record<string, string> = {};
 
   const call = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
     const res = await fetch(`${GATEWAY}${path}`, {
@@ -58,6 +58,35 @@ describe('clearing (chain-sim, built services, real servers)', () => {
       [id.src_chain_id, id.src_channel, id.sequence],
     );
   }
+  /** A packet chain-sim never sent: its relayer has nothing to relay, so ingest never sees it cleared. */
+  async function ghostPacket(sequence: number) {
+    const createdAt = new Date(Date.now() - 3_600_000);
+    const [{ id }] = await db.query<{ id: string }>(
+      `INSERT INTO packet_keys (src_chain_id, src_port, src_channel, sequence, created_at) VALUES ('cosmoshub-4', 'transfer', $1, $2, $3) RETURNING id::text`,
+      [ghostChannel, sequence, createdAt],
+    );
+    await db.query(
+      `INSERT INTO packet_flow (id, created_at, src_chain_id, src_port, src_channel, sequence, dst_chain_id, dst_port, dst_channel, status, stuck_kind, stuck_since, sender, receiver, denom, amount, send_time, timeout_timestamp_ns)
+       VALUES ($1, $2, 'cosmoshub-4', 'transfer', $3, $4, 'osmosis-1', 'transfer', 'channel-0', 'sent', 'awaiting_recv', $2, $5, 'osmo1jltzld78qns9eprhl6zw6uucrf06mtfp5f3fuu', 'uatom', 5, $2, 0)`,
+      [id, createdAt, ghostChannel, sequence, wallet],
+    );
+    return { src_chain_id: 'cosmoshub-4', src_port: 'transfer', src_channel: ghostChannel, sequence: String(sequence) };
+  }
+  /** kill -9 of the clearing service, nothing flushed or closed; `restart` starts it again on the same Redis and Postgres. */
+  const crashClearing = async () => {
+    processes[2]!.kill('SIGKILL');
+    expect((await processes[2]!.exited).signal).toBe('SIGKILL');
+  };
+  const restartClearing = async () => {
+    processes[2] = startBuiltApp('clearing-service', clearingEnv);
+    await waitFor(async () => (await fetch('http://127.0.0.1:43351/health/ready').catch(() => undefined))?.ok, 60_000, 200);
+  };
+  /** Refund transactions from the hot wallet to the test wallet, as the chain's own tx_search finds them. */
+  const refundTxsOnChain = async (hotWallet: string) => {
+    const query = encodeURIComponent(`"transfer.sender='${hotWallet}' AND transfer.recipient='${wallet}'"`);
+    const found = (await (await fetch(`http://127.0.0.1:${SIM_PORTS[0]}/tx_search?query=${query}&per_page=100`)).json()) as any;
+    return Number(found.result.total_count);
+  };
   const pay = (quote: any, amount = quote.payment.amount, memo = quote.payment.memo) =>
     simPost('/payment', { chain_id: quote.payment.chain_id, from: wallet, to: quote.payment.address, amount, denom: quote.payment.denom, memo }).then((r) => r.tx_hash as string);
   /** Verifies by hash, retrying while the payment is not in a block yet. */
@@ -91,15 +120,16 @@ describe('clearing (chain-sim, built services, real servers)', () => {
     const chainsFile = join(mkdtempSync(join(tmpdir(), 'unstuck-clearing-')), 'chains.yaml');
     writeFileSync(chainsFile, ['cosmoshub-4', 'osmosis-1', 'neutron-1'].map((id, i) => `- chain_id: ${id}\n  rpc: http://127.0.0.1:${SIM_PORTS[i]}\n  start_height: ${earliest[i]}\n`).join(''));
     processes.push(startBuiltApp('packet-ingest', { INGEST_PORT: '43352', CHAINS_FILE: chainsFile, INGEST_POLL_INTERVAL_MS: '200' }));
-    processes.push(
-      startBuiltApp('clearing-service', {
-        CLEARING_PORT: '43351',
-        CHAINS_FILE: chainsFile,
-        CHAIN_SIM_ADMIN_URL: SIM_ADMIN,
-        CLEARING_DEADLINE_SECONDS: '8',
-        CLEARING_BACKOFF_MS: '100',
-      }),
-    );
+    clearingEnv = {
+      CLEARING_PORT: '43351',
+      CHAINS_FILE: chainsFile,
+      CHAIN_SIM_ADMIN_URL: SIM_ADMIN,
+      CLEARING_DEADLINE_SECONDS: '8',
+      CLEARING_BACKOFF_MS: '100',
+      // A killed worker's job goes to the next one once its lock lapses: short here, so the crash tests are quick.
+      CLEARING_JOB_LOCK_MS: '3000',
+    };
+    processes.push(startBuiltApp('clearing-service', clearingEnv));
     processes.push(startBuiltApp('notifier', { NOTIFIER_PORT: '43354' }));
     processes.push(startBuiltApp('api-gateway', { GATEWAY_PORT: '43350', CLEARING_URL: 'http://127.0.0.1:43351' }));
     for (const url of [`${GATEWAY}/health/ready`, `${NOTIFIER}/health/ready`, 'http://127.0.0.1:43351/health/ready', 'http://127.0.0.1:43352/health/ready']) {
@@ -194,18 +224,7 @@ describe('clearing (chain-sim, built services, real servers)', () => {
   }, 60_000);
 
   it('fails when the relays never land within the deadline, and refunds the payment by a real broadcast', async () => {
-    // A packet chain-sim never sent: its relayer has nothing to relay, so ingest never sees it cleared.
-    const createdAt = new Date(Date.now() - 3_600_000);
-    const [{ id }] = await db.query<{ id: string }>(
-      `INSERT INTO packet_keys (src_chain_id, src_port, src_channel, sequence, created_at) VALUES ('cosmoshub-4', 'transfer', $1, 1, $2) RETURNING id::text`,
-      [ghostChannel, createdAt],
-    );
-    await db.query(
-      `INSERT INTO packet_flow (id, created_at, src_chain_id, src_port, src_channel, sequence, dst_chain_id, dst_port, dst_channel, status, stuck_kind, stuck_since, sender, receiver, denom, amount, send_time, timeout_timestamp_ns)
-       VALUES ($1, $2, 'cosmoshub-4', 'transfer', $3, 1, 'osmosis-1', 'transfer', 'channel-0', 'sent', 'awaiting_recv', $2, $4, 'osmo1jltzld78qns9eprhl6zw6uucrf06mtfp5f3fuu', 'uatom', 5, $2, 0)`,
-      [id, createdAt, ghostChannel, wallet],
-    );
-    const q = (await call('POST', '/api/v1/clearing/quote', { packets: [{ src_chain_id: 'cosmoshub-4', src_port: 'transfer', src_channel: ghostChannel, sequence: '1' }] })).body;
+    const q = (await call('POST', '/api/v1/clearing/quote', { packets: [await ghostPacket(1)] })).body;
     expect(q.token).toBeTruthy();
     const tx = await pay(q);
     expect((await verify(q, tx)).status).toBe(200);
@@ -215,6 +234,74 @@ describe('clearing (chain-sim, built services, real servers)', () => {
     // Never twice: one refund row per payment and reason.
     const rows = await db.query(`SELECT 1 FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE p.tx_hash = $1`, [tx]);
     expect(rows).toHaveLength(1);
-    void suffix;
   }, 90_000);
+
+  it('a clearing-service killed (kill -9) in the middle of a relay: the job resumes after a restart, the packet is relayed once, nothing refunded', async () => {
+    const packet = await stuckPacket();
+    const q = (await call('POST', '/api/v1/clearing/quote', { packets: [packet] })).body;
+    // The relay takes 4 s (a relayer building proofs); the service dies inside it, so chain-sim relays nothing.
+    await sim.call('/relay-latency', { ms: 4_000 });
+    try {
+      expect((await verify(q, await pay(q))).status).toBe(200);
+      await until(q, 'clearing', 15_000);
+      await crashClearing();
+    } finally {
+      await sim.call('/relay-latency', { ms: 0 });
+    }
+    // Down for longer than the relay would have taken: nothing was relayed, nothing moved.
+    await new Promise((r) => setTimeout(r, 5_000));
+    const truth = async () => (await sim.packets<{ src_chain_id: string; src_channel: string; sequence: string; state: string; recv_relayers?: string[] }>()).find((p) => p.src_chain_id === packet.src_chain_id && p.src_channel === packet.src_channel && p.sequence === packet.sequence)!;
+    expect((await truth()).state).toBe('sent');
+    expect((await statusOf(q)).state).toBe('clearing');
+
+    await restartClearing();
+    const done = await until(q, 'completed', 60_000);
+    expect(done).toMatchObject({ progress: { total: 1, cleared: 1 }, refunds: [] });
+    // Relayed exactly once, by one relayer (the resumed job), and the operation's job ran to completion once.
+    expect((await truth()).recv_relayers).toHaveLength(1);
+    const [op] = await db.query<{ state: string; payments: string; refunds: string }>(
+      `SELECT status AS state, (SELECT count(*) FROM payments WHERE operation_id = o.id)::text AS payments, (SELECT count(*) FROM refunds WHERE operation_id = o.id)::text AS refunds
+         FROM clearing_operations o WHERE id = $1`,
+      [q.operation_id],
+    );
+    expect(op).toEqual({ state: 'completed', payments: '1', refunds: '0' });
+  }, 120_000);
+
+  it('a clearing-service killed while its refund waits in the mempool: after a restart the same signed bytes land once', async () => {
+    const q = (await call('POST', '/api/v1/clearing/quote', { packets: [await ghostPacket(2)] })).body;
+    const before = await refundTxsOnChain(q.payment.address);
+    expect((await verify(q, await pay(q))).status).toBe(200);
+    // The chain stops producing blocks: the refund, once broadcast, waits in its mempool.
+    await sim.call('/chains/cosmoshub-4/blocks/halt', {});
+    try {
+      const refundRow = () => db.query<{ refund_status: string; tx_hash: string | null }>(`SELECT refund_status, tx_hash FROM refunds WHERE operation_id = $1`, [q.operation_id]);
+      await waitFor(async () => (await refundRow())[0]?.refund_status === 'broadcast', 60_000, 100);
+      await new Promise((r) => setTimeout(r, 1_000));
+      await crashClearing();
+      const [signed] = await refundRow();
+      expect(signed!.tx_hash).toMatch(/^[0-9A-F]{64}$/);
+
+      await restartClearing();
+      await new Promise((r) => setTimeout(r, 6_000)); // the resumed job re-broadcasts while the chain is still halted
+      await sim.call('/chains/cosmoshub-4/blocks/resume', {});
+      const refunded = await until(q, 'refunded', 60_000);
+      expect(refunded.refunds).toEqual([{ reason: 'failure', amount: q.payment.amount, denom: 'uatom', status: 'confirmed', tx_hash: signed!.tx_hash }]);
+    } finally {
+      await sim.call('/chains/cosmoshub-4/blocks/resume', {});
+    }
+    expect(await refundTxsOnChain(q.payment.address)).toBe(before + 1);
+  }, 150_000);
+
+  it('an expired token: the payment is refused with 410, and the quote shows expired', async () => {
+    const q = (await call('POST', '/api/v1/clearing/quote', { packets: [await stuckPacket()] })).body;
+    // Five minutes pass (the clock of the quote, not of the test).
+    await db.query(`UPDATE clearing_operations SET expires_at = now() - interval '1 second' WHERE id = $1`, [q.operation_id]);
+    const late = await verify(q, await pay(q));
+    expect(late).toMatchObject({ status: 410, body: { error: { code: 'token_expired' } } });
+    const expired = await until(q, 'expired', 15_000);
+    expect(expired.paid ?? null).toBeNull();
+    // The packets are free for a new quote.
+    const again = await call('POST', '/api/v1/clearing/quote', { packets: q.packets.map((p: any) => p.packet) });
+    expect(again.status).toBe(201);
+  }, 60_000);
 });

@@ -41,6 +41,7 @@ export function startAdminServer(network: SimNetwork, rpc: Map<string, ChainRpcS
       }
       const route = `${req.method} ${url.pathname}`;
       const rpcMatch = /^POST \/chains\/([^/]+)\/rpc\/(stop|start)$/.exec(route);
+      const blocksMatch = /^POST \/chains\/([^/]+)\/blocks\/(halt|resume)$/.exec(route);
       if (route === 'GET /chains') {
         return reply(200, {
           chains: [...network.chains.values()].map((c) => ({
@@ -51,10 +52,12 @@ export function startAdminServer(network: SimNetwork, rpc: Map<string, ChainRpcS
             height: c.height,
             rpc: `http://${host}:${rpc.get(c.chainId)!.port}`,
             rpc_running: rpc.get(c.chainId)!.running,
+            producing_blocks: !network.halted.has(c.chainId),
             wallets: network.walletsOf(c.chainId).slice(0, 5),
           })),
           paths: network.paths().map((d) => ({ src: d.src, dst: d.dst, relayers: network.relayersOf(d.src.chainId, d.src.channelId) })),
           transfers_per_block: network.options.transfersPerBlock,
+          relay_latency_ms: network.relayLatencyMs,
         });
       }
       if (route === 'POST /rate') {
@@ -106,7 +109,28 @@ export function startAdminServer(network: SimNetwork, rpc: Map<string, ChainRpcS
           throw new BadRequest('sequences must be a non-empty array of packet sequences');
         }
         const relayer = typeof body.relayer === 'string' ? body.relayer : undefined;
+        if (network.relayLatencyMs > 0) {
+          // A relayer killed while it builds its proofs submits nothing: a caller that hung up gets nothing relayed.
+          const gone = await new Promise<boolean>((resolve) => {
+            const timer = setTimeout(() => resolve(false), network.relayLatencyMs);
+            res.once('close', () => (clearTimeout(timer), resolve(!res.writableEnded)));
+          });
+          if (gone) return;
+        }
         return reply(200, { relayed: sequences.map((s) => ({ sequence: String(s), action: network.relay(chainId, channel, String(s), relayer) })) });
+      }
+      if (route === 'POST /relay-latency') {
+        const ms = Number(body.ms);
+        if (!Number.isInteger(ms) || ms < 0 || ms > 600_000) throw new BadRequest('ms must be an integer 0–600000');
+        network.relayLatencyMs = ms;
+        return reply(200, { relay_latency_ms: ms });
+      }
+      if (blocksMatch) {
+        const chainId = decodeURIComponent(blocksMatch[1]!);
+        if (!network.chains.has(chainId)) throw new BadRequest(`unknown chain ${chainId}`);
+        if (blocksMatch[2] === 'halt') network.halted.add(chainId);
+        else network.halted.delete(chainId);
+        return reply(200, { chain_id: chainId, producing_blocks: !network.halted.has(chainId) });
       }
       if (rpcMatch) {
         const server = rpc.get(decodeURIComponent(rpcMatch[1]!));

@@ -91,6 +91,10 @@ export class SimNetwork {
   private readonly timeoutWatch = new Set<SimPacket>();
   private readonly prng: Prng;
   private tickCount = 0;
+  /** Chains that produce no blocks for now (a halted chain, for fault tests): their transactions wait in the mempool. */
+  readonly halted = new Set<string>();
+  /** How long `POST /relay` waits before acting, as a relayer takes time to build proofs (fault tests kill the caller meanwhile). */
+  relayLatencyMs = 0;
   readonly onBlock: Array<(chain: SimChain, block: SimBlock) => void> = [];
 
   constructor(
@@ -149,6 +153,7 @@ export class SimNetwork {
     this.relayDueTimeouts(now);
     for (let i = 0; i < this.options.transfersPerBlock * this.chains.size; i++) this.randomTransfer(now);
     for (const chain of this.chains.values()) {
+      if (this.halted.has(chain.chainId)) continue;
       const block = chain.produceBlock(now);
       for (const listener of this.onBlock) listener(chain, block);
     }

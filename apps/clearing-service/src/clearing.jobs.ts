@@ -70,14 +70,14 @@ export class ClearingJobs implements OnModuleInit, OnApplicationShutdown {
       const name = clearQueueName(chain.chainId);
       const queue = new Queue<OperationJob>(name, { connection: this.connection, prefix, defaultJobOptions: { attempts: this.env.CLEARING_ATTEMPTS, backoff, removeOnComplete: 1000, removeOnFail: 1000 } });
       this.clearQueues.set(chain.chainId, queue);
-      const worker = new Worker<OperationJob>(name, (job) => this.clear(job), { connection: this.connection, prefix, concurrency: this.env.CLEARING_CONCURRENCY_PER_CHAIN, lockDuration: 30_000, stalledInterval: 5_000 });
+      const worker = new Worker<OperationJob>(name, (job) => this.clear(job), { connection: this.connection, prefix, concurrency: this.env.CLEARING_CONCURRENCY_PER_CHAIN, lockDuration: this.env.CLEARING_JOB_LOCK_MS, stalledInterval: 5_000 });
       worker.on('failed', (job, err) => void this.onClearFailed(job, err));
       this.workers.push(worker);
     }
     this.deadlineQueue = new Queue<OperationJob>('clearing-deadlines', { connection: this.connection, prefix, defaultJobOptions: { attempts: 10, backoff, removeOnComplete: 1000, removeOnFail: 1000 } });
     this.workers.push(new Worker<OperationJob>('clearing-deadlines', (job) => this.deadline(job), { connection: this.connection, prefix, concurrency: 4 }));
     this.refundQueue = new Queue<RefundJob>('refunds', { connection: this.connection, prefix, defaultJobOptions: { attempts: 20, backoff, removeOnComplete: 1000, removeOnFail: 1000 } });
-    this.workers.push(new Worker<RefundJob>('refunds', (job) => this.refund(job), { connection: this.connection, prefix, concurrency: 2, lockDuration: 120_000, stalledInterval: 5_000 }));
+    this.workers.push(new Worker<RefundJob>('refunds', (job) => this.refund(job), { connection: this.connection, prefix, concurrency: 2, lockDuration: this.env.CLEARING_JOB_LOCK_MS, stalledInterval: 5_000 }));
     for (const w of this.workers) w.on('error', (e) => this.logger.warn(`worker error: ${e.message}`));
 
     this.clearing.onPaid = async (operationId, excess) => {
@@ -181,8 +181,11 @@ export class ClearingJobs implements OnModuleInit, OnApplicationShutdown {
       const stored = await this.store.refund(row.id);
       signed = { bytes: new Uint8Array(stored!.signed_tx!), hash: stored!.tx_hash! };
     }
-    await this.store.setRefundStatus(row.id, 'broadcast');
-    const result = await chain.wallet.broadcast(signed);
+    // Broadcast before a crash? Then it may be in a block already, and a node that no longer caches it would refuse
+    // the same bytes for their spent sequence: look it up first.
+    const landed = row.refund_status === 'broadcast' ? await chain.wallet.find(signed.hash) : null;
+    if (!landed) await this.store.setRefundStatus(row.id, 'broadcast');
+    const result = landed ?? (await chain.wallet.broadcast(signed));
     if (result.code !== 0) {
       await this.store.setRefundStatus(row.id, 'failed', `refund transaction ${signed.hash} failed on chain with code ${result.code}`);
       m.refunds.inc({ reason: row.reason, outcome: 'failed' });

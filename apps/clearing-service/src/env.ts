@@ -31,6 +31,11 @@ export const envShape = {
   CLEARING_ATTEMPTS: envVar.int(5, 1, 100),
   CLEARING_BACKOFF_MS: envVar.int(2_000, 10),
   CLEARING_CONCURRENCY_PER_CHAIN: envVar.int(4, 1, 100),
+  /**
+   * A job's lock in Redis (renewed at half this while the worker lives): when a worker dies (kill -9), its job is
+   * handed to another worker once the lock lapses, within this plus the 5 s stalled-job check.
+   */
+  CLEARING_JOB_LOCK_MS: envVar.int(30_000, 1_000),
   RPC_TIMEOUT_MS: envVar.int(10_000, 100),
 };
 
