@@ -209,11 +209,31 @@ describe('clearing (chain-sim, built services, real servers)', () => {
     expect(found.result.tx_result.code).toBe(0);
   }, 90_000);
 
-  it('refuses an underpayment with what is missing, and bad input with a 4xx naming it', async () => {
+  it('refuses an underpayment with what is missing and sends it back; a full payment then clears; a second payment goes back too', async () => {
     const q = (await call('POST', '/api/v1/clearing/quote', { packets: [await stuckPacket()] })).body;
-    const short = await verify(q, await pay(q, (BigInt(q.payment.amount) - 1n).toString()));
+    const shortAmount = (BigInt(q.payment.amount) - 1n).toString();
+    const shortTx = await pay(q, shortAmount);
+    const short = await verify(q, shortTx);
     expect(short).toMatchObject({ status: 400, body: { error: { code: 'underpaid', message: expect.stringContaining('1uatom missing') } } });
-    expect((await statusOf(q)).state).toBe('quoted');
+    expect(short.body.error.message).toContain(`the ${shortAmount}uatom received will be sent back to ${wallet}`);
+    // The same answer again; the quote still waits for a payment.
+    expect(await call('POST', '/api/v1/clearing/verify-payment', { token: q.token, tx_hash: shortTx })).toMatchObject({ status: 400, body: short.body });
+    const returned = await waitFor(async () => {
+      const s = await statusOf(q);
+      return s.refunds[0]?.status === 'confirmed' ? s : false;
+    }, 30_000, 250);
+    expect(returned).toMatchObject({ state: 'quoted', paid: null, refunds: [{ reason: 'rejected', amount: shortAmount, denom: 'uatom', status: 'confirmed' }] });
+
+    const fullTx = await pay(q);
+    expect((await verify(q, fullTx)).status).toBe(200);
+    await until(q, 'completed');
+    const twice = await verify(q, await pay(q));
+    expect(twice).toMatchObject({ status: 409, body: { error: { code: 'already_paid', message: expect.stringContaining(`already paid by transaction ${fullTx}`) } } });
+    const final = await waitFor(async () => {
+      const s = await statusOf(q);
+      return s.refunds.length === 2 && s.refunds.every((r: any) => r.status === 'confirmed') ? s : false;
+    }, 30_000, 250);
+    expect(final).toMatchObject({ state: 'completed', paid: { tx_hash: fullTx }, refunds: [{ reason: 'rejected', amount: shortAmount }, { reason: 'rejected', amount: q.payment.amount }] });
 
     const notMine = await call('POST', '/api/v1/clearing/quote', { packets: [{ src_chain_id: 'cosmoshub-4', src_port: 'transfer', src_channel: 'channel-141', sequence: '1' }] });
     expect(notMine.status).toBe(400);
@@ -292,14 +312,18 @@ describe('clearing (chain-sim, built services, real servers)', () => {
     expect(await refundTxsOnChain(q.payment.address)).toBe(before + 1);
   }, 150_000);
 
-  it('an expired token: the payment is refused with 410, and the quote shows expired', async () => {
+  it('an expired token: the payment is refused with 410 and sent back, and the quote shows expired', async () => {
     const q = (await call('POST', '/api/v1/clearing/quote', { packets: [await stuckPacket()] })).body;
     // Five minutes pass (the clock of the quote, not of the test).
     await db.query(`UPDATE clearing_operations SET expires_at = now() - interval '1 second' WHERE id = $1`, [q.operation_id]);
     const late = await verify(q, await pay(q));
-    expect(late).toMatchObject({ status: 410, body: { error: { code: 'token_expired' } } });
-    const expired = await until(q, 'expired', 15_000);
-    expect(expired.paid ?? null).toBeNull();
+    expect(late).toMatchObject({ status: 410, body: { error: { code: 'token_expired', message: expect.stringContaining('will be sent back') } } });
+    await until(q, 'expired', 15_000);
+    const expired = await waitFor(async () => {
+      const s = await statusOf(q);
+      return s.refunds[0]?.status === 'confirmed' ? s : false;
+    }, 30_000, 250);
+    expect(expired).toMatchObject({ state: 'expired', paid: null, refunds: [{ reason: 'rejected', amount: q.payment.amount, status: 'confirmed' }] });
     // The packets are free for a new quote.
     const again = await call('POST', '/api/v1/clearing/quote', { packets: q.packets.map((p: any) => p.packet) });
     expect(again.status).toBe(201);

@@ -84,6 +84,7 @@ export class ClearingJobs implements OnModuleInit, OnApplicationShutdown {
       await this.enqueueClearing(operationId);
       if (excess > 0n) await this.enqueueRefund(operationId, 'excess');
     };
+    this.clearing.onRefundDue = (refundId) => this.queueRefund(refundId);
     this.expiryTimer = setInterval(() => void this.clearing.expireQuotes().catch((e: Error) => this.logger.warn(`expiring quotes: ${e.message}`)), 5_000);
     this.expiryTimer.unref();
   }
@@ -103,7 +104,12 @@ export class ClearingJobs implements OnModuleInit, OnApplicationShutdown {
 
   async enqueueRefund(operationId: string, reason: 'failure' | 'excess'): Promise<void> {
     const refundId = await this.store.createRefund(operationId, reason);
-    if (refundId) await this.refundQueue.add('refund', { refundId }, { jobId: refundId });
+    if (refundId) await this.queueRefund(refundId);
+  }
+
+  /** One job per refund row (job id = refund id): queued twice, paid once. */
+  private async queueRefund(refundId: string): Promise<void> {
+    await this.refundQueue.add('refund', { refundId }, { jobId: refundId });
   }
 
   /** Relays the operation's unresolved packets, grouped by channel, then waits (as a deadline) for ingest to see them. */

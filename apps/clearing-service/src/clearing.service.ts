@@ -62,6 +62,8 @@ export class ClearingService {
   private readonly verifying = new SingleFlight<OperationView>();
   /** Called after a payment is recorded (the job layer enqueues the clearing and any excess refund). */
   onPaid: (operationId: string, excess: bigint) => Promise<void> = async () => undefined;
+  /** Called when a refund row exists that must be paid out (a refused payment's money going back). */
+  onRefundDue: (refundId: string) => Promise<void> = async () => undefined;
 
   constructor(
     @Inject(CLEARING_ENV) private readonly env: AppEnv,
@@ -155,6 +157,11 @@ export class ClearingService {
 
     const earlier = await this.store.paymentByTx(chain.chainId, txHash);
     if (earlier) {
+      if (earlier.operation_id === op.operation_id && earlier.rejection) {
+        // Refused before: the same answer, and its refund queued again in case a crash came in between (job id dedupes).
+        if (earlier.rejection.refund_id) await this.onRefundDue(earlier.rejection.refund_id);
+        throw new ClearingError(refusalStatus(earlier.rejection.code), earlier.rejection.code, earlier.rejection.message);
+      }
       if (earlier.operation_id === op.operation_id) {
         // Recorded before; if a crash came between the record and the job, the job is queued now (its id dedupes).
         if (op.state === 'paid') await this.onPaid(op.operation_id, BigInt(op.paid?.excess ?? '0'));
@@ -163,7 +170,6 @@ export class ClearingService {
       m.payments.inc({ outcome: 'replayed', source: source.by });
       throw new ClearingError(409, 'payment_replayed', `transaction ${txHash} already paid another clearing operation`);
     }
-    if (op.paid) throw new ClearingError(409, 'already_paid', `this operation was already paid by transaction ${op.paid.tx_hash}`);
 
     const facts = await this.readPayment(chain, txHash);
     const check = checkPayment(facts, {
@@ -176,8 +182,12 @@ export class ClearingService {
     });
     if (!check.ok) {
       m.payments.inc({ outcome: check.code, source: source.by });
-      throw new ClearingError(check.code === 'token_expired' ? 410 : 400, check.code, check.message);
+      if (check.received) return this.refuse(op.operation_id, chain, facts, source.by, check.received, check.code, check.message);
+      throw new ClearingError(refusalStatus(check.code), check.code, check.message);
     }
+    const alreadyPaid = (by: string | undefined) =>
+      this.refuse(op.operation_id, chain, facts, source.by, { payer: check.payer, amount: check.paid }, 'already_paid', `this operation was already paid by transaction ${by ?? 'another transaction'}`);
+    if (op.paid) return alreadyPaid(op.paid.tx_hash);
     const recorded = await this.store.recordPayment({
       operationId: op.operation_id,
       chainId: chain.chainId,
@@ -195,13 +205,49 @@ export class ClearingService {
       // Another verification of the same payment committed first, or another transaction paid meanwhile.
       const now = await this.store.view(op.operation_id);
       if (now?.paid?.tx_hash === txHash) return now;
-      throw new ClearingError(409, 'already_paid', `this operation was already paid by transaction ${now?.paid?.tx_hash ?? 'another transaction'}`);
+      return alreadyPaid(now?.paid?.tx_hash);
     }
     m.payments.inc({ outcome: 'verified', source: source.by });
     this.logger.log(`operation ${op.operation_id} paid by ${txHash} (${check.paid}${chain.denom}, excess ${check.excess}, seen by ${source.by})`);
     await this.announce(op.operation_id, op.state);
     await this.onPaid(op.operation_id, check.excess);
     return (await this.store.view(op.operation_id))!;
+  }
+
+  /**
+   * A payment that reached the service address with the operation's memo but cannot pay it (underpaid, too late,
+   * or the operation was paid already): recorded with why, and everything received goes back (a `rejected` refund).
+   */
+  private async refuse(
+    operationId: string,
+    chain: PaymentChain,
+    facts: PaymentFacts,
+    by: 'user' | 'ingest',
+    received: { payer: string; amount: bigint },
+    code: string,
+    reason: string,
+  ): Promise<never> {
+    const message = `${reason}; the ${received.amount}${chain.denom} received will be sent back to ${received.payer}`;
+    const refundId = await this.store.recordRefusedPayment(
+      {
+        operationId,
+        chainId: chain.chainId,
+        txHash: facts.txHash,
+        height: facts.height,
+        payer: received.payer,
+        recipient: chain.wallet.address,
+        denom: chain.denom,
+        amount: received.amount,
+        excess: 0n,
+        memo: facts.memo,
+        detectedBy: by,
+      },
+      { code, message },
+    );
+    this.logger.log(`payment ${facts.txHash} for operation ${operationId} refused (${code}); refund ${refundId} queued`);
+    await this.onRefundDue(refundId);
+    await this.announce(operationId, null);
+    throw new ClearingError(refusalStatus(code), code, message);
   }
 
   /** A payment ingest saw (a bank send with a CLR- memo): verified like one the payer names; refusals are logged. */
@@ -262,4 +308,11 @@ export class ClearingService {
       throw e;
     }
   }
+}
+
+/** The HTTP status of a payment refusal: gone for an expired quote, conflict for a second payment, else bad request. */
+function refusalStatus(code: string): number {
+  if (code === 'token_expired') return 410;
+  if (code === 'already_paid') return 409;
+  return 400;
 }

@@ -46,9 +46,15 @@ export interface OperationView {
   progress: { total: number; cleared: number };
   packets: Array<{ packet: PacketId; stuck_kind: StuckKind; state: PacketClearState; tx_hash?: string }>;
   paid: { tx_hash: string; amount: string; excess: string; detected_by: 'user' | 'ingest'; payer: string } | null;
-  refunds: Array<{ reason: 'failure' | 'excess'; amount: string; denom: string; status: string; tx_hash: string | null }>;
+  refunds: Array<{ reason: RefundReason; amount: string; denom: string; status: string; tx_hash: string | null }>;
   error: string | null;
 }
+
+/**
+ * Why money goes back: the operation failed (`failure`), the payment was more than quoted (`excess`), or the
+ * payment reached us but was refused (`rejected`: underpaid, after the quote expired, or for an operation already paid).
+ */
+export type RefundReason = 'failure' | 'excess' | 'rejected';
 
 export interface PaymentRecord {
   operationId: string;
@@ -68,7 +74,7 @@ export interface RefundRow {
   id: string;
   operation_id: string;
   payment_id: string;
-  reason: 'failure' | 'excess';
+  reason: RefundReason;
   chain_id: string;
   recipient: string;
   denom: string;
@@ -139,9 +145,49 @@ export class ClearingStore {
     return row?.id;
   }
 
-  async paymentByTx(chainId: string, txHash: string): Promise<{ operation_id: string } | undefined> {
-    const [row] = await this.db.query<{ operation_id: string }>(`SELECT operation_id::text AS operation_id FROM payments WHERE chain_id = $1 AND tx_hash = $2`, [chainId, txHash]);
-    return row;
+  /** A transaction recorded before, accepted (no rejection) or refused (with its refund). */
+  async paymentByTx(
+    chainId: string,
+    txHash: string,
+  ): Promise<{ operation_id: string; rejection: { code: string; message: string; refund_id: string | null } | null } | undefined> {
+    const [row] = await this.db.query<{ operation_id: string; rejection_code: string | null; rejection_message: string | null; refund_id: string | null }>(
+      `SELECT p.operation_id::text AS operation_id, p.rejection_code, p.rejection_message, r.id::text AS refund_id
+         FROM payments p LEFT JOIN refunds r ON r.payment_id = p.id AND r.reason = 'rejected'
+        WHERE p.chain_id = $1 AND p.tx_hash = $2`,
+      [chainId, txHash],
+    );
+    if (!row) return undefined;
+    return {
+      operation_id: row.operation_id,
+      rejection: row.rejection_code ? { code: row.rejection_code, message: row.rejection_message ?? '', refund_id: row.refund_id } : null,
+    };
+  }
+
+  /**
+   * Records a payment that reached the service but was refused, with why, and its refund of everything received
+   * (reason `rejected`), in one transaction. Returns the refund's id; a second call for the same transaction
+   * changes nothing and returns the same refund.
+   */
+  async recordRefusedPayment(p: PaymentRecord, rejection: { code: string; message: string }): Promise<string> {
+    return this.db.write(async (m) => {
+      await m.query(
+        `INSERT INTO payments (operation_id, chain_id, tx_hash, height, payer, recipient, denom, amount, excess_amount, memo, detected_by, rejection_code, rejection_message)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $11, $12) ON CONFLICT (chain_id, tx_hash) DO NOTHING`,
+        [p.operationId, p.chainId, p.txHash, p.height, p.payer, p.recipient, p.denom, p.amount.toString(), p.memo, p.detectedBy, rejection.code, rejection.message],
+      );
+      const [pay] = (await m.query(`SELECT id, operation_id::text AS operation_id, payer, denom, amount::text AS amount, rejection_code FROM payments WHERE chain_id = $1 AND tx_hash = $2`, [
+        p.chainId,
+        p.txHash,
+      ])) as Array<{ id: string; operation_id: string; payer: string; denom: string; amount: string; rejection_code: string | null }>;
+      if (!pay?.rejection_code) throw new Error(`transaction ${p.txHash} on ${p.chainId} was accepted as a payment before; it cannot be refused now`);
+      await m.query(
+        `INSERT INTO refunds (operation_id, payment_id, reason, chain_id, recipient, denom, amount)
+         VALUES ($1, $2, 'rejected', $3, $4, $5, $6) ON CONFLICT (payment_id, reason) DO NOTHING`,
+        [pay.operation_id, pay.id, p.chainId, pay.payer, pay.denom, pay.amount],
+      );
+      const [row] = (await m.query(`SELECT id::text AS id FROM refunds WHERE payment_id = $1 AND reason = 'rejected'`, [pay.id])) as Array<{ id: string }>;
+      return row!.id;
+    });
   }
 
   /**
@@ -263,7 +309,7 @@ export class ClearingStore {
 
   async markRelayed(id: string, packets: readonly PacketId[]): Promise<void> {
     await this.db.query(
-      `UPDATE clearing_operation_packets p SET state = 'relayed', updated_at = now()
+      `UPDATE clearing_operation_packets p SET state = 'relayed', relayed_at = now(), updated_at = now()
          FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[]) AS e(c, po, ch, s)
         WHERE p.operation_id = $1 AND p.state = 'pending' AND p.src_chain_id = e.c AND p.src_port = e.po AND p.src_channel = e.ch AND p.sequence = e.s`,
       [id, ...packetColumns(packets)],
@@ -286,7 +332,7 @@ export class ClearingStore {
   async createRefund(operationId: string, reason: 'failure' | 'excess'): Promise<string | undefined> {
     return this.db.write(async (m) => {
       const [pay] = (await m.query(
-        `SELECT id, chain_id, payer, denom, amount::text AS amount, excess_amount::text AS excess FROM payments WHERE operation_id = $1`,
+        `SELECT id, chain_id, payer, denom, amount::text AS amount, excess_amount::text AS excess FROM payments WHERE operation_id = $1 AND rejection_code IS NULL`,
         [operationId],
       )) as Array<{ id: string; chain_id: string; payer: string; denom: string; amount: string; excess: string }>;
       if (!pay) return undefined;
@@ -347,11 +393,11 @@ export class ClearingStore {
         preference,
       ),
       this.db.query<{ tx_hash: string; amount: string; excess: string; detected_by: 'user' | 'ingest'; payer: string }>(
-        `SELECT tx_hash, amount::text AS amount, excess_amount::text AS excess, detected_by, payer FROM payments WHERE operation_id = $1`,
+        `SELECT tx_hash, amount::text AS amount, excess_amount::text AS excess, detected_by, payer FROM payments WHERE operation_id = $1 AND rejection_code IS NULL`,
         [id],
         preference,
       ),
-      this.db.query<{ reason: 'failure' | 'excess'; amount: string; denom: string; refund_status: string; tx_hash: string | null }>(
+      this.db.query<{ reason: RefundReason; amount: string; denom: string; refund_status: string; tx_hash: string | null }>(
         `SELECT reason, amount::text AS amount, denom, refund_status, tx_hash FROM refunds WHERE operation_id = $1 ORDER BY created_at`,
         [id],
         preference,

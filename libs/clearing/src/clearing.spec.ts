@@ -75,4 +75,12 @@ describe('checkPayment', () => {
     expect(r).toMatchObject({ ok: false, code });
     expect(!r.ok && r.message).toMatch(message);
   });
+
+  it('says what reached the service when a refused payment still paid it (underpaid, too late), so it can go back', () => {
+    expect(checkPayment(facts({}, '999'), want)).toMatchObject({ ok: false, code: 'underpaid', received: { payer: 'osmo1payer', amount: 999n } });
+    expect(checkPayment(facts({ blockTime: new Date('2026-01-01T00:05:01Z') }, '1200'), want)).toMatchObject({ code: 'token_expired', received: { amount: 1_200n } });
+    // Nothing of ours arrived: nothing to send back.
+    expect(checkPayment(facts({}, '1000', 'uatom'), want)).not.toHaveProperty('received');
+    expect(checkPayment(facts({}, '1000', 'uosmo', 'osmo1someoneelse'), want)).not.toHaveProperty('received');
+  });
 });

@@ -25,7 +25,13 @@ export interface PaymentExpectation {
 
 export type PaymentCheck =
   | { ok: true; payer: string; paid: bigint; excess: bigint }
-  | { ok: false; code: PaymentRefusal; message: string };
+  | {
+      ok: false;
+      code: PaymentRefusal;
+      message: string;
+      /** The quoted denom did reach the service address with the right memo (underpaid, or too late): it goes back. */
+      received?: { payer: string; amount: bigint };
+    };
 
 export type PaymentRefusal = 'payment_failed_on_chain' | 'wrong_chain' | 'wrong_recipient' | 'wrong_denom' | 'memo_mismatch' | 'underpaid' | 'token_expired';
 
@@ -46,14 +52,17 @@ export function checkPayment(facts: PaymentFacts, want: PaymentExpectation): Pay
     return refuse('wrong_denom', `the payment must be in ${want.denom}; the transaction sent ${denoms || 'nothing'}`);
   }
   if (paid < want.amount) {
-    return refuse('underpaid', `paid ${paid}${want.denom}, quoted ${want.amount}${want.denom}: ${want.amount - paid}${want.denom} missing`);
+    return { ...refuse('underpaid', `paid ${paid}${want.denom}, quoted ${want.amount}${want.denom}: ${want.amount - paid}${want.denom} missing`), received: { payer: toUs[0]!.from, amount: paid } };
   }
   if (facts.blockTime.getTime() > want.expiresAt.getTime()) {
-    return refuse('token_expired', `the payment was made at ${facts.blockTime.toISOString()}, after the quote expired at ${want.expiresAt.toISOString()}`);
+    return {
+      ...refuse('token_expired', `the payment was made at ${facts.blockTime.toISOString()}, after the quote expired at ${want.expiresAt.toISOString()}`),
+      received: { payer: toUs[0]!.from, amount: paid },
+    };
   }
   return { ok: true, payer: toUs[0]!.from, paid, excess: paid - want.amount };
 }
 
-function refuse(code: PaymentRefusal, message: string): PaymentCheck {
+function refuse(code: PaymentRefusal, message: string): Extract<PaymentCheck, { ok: false }> {
   return { ok: false, code, message };
 }

@@ -67,6 +67,9 @@ export class Payment {
   @Column({ type: 'numeric', precision: 78, scale: 0, name: 'excess_amount' }) excessAmount!: string;
   @Column({ type: 'text' }) memo!: string;
   @Column({ type: 'text', name: 'detected_by' }) detectedBy!: 'user' | 'ingest';
+  /** Set when the payment reached us but was refused (its money is refunded with reason `rejected`). */
+  @Column({ type: 'text', name: 'rejection_code', nullable: true }) rejectionCode!: string | null;
+  @Column({ type: 'text', name: 'rejection_message', nullable: true }) rejectionMessage!: string | null;
   @Column({ type: 'timestamptz', name: 'verified_at', insert: false }) verifiedAt!: Date;
 }
 
@@ -75,7 +78,7 @@ export class Refund {
   @PrimaryGeneratedColumn('uuid') id!: string;
   @Column({ type: 'uuid', name: 'operation_id' }) operationId!: string;
   @Column({ type: 'uuid', name: 'payment_id' }) paymentId!: string;
-  @Column({ type: 'text' }) reason!: 'failure' | 'excess';
+  @Column({ type: 'text' }) reason!: 'failure' | 'excess' | 'rejected';
   @Column({ type: 'text', name: 'chain_id' }) chainId!: string;
   @Column({ type: 'text' }) recipient!: string;
   @Column({ type: 'text' }) denom!: string;
