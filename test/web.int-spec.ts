@@ -27,6 +27,8 @@ describe('web dashboard (Chromium, built services, chain-sim)', () => {
   const processes: ServiceProcess[] = [];
   let browser: Browser;
   let demoAddress = '';
+  const sim = new ChainSimAdmin(SIM_ADMIN);
+  let realStuck = '';
 
   beforeAll(async () => {
     await db.start();
@@ -49,10 +51,6 @@ describe('web dashboard (Chromium, built services, chain-sim)', () => {
         [id, createdAt, chain, sequence, kind, demoAddress],
       );
     }
-    const redis = new Redis(loadEnv(redisEnvShape, {}).REDIS_URL);
-    await redis.del(`unstuck:cache:v1:stuck-by-wallet:${demoAddress}`);
-    redis.disconnect();
-
     processes.push(
       startBuiltApp('chain-sim', {
         CHAIN_SIM_RPC_BASE_PORT: String(SIM_PORTS[0]),
@@ -62,23 +60,32 @@ describe('web dashboard (Chromium, built services, chain-sim)', () => {
         CHAIN_SIM_TRANSFERS_PER_BLOCK: '4',
       }),
     );
-    const sim = new ChainSimAdmin(SIM_ADMIN);
     await sim.waitUntilUp();
     const earliest = await ChainSimAdmin.earliestHeights(SIM_PORTS);
     const chainsFile = join(mkdtempSync(join(tmpdir(), 'unstuck-web-')), 'chains.yaml');
     const ids = ['cosmoshub-4', 'osmosis-1', 'neutron-1'];
     writeFileSync(chainsFile, ids.map((id, i) => `- chain_id: ${id}\n  rpc: http://127.0.0.1:${SIM_PORTS[i]}\n  start_height: ${earliest[i]}\n`).join(''));
     processes.push(startBuiltApp('packet-ingest', { INGEST_PORT: '43342', CHAINS_FILE: chainsFile, INGEST_POLL_INTERVAL_MS: '200' }));
+    // And a real transfer of the demo wallet that no relayer delivers (the one cleared below), once ingest has it,
+    // marked stuck as the detector would.
+    realStuck = (await sim.call<{ sequence: string }>('/transfer', { src_chain_id: 'cosmoshub-4', src_channel: 'channel-141', sender: demoAddress, fate: 'awaiting_recv' })).sequence;
+    await waitFor(async () => (await db.query(`SELECT 1 FROM packet_keys WHERE src_chain_id = 'cosmoshub-4' AND src_channel = 'channel-141' AND sequence = $1`, [realStuck])).length > 0, 30_000, 100);
+    await db.query(`UPDATE packet_flow SET stuck_kind = 'awaiting_recv', stuck_since = now() WHERE src_chain_id = 'cosmoshub-4' AND src_channel = 'channel-141' AND sequence = $1`, [realStuck]);
+    const redis = new Redis(loadEnv(redisEnvShape, {}).REDIS_URL);
+    await redis.del(`unstuck:cache:v1:stuck-by-wallet:${demoAddress}`);
+    redis.disconnect();
     processes.push(startBuiltApp('notifier', { NOTIFIER_PORT: String(NOTIFIER_PORT), CORS_ORIGINS: GATEWAY }));
+    processes.push(startBuiltApp('clearing-service', { CLEARING_PORT: '43341', CHAINS_FILE: chainsFile, CHAIN_SIM_ADMIN_URL: SIM_ADMIN }));
     processes.push(
       startBuiltApp('api-gateway', {
         GATEWAY_PORT: '43340',
         WEB_DEMO_WALLET: 'true',
         WEB_DEMO_MNEMONIC: DEMO_MNEMONIC,
         WEB_NOTIFIER_URL: `http://127.0.0.1:${NOTIFIER_PORT}`,
+        CLEARING_URL: 'http://127.0.0.1:43341',
       }),
     );
-    for (const url of [`${GATEWAY}/health/ready`, `http://127.0.0.1:${NOTIFIER_PORT}/health/ready`]) {
+    for (const url of [`${GATEWAY}/health/ready`, `http://127.0.0.1:${NOTIFIER_PORT}/health/ready`, 'http://127.0.0.1:43341/health/ready']) {
       await waitFor(async () => (await fetch(url).catch(() => undefined))?.ok, 60_000, 200).catch((e: Error) => {
         // Say why: the services' own words.
         throw new Error(`${url} never became ready (${e.message})\n${processes.map((p) => p.output().slice(-2000)).join('\n---\n')}`);
@@ -95,6 +102,10 @@ describe('web dashboard (Chromium, built services, chain-sim)', () => {
     // The database outlives the test: its rows would show on a developer's dashboard.
     for (const table of ['packet_flow', 'packet_keys']) await db.query(`DELETE FROM ${table} WHERE src_chain_id = $1`, [chain]);
     await db.query(`DELETE FROM channel_performance WHERE chain_id = $1`, [chain]);
+    for (const table of ['refunds', 'payments']) {
+      await db.query(`DELETE FROM ${table} WHERE operation_id IN (SELECT id FROM clearing_operations WHERE wallet_address = $1)`, [demoAddress]);
+    }
+    await db.query(`DELETE FROM clearing_operations WHERE wallet_address = $1`, [demoAddress]);
     await db.stop();
   }, 30_000);
 
@@ -120,4 +131,52 @@ describe('web dashboard (Chromium, built services, chain-sim)', () => {
 
     expect(problems).toEqual([]);
   }, 90_000);
+
+  it('clears a stuck packet from the dashboard: quote, payment instructions with copy buttons, live progress to the receipt', async () => {
+    const key = `cosmoshub-4/transfer/channel-141/${realStuck}`;
+    const context = await browser.newContext({ viewport: { width: 1280, height: 1100 } });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: GATEWAY });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(e.message));
+    await page.goto(`${GATEWAY}/#/transfers`);
+    await page.click('#demo');
+    const row = page.locator(`#stuck tbody tr[data-key="${key}"]`);
+    await row.waitFor({ timeout: 20_000 });
+    await row.locator('input[type=checkbox]').check();
+    await page.click('#quote');
+
+    /** Waits for a selector; on timeout says what the page said (its status lines) and the clearing service's log. */
+    const shown = (selector: string, timeout: number) =>
+      page.locator(selector).waitFor({ timeout }).catch(async (e: Error) => {
+        const said = await page.locator('[role=status]').allTextContents();
+        throw new Error(`${e.message}\npage says: ${JSON.stringify(said)}\n${processes.map((p) => p.output().slice(-1500)).join('\n---\n')}`);
+      });
+    await shown('#clearing[data-state="quoted"]', 20_000);
+    const amount = (await page.locator('#pay-amount').textContent())!;
+    const to = (await page.locator('#pay-address').textContent())!;
+    const memo = (await page.locator('#pay-memo').textContent())!;
+    expect(memo).toMatch(/^CLR-[A-Za-z0-9_-]{43}$/);
+    expect(BigInt(amount)).toBeGreaterThan(0n);
+    await page.click(`button[data-copy="${memo}"]`);
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(memo);
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-clearing-quote.png'), fullPage: true });
+
+    // A hash that pays nothing: the API's refusal, in words, on the page.
+    await page.fill('#verify input[name=tx_hash]', 'AB'.repeat(32));
+    await page.click('#verify button');
+    await waitFor(async () => /is not on cosmoshub-4/.test((await page.locator('#clearing-message').textContent()) ?? ''), 15_000, 100);
+    // The wallet pays (on chain, outside the dashboard); Unstuck notices it by itself and the bar moves live.
+    const { tx_hash: txHash } = await sim.call<{ tx_hash: string }>('/payment', { chain_id: 'cosmoshub-4', from: demoAddress, to, amount, denom: 'uatom', memo });
+
+    await shown('#clearing[data-state="completed"]', 45_000);
+    expect(await page.locator('#clearing-progress').evaluate((el) => (el as unknown as { value: number }).value)).toBe(100);
+    expect(await page.locator('#payment-tx').textContent()).toBe(txHash);
+    // The refusal shown while the quote waited is gone once the payment moved it on.
+    expect(await page.locator('#clearing-message').textContent()).toBe('');
+    expect(await page.locator('#receipt .packets li').first().textContent()).toMatch(new RegExp(`#${realStuck}: cleared in [0-9A-F]{64}`));
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-clearing-receipt.png'), fullPage: true });
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 120_000);
 });

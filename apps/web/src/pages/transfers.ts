@@ -2,10 +2,12 @@ import { api, ApiError, getToken, type StuckPacket, type WebConfig } from '../ap
 import { duration, esc, KIND_LABELS, num, short } from '../format';
 import type { Live, LiveMessage } from '../live';
 import { hasKeplr, signInWithDemoWallet, signInWithKeplr } from '../wallet';
+import { clearingPanel, savedQuote, type Quote } from './clearing';
 
 /**
  * My transfers: sign in (Keplr, or the demo wallet in development) or look up any address read-only; the
- * wallet's stuck packets with kind, age and time to timeout, kept current by the wallet's live events.
+ * wallet's stuck packets with kind, age and time to timeout, kept current by the wallet's live events; selected
+ * packets quoted for clearing and followed live to the receipt (./clearing.ts).
  */
 export function transfersPage(root: HTMLElement, live: Live, config: WebConfig, session: { address?: string }, onSignedIn: (token: string) => void): () => void {
   root.innerHTML = `
@@ -21,11 +23,18 @@ export function transfersPage(root: HTMLElement, live: Live, config: WebConfig, 
     <section><h2>Stuck packets</h2>
       <table id="stuck"><thead><tr><th></th><th>packet</th><th>to</th><th>amount</th><th>stuck</th><th>age</th><th>timeout</th><th>role</th></tr></thead><tbody></tbody></table>
       <p><button id="quote" disabled>Get a quote to clear the selected packets</button></p>
-    </section>`;
+    </section>
+    <div id="clearing-panel"></div>`;
   const message = root.querySelector<HTMLElement>('#message')!;
   const tbody = root.querySelector<HTMLElement>('#stuck tbody')!;
   let address = session.address;
   let following: string | undefined;
+  const panel = root.querySelector<HTMLElement>('#clearing-panel')!;
+  let leavePanel: (() => void) | undefined;
+  const showOperation = (quote: Quote) => {
+    leavePanel?.();
+    leavePanel = clearingPanel(panel, live, quote, () => void load());
+  };
 
   const load = async () => {
     if (!address) return;
@@ -76,14 +85,32 @@ export function transfersPage(root: HTMLElement, live: Live, config: WebConfig, 
     root.querySelector<HTMLButtonElement>('#quote')!.disabled = !tbody.querySelector('input:checked');
   });
   root.querySelector('#quote')!.addEventListener('click', () => {
-    message.textContent = 'Clearing is not available yet on this deployment.';
+    if (!getToken() || address !== session.address) {
+      message.textContent = 'Sign in with the wallet that owns these packets to clear them: a quote is for your own packets.';
+      return;
+    }
+    const packets = [...tbody.querySelectorAll<HTMLInputElement>('input:checked')].map((box) => {
+      const [src_chain_id, src_port, src_channel, sequence] = box.closest('tr')!.dataset.key!.split('/');
+      return { src_chain_id, src_port, src_channel, sequence };
+    });
+    message.textContent = 'Getting a quote…';
+    api<Quote>('/clearing/quote', { method: 'POST', body: { packets } }).then(
+      (quote) => {
+        message.textContent = '';
+        showOperation(quote);
+      },
+      (e: unknown) => (message.textContent = e instanceof ApiError ? e.message : 'The quote failed; try again.'),
+    );
   });
 
   if (address) {
     void load();
     if (getToken()) follow(address);
   }
+  const saved = getToken() ? savedQuote() : undefined;
+  if (saved) showOperation(saved);
   return () => {
+    leavePanel?.();
     if (following) live.unsubscribe(`wallet:${following}`, onWalletEvent);
   };
 }
