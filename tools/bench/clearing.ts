@@ -184,7 +184,7 @@ async function run(): Promise<void> {
       '| --- | --- |',
       `| burst of ${BURST} payments in one block: operations completed per minute (first payment seen → last completed) | ${Math.round(perMinute).toLocaleString('en-US')} |`,
       `| operations that did not complete (failed or timed out), both phases | ${failed} |`,
-      `| steady ${RATE} payments/s for ${SECONDS} s: payment seen → completed, p50 / p99 | ${f(total, 50)} / ${f(total, 99)} |`,
+      `| steady ${RATE} payments/s for ${SECONDS} s (${steadyTimes.length} operations timed): payment seen → completed, p50 / p99 | ${f(total, 50)} / ${f(total, 99)} |`,
       `| same, excluding block time (the relay's wait for its block taken out), p50 / p99 | ${f(ours, 50)} / ${f(ours, 99)} |`,
       `| of which after the block: block time → completed (ingest sees the receipt, the operation completes), p50 / p99 | ${f(afterBlock, 50)} / ${f(afterBlock, 99)} |`,
       `| the chain's part: relay handed to chain-sim → its block, p50 / p99 | ${f(chain, 50)} / ${f(chain, 99)} |`,

@@ -307,11 +307,13 @@ export class ClearingStore {
     });
   }
 
+  /** Packets handed to their chain; one ingest saw cleared already (its block came first) keeps its state and gets the time. */
   async markRelayed(id: string, packets: readonly PacketId[]): Promise<void> {
     await this.db.query(
-      `UPDATE clearing_operation_packets p SET state = 'relayed', relayed_at = now(), updated_at = now()
+      `UPDATE clearing_operation_packets p SET state = CASE WHEN p.state = 'pending' THEN 'relayed' ELSE p.state END,
+              relayed_at = coalesce(p.relayed_at, now()), updated_at = now()
          FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[]) AS e(c, po, ch, s)
-        WHERE p.operation_id = $1 AND p.state = 'pending' AND p.src_chain_id = e.c AND p.src_port = e.po AND p.src_channel = e.ch AND p.sequence = e.s`,
+        WHERE p.operation_id = $1 AND p.src_chain_id = e.c AND p.src_port = e.po AND p.src_channel = e.ch AND p.sequence = e.s`,
       [id, ...packetColumns(packets)],
     );
   }
