@@ -128,6 +128,8 @@ describe('clearing (chain-sim, built services, real servers)', () => {
       CLEARING_BACKOFF_MS: '100',
       // A killed worker's job goes to the next one once its lock lapses: short here, so the crash tests are quick.
       CLEARING_JOB_LOCK_MS: '3000',
+      // A relay that takes longer is a relayer failure (chain-sim's /relay-latency makes one on demand).
+      RELAYER_TIMEOUT_MS: '2000',
     };
     processes.push(startBuiltApp('clearing-service', clearingEnv));
     processes.push(startBuiltApp('notifier', { NOTIFIER_PORT: '43354' }));
@@ -254,6 +256,23 @@ describe('clearing (chain-sim, built services, real servers)', () => {
     // Never twice: one refund row per payment and reason.
     const rows = await db.query(`SELECT 1 FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE p.tx_hash = $1`, [tx]);
     expect(rows).toHaveLength(1);
+  }, 90_000);
+
+  it('a relayer that keeps failing: out of attempts, the operation fails and the payment is refunded by a real broadcast', async () => {
+    const packet = await stuckPacket();
+    const q = (await call('POST', '/api/v1/clearing/quote', { packets: [packet] })).body;
+    // Every relay takes longer than the relayer's timeout, and chain-sim relays nothing for a caller that gave up.
+    await sim.call('/relay-latency', { ms: 5_000 });
+    try {
+      expect((await verify(q, await pay(q))).status).toBe(200);
+      const refunded = await until(q, 'refunded', 60_000);
+      expect(refunded.error).toMatch(/relaying failed: chain-sim relay API unreachable/);
+      expect(refunded.refunds).toEqual([{ reason: 'failure', amount: q.payment.amount, denom: 'uatom', status: 'confirmed', tx_hash: expect.stringMatching(/^[0-9A-F]{64}$/) }]);
+    } finally {
+      await sim.call('/relay-latency', { ms: 0 });
+    }
+    const truth = (await sim.packets()).find((p) => p.src_chain_id === packet.src_chain_id && p.src_channel === packet.src_channel && p.sequence === packet.sequence);
+    expect(truth?.state).toBe('sent');
   }, 90_000);
 
   it('a clearing-service killed (kill -9) in the middle of a relay: the job resumes after a restart, the packet is relayed once, nothing refunded', async () => {
