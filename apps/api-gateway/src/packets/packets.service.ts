@@ -1,12 +1,15 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
 import { TieredCache, type Keyspace } from '@unstuck/cache';
 import { SingleFlight } from '@unstuck/resilience';
 import { GatewayDb } from '../data/gateway-db';
 import { ApiError } from '../http/errors';
 import { CursorCodec } from '../http/pagination';
+import { metric } from '@unstuck/observability';
 import { GATEWAY_ENV } from '../tokens';
 import type { AppEnv } from '../env';
+import { StuckWalletIndex } from './stuck-wallet-index';
 import { iso, SUMMARY_COLUMNS, toSummary, type PacketDetail, type PacketSummary, type StuckPacket, type SummaryRow } from './packet-views';
 
 export interface StuckQuery {
@@ -44,22 +47,47 @@ export class PacketsService {
   private readonly cursors: CursorCodec;
   /** Identical concurrent reads (the same page, the same packet) run once and share the answer. */
   private readonly flights = new SingleFlight<unknown>();
+  /**
+   * Serialized stuck-list pages, reused for up to a second while the wallet's cached set is the same object (an
+   * invalidation or reload makes a new one): a hot wallet's list is built and encoded once per second, not per request.
+   * A reused body is a true snapshot as of its own snapshot_at.
+   */
+  private readonly stuckBodies = new LRUCache<string, { source: unknown; body: Buffer }>({ max: 10_000, ttl: 1_000, ttlAutopurge: false });
+  private readonly indexAnswers = metric.counter({ name: 'gateway_stuck_index_answers_total', help: 'stuck lookups answered empty by the stuck-wallet index, without cache or database' });
 
   constructor(
     @Inject(GatewayDb) private readonly db: GatewayDb,
     @Inject(TieredCache) private readonly cache: TieredCache,
     @Inject(GATEWAY_ENV) private readonly env: AppEnv,
+    @Inject(StuckWalletIndex) private readonly index: StuckWalletIndex,
   ) {
     this.stuckKeyspace = { name: 'stuck-by-wallet', ttlMs: env.CACHE_STUCK_TTL_SECONDS * 1000, l1TtlMs: 5_000, earlyRefreshBeta: 0 };
     this.cursors = new CursorCodec(env.GATEWAY_SECRET);
   }
 
+  /** The stuck-list page as the JSON the API answers (see `stuck`), reusing one encoded within the last second. */
+  async stuckJson(q: StuckQuery): Promise<Buffer> {
+    const scope = scopeOf('stuck', q.wallet, q.chain_id, q.kind ?? undefined, q.min_age_seconds);
+    if (q.cursor) this.cursors.decode(q.cursor, scope);
+    const all = this.index.mayHaveStuck(q.wallet) ? await this.stuckSet(q.wallet) : undefined;
+    const key = `${scope}\u0000${q.limit}\u0000${q.cursor ?? ''}`;
+    const reused = all && this.stuckBodies.get(key);
+    if (reused && reused.source === all) return reused.body;
+    const body = Buffer.from(JSON.stringify(await this.stuck(q, all)));
+    if (all) this.stuckBodies.set(key, { source: all, body });
+    return body;
+  }
+
   /** A wallet's stuck packets, as sender or receiver, oldest first; filters and pages are applied to the cached set. */
-  async stuck(q: StuckQuery): Promise<Listing<StuckPacket>> {
-    const all = await this.cache.getOrLoad(this.stuckKeyspace, q.wallet, () => this.loadStuck(q.wallet));
+  async stuck(q: StuckQuery, cachedSet?: CachedStuck[]): Promise<Listing<StuckPacket>> {
     const now = Date.now();
     const scope = scopeOf('stuck', q.wallet, q.chain_id, q.kind ?? undefined, q.min_age_seconds);
     const after = q.cursor ? this.cursors.decode(q.cursor, scope) : undefined;
+    if (!cachedSet && !this.index.mayHaveStuck(q.wallet)) {
+      this.indexAnswers.inc();
+      return { items: [], next_cursor: null, snapshot_at: new Date(now).toISOString() };
+    }
+    const all = cachedSet ?? (await this.stuckSet(q.wallet));
     const items: StuckPacket[] = [];
     let next: string | null = null;
     for (const { row, role, key } of all) {
@@ -80,7 +108,12 @@ export class PacketsService {
     return { items, next_cursor: next, snapshot_at: new Date(now).toISOString() };
   }
 
+  private stuckSet(wallet: string): Promise<CachedStuck[]> {
+    return this.cache.getOrLoad(this.stuckKeyspace, wallet, () => this.loadStuck(wallet));
+  }
+
   private async loadStuck(wallet: string): Promise<CachedStuck[]> {
+    const mark = this.index.mark();
     const preference = await this.db.preferenceFor(wallet);
     // Two index scans, on (sender, stuck_since) and (receiver, stuck_since) WHERE stuck_kind IS NOT NULL; a
     // self-transfer appears once. No ORDER BY here: ordered by stuck_since with a LIMIT, the planner prefers walking
@@ -95,6 +128,10 @@ export class PacketsService {
       [wallet, this.env.STUCK_LIST_MAX],
       preference,
     );
+    // No stuck packet: the wallet leaves the index. The answer is current: a wallet whose stuck state changed in the
+    // last READ_YOUR_WRITES_SECONDS (10 s) reads the primary, and the replica serves only while its lag is under
+    // REPLICA_MAX_LAG_MS (5 s, checked every second).
+    if (rows.length === 0) this.index.forget(wallet, mark);
     return rows
       .map((r) => {
         const row = toSummary(r);
@@ -107,6 +144,7 @@ export class PacketsService {
   /** Invalidates the stuck sets of these wallets (their packets changed). */
   async invalidateWallets(wallets: Iterable<string>): Promise<void> {
     const unique = [...new Set(wallets)];
+    this.index.add(unique);
     await this.db.markWritten(unique);
     await Promise.all(unique.map((w) => this.cache.invalidate(this.stuckKeyspace, w)));
   }
