@@ -348,6 +348,22 @@ describe('api-gateway (built, against real PostgreSQL, Redis and NATS)', () => {
       expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     });
 
+    it('believes X-Forwarded-For only from its trusted proxies: a client calling directly cannot dodge the limit by naming other addresses', async () => {
+      const port = PORT + 8;
+      // This instance trusts one proxy, which the test is not: the caller is 127.0.0.1 whatever the header says.
+      const direct = startBuiltApp('api-gateway', { GATEWAY_PORT: String(port), RATE_LIMIT_PER_IP: '5', TRUST_PROXY: '10.9.9.9' });
+      try {
+        await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined))?.ok, 30_000, 200);
+        const statuses: number[] = [];
+        for (let i = 0; i < 6; i++) statuses.push((await fetch(`http://127.0.0.1:${port}/api/v1/stats/platform`, { headers: { 'x-forwarded-for': client() } })).status);
+        expect(statuses).toContain(429);
+        expect(statuses.slice(statuses.indexOf(429))).toEqual(Array(6 - statuses.indexOf(429)).fill(429));
+      } finally {
+        direct.kill('SIGTERM');
+        await direct.exited;
+      }
+    });
+
     it('answers bad bodies with JSON errors: invalid JSON, oversized, unknown fields', async () => {
       const h = { 'x-forwarded-for': client() };
       const invalid = await post('/api/v1/auth/challenge', '{"address":', h);

@@ -1,4 +1,4 @@
-import { EnvValidationError, envVar, loadEnv } from './env';
+import { EnvValidationError, envVar, loadEnv, trustProxyOption } from './env';
 
 describe('loadEnv', () => {
   const shape = {
@@ -35,5 +35,13 @@ describe('loadEnv', () => {
     const problems = (caught as EnvValidationError).problems.map((p) => p.variable).sort();
     expect(problems).toEqual(['FLAG', 'POOL_MAX', 'PORT', 'URL']);
     expect((caught as Error).message).toContain('FLAG: must be one of true, false');
+  });
+
+  it('reads TRUST_PROXY as Fastify takes it: a flag, a hop count, or addresses', () => {
+    expect(trustProxyOption('true')).toBe(true);
+    expect(trustProxyOption('false')).toBe(false);
+    expect(trustProxyOption('')).toBe(false);
+    expect(trustProxyOption('2')).toBe(2);
+    expect(trustProxyOption('loopback,10.0.0.0/8')).toBe('loopback,10.0.0.0/8');
   });
 });

@@ -81,4 +81,20 @@ export const serviceEnvShape = {
   HTTP_HOST: envVar.string('0.0.0.0'),
   /** How long graceful shutdown may take before the process exits anyway. */
   SHUTDOWN_TIMEOUT_MS: envVar.int(15_000, 0, 600_000),
+  /**
+   * Whose X-Forwarded-For to believe (the client address for rate limits and logs): `true` (anyone — only behind
+   * a proxy that overwrites the header), `false`, a number of proxy hops, or addresses/CIDRs, comma-separated, with
+   * proxy-addr's names `loopback`, `linklocal`, `uniquelocal`. The default trusts proxies on private networks (a
+   * Kubernetes ingress, a local load balancer), so a client reaching the service directly cannot pick its address.
+   */
+  TRUST_PROXY: envVar.string('loopback,linklocal,uniquelocal'),
 };
+
+/** TRUST_PROXY as Fastify's `trustProxy` option. */
+export function trustProxyOption(value: string): boolean | number | string {
+  const v = value.trim();
+  if (v === 'true') return true;
+  if (v === 'false' || v === '') return false;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v;
+}

@@ -1,2 +1,2 @@
-export { EnvValidationError, envVar, loadEnv, serviceEnvShape, type EnvOf } from './env';
+export { EnvValidationError, envVar, loadEnv, serviceEnvShape, trustProxyOption, type EnvOf } from './env';
 export { repoRoot } from './repo-root';

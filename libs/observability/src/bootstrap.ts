@@ -10,7 +10,7 @@ export interface BootstrapOptions {
   host: string;
   shutdownTimeoutMs: number;
   /** Fastify server options beyond the defaults (body limit...). */
-  http?: { bodyLimit?: number };
+  http?: { bodyLimit?: number; trustProxy?: boolean | number | string };
   /** Extra setup before listening (global prefix, validation pipe, CORS...). */
   configure?: (app: NestFastifyApplication) => void | Promise<void>;
 }
@@ -20,7 +20,7 @@ export async function bootstrapService(module: unknown, options: BootstrapOption
   const app = await NestFactory.create<NestFastifyApplication>(
     module as never,
     // Above a cloud load balancer's 60 s idle timeout, so the balancer, not us, closes idle connections.
-    new FastifyAdapter({ keepAliveTimeout: 65_000, trustProxy: true, ...options.http }),
+    new FastifyAdapter({ keepAliveTimeout: 65_000, ...options.http }),
     { bufferLogs: true },
   );
   const logger = app.get(Logger);

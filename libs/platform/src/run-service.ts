@@ -1,7 +1,7 @@
 import type { DynamicModule } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { z } from 'zod';
-import { loadEnv } from '@unstuck/config';
+import { loadEnv, trustProxyOption } from '@unstuck/config';
 import { bootstrapService, runMain } from '@unstuck/observability';
 import type { platformEnvShape } from './platform.module';
 
@@ -22,7 +22,7 @@ export function runService<S extends typeof platformEnvShape & z.ZodRawShape>(de
       host: env.HTTP_HOST as string,
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS as number,
       configure: def.configure && ((app) => def.configure!(app, env)),
-      http: def.http?.(env),
+      http: { trustProxy: trustProxyOption(env.TRUST_PROXY as string), ...def.http?.(env) },
     });
   });
 }
