@@ -6,7 +6,7 @@ import { Server, type Socket } from 'socket.io';
 import { WalletTokens } from '@unstuck/auth';
 import { createRedis } from '@unstuck/cache';
 import { Database } from '@unstuck/db';
-import { metric } from '@unstuck/observability';
+import { clientAddress, metric, proxyTrust } from '@unstuck/observability';
 import { NOTIFIER_ENV } from './tokens';
 import type { AppEnv } from './env';
 import { MissedUpdates } from './missed-updates';
@@ -57,6 +57,7 @@ export class RealtimeServer implements OnApplicationShutdown {
   private io: Server | undefined;
   private adapterRedis: Redis | undefined;
   private readonly tokens: WalletTokens;
+  private readonly trust: (addr: string, hop: number) => boolean;
   private readonly pending = new Map<string, OutgoingMessage[]>();
   /** When each room last got a batch: a quiet room's next event goes out at once, a busy room's wait for the window. */
   private readonly lastSent = new Map<string, number>();
@@ -78,6 +79,7 @@ export class RealtimeServer implements OnApplicationShutdown {
     @Inject(MissedUpdates) private readonly missed: MissedUpdates,
   ) {
     this.tokens = new WalletTokens(env.GATEWAY_SECRET);
+    this.trust = proxyTrust(env.TRUST_PROXY);
     // Counted when scraped: every room but the one socket.io gives each socket (named by its id).
     const gauge = metric.gauge({
       name: 'notifier_rooms',
@@ -156,8 +158,8 @@ export class RealtimeServer implements OnApplicationShutdown {
 
   /** Connection middleware: who (optional token) and from where (per-IP limit across instances). */
   private async admit(socket: ClientSocket): Promise<void> {
-    const forwarded = socket.handshake.headers['x-forwarded-for'];
-    const ip = (typeof forwarded === 'string' ? forwarded.split(',')[0]!.trim() : '') || socket.handshake.address;
+    // X-Forwarded-For only from a trusted proxy (TRUST_PROXY): a client connecting directly cannot pick its address.
+    const ip = clientAddress(socket.request, this.trust);
     socket.data.ip = ip;
     socket.data.topics = new Set();
     socket.data.counted = false;

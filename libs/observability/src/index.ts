@@ -4,3 +4,4 @@ export { MemoryPressureMonitor, type PressureLevel, type Shedder } from './memor
 export { httpRequestDuration, initMetrics, metric, metricsRegistry } from './metrics';
 export { ObservabilityModule, type ObservabilityOptions } from './observability.module';
 export { LifecycleState, READINESS_CHECKS, type ReadinessCheck } from './readiness';
+export { clientAddress, proxyTrust } from './client-address';
