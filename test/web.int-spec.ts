@@ -83,6 +83,7 @@ describe('web dashboard (Chromium, built services, chain-sim)', () => {
         WEB_DEMO_MNEMONIC: DEMO_MNEMONIC,
         WEB_NOTIFIER_URL: `http://127.0.0.1:${NOTIFIER_PORT}`,
         CLEARING_URL: 'http://127.0.0.1:43341',
+        WEB_PAYMENT_RPCS: `cosmoshub-4=http://127.0.0.1:${SIM_PORTS[0]}`,
       }),
     );
     for (const url of [`${GATEWAY}/health/ready`, `http://127.0.0.1:${NOTIFIER_PORT}/health/ready`, 'http://127.0.0.1:43341/health/ready']) {
@@ -132,7 +133,7 @@ describe('web dashboard (Chromium, built services, chain-sim)', () => {
     expect(problems).toEqual([]);
   }, 90_000);
 
-  it('clears a stuck packet from the dashboard: quote, payment instructions with copy buttons, live progress to the receipt', async () => {
+  it('clears a stuck packet from the dashboard: quote, instructions with copy buttons, the demo wallet pays from the page, live progress to the receipt', async () => {
     const key = `cosmoshub-4/transfer/channel-141/${realStuck}`;
     const context = await browser.newContext({ viewport: { width: 1280, height: 1100 } });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: GATEWAY });
@@ -166,12 +167,19 @@ describe('web dashboard (Chromium, built services, chain-sim)', () => {
     await page.fill('#verify input[name=tx_hash]', 'AB'.repeat(32));
     await page.click('#verify button');
     await waitFor(async () => /is not on cosmoshub-4/.test((await page.locator('#clearing-message').textContent()) ?? ''), 15_000, 100);
-    // The wallet pays (on chain, outside the dashboard); Unstuck notices it by itself and the bar moves live.
-    const { tx_hash: txHash } = await sim.call<{ tx_hash: string }>('/payment', { chain_id: 'cosmoshub-4', from: demoAddress, to, amount, denom: 'uatom', memo });
+    // The demo wallet pays from the page: a bank send signed in the browser by @cosmjs, broadcast to chain-sim's RPC.
+    await page.click('#pay-demo');
 
     await shown('#clearing[data-state="completed"]', 45_000);
     expect(await page.locator('#clearing-progress').evaluate((el) => (el as unknown as { value: number }).value)).toBe(100);
-    expect(await page.locator('#payment-tx').textContent()).toBe(txHash);
+    const txHash = (await page.locator('#payment-tx').textContent())!;
+    expect(txHash).toMatch(/^[0-9A-F]{64}$/);
+    // On chain: a bank send from the demo wallet to the service address with the memo.
+    const tx = (await (await fetch(`http://127.0.0.1:${SIM_PORTS[0]}/tx?hash=0x${txHash}`)).json()) as { result: { tx_result: { code: number; events: Array<{ type: string; attributes: Array<{ key: string; value: string }> }> } } };
+    expect(tx.result.tx_result.code).toBe(0);
+    const transfer = tx.result.tx_result.events.find((e) => e.type === 'transfer')!.attributes;
+    expect(Object.fromEntries(transfer.map((a) => [a.key, a.value]))).toMatchObject({ sender: demoAddress, recipient: to, amount: `${amount}uatom` });
+    expect(memo).toMatch(/^CLR-/);
     // The refusal shown while the quote waited is gone once the payment moved it on.
     expect(await page.locator('#clearing-message').textContent()).toBe('');
     expect(await page.locator('#receipt .packets li').first().textContent()).toMatch(new RegExp(`#${realStuck}: cleared in [0-9A-F]{64}`));

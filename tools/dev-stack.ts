@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot } from '@unstuck/config';
+import { loadChainsConfig } from '@unstuck/packets';
 
 /**
  * `npm start`: runs chain-sim (demo traffic on three simulated chains) and every service from its built JS with
@@ -10,6 +11,11 @@ import { repoRoot } from '@unstuck/config';
  */
 const DEMO = process.env.UNSTUCK_DEMO !== 'false';
 const SIM_ADMIN_PORT = Number(process.env.CHAIN_SIM_ADMIN_PORT ?? 26600);
+/** The demo's chains (chain-sim, on this machine) as the dashboard's payment RPCs: the demo wallet pays from the page. */
+const demoPaymentRpcs = () =>
+  loadChainsConfig(process.env.CHAINS_FILE ?? join(repoRoot(), 'config', 'chains.yaml'))
+    .map((c) => `${c.chain_id}=${c.rpc}`)
+    .join(',');
 const SERVICES = [
   { name: 'api-gateway', port: Number(process.env.GATEWAY_PORT ?? 3000) },
   { name: 'clearing-service', port: Number(process.env.CLEARING_PORT ?? 3001) },
@@ -35,7 +41,7 @@ function start(name: string): void {
   const child = spawn(process.execPath, [join(root, 'dist', 'apps', name, 'src', 'main.js')], {
     cwd: root,
     // In the demo the dashboard offers the demo wallet (ADR-036 from a development mnemonic), unless told otherwise.
-    env: DEMO ? { WEB_DEMO_WALLET: 'true', ...process.env } : process.env,
+    env: DEMO ? { WEB_DEMO_WALLET: 'true', WEB_PAYMENT_RPCS: demoPaymentRpcs(), ...process.env } : process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   prefixLines(name, child.stdout!, process.stdout);

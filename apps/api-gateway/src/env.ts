@@ -39,6 +39,12 @@ export const envShape = {
   WEB_NOTIFIER_URL: z.string().default(''),
   /** Development only: the dashboard offers a demo wallet that signs in from WEB_DEMO_MNEMONIC (refused in production). */
   WEB_DEMO_WALLET: envVar.bool(false),
+  /**
+   * Where the dashboard broadcasts a clearing payment signed in the browser (Keplr, or the demo wallet):
+   * `chain_id=rpc-url` pairs, comma-separated, reachable from browsers (CORS allowed). Empty: the dashboard only
+   * shows the payment instructions.
+   */
+  WEB_PAYMENT_RPCS: envVar.list([]),
   WEB_DEMO_MNEMONIC: z.string().default('surround miss nominee dream gap cross assault thank captain prosper drop duty group candy wealth weather scale put'),
   /** The dashboard build served at `/` when present. */
   WEB_DIST_DIR: z.string().default('dist/apps/web'),

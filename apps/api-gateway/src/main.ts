@@ -41,7 +41,14 @@ runService({
     // (parsing the CSP each time), which was 14 % of the gateway's CPU on cached lookups.
     const securityHeaders = helmet({
       contentSecurityPolicy: {
-        directives: { defaultSrc: ["'self'"], imgSrc: ["'self'", 'data:'], styleSrc: ["'self'", "'unsafe-inline'"], scriptSrc: ["'self'"], connectSrc: ["'self'", 'ws:', 'wss:'] },
+        directives: {
+          defaultSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:'],
+          styleSrc: ["'self'", "'unsafe-inline'"],
+          scriptSrc: ["'self'"],
+          // The notifier's websocket, and the RPCs the dashboard broadcasts payments to.
+          connectSrc: ["'self'", 'ws:', 'wss:', ...paymentRpcOrigins(env.WEB_PAYMENT_RPCS)],
+        },
       },
     });
     fastify.addHook('onRequest', (request, reply, done) => securityHeaders(request.raw, reply.raw, (err?: unknown) => done(err as Error | undefined)));
@@ -72,3 +79,14 @@ runService({
     if (existsSync(join(web, 'index.html'))) await app.register(fastifyStatic, { root: web, prefix: '/', index: ['index.html'] });
   },
 });
+
+/** The origins of WEB_PAYMENT_RPCS (`chain_id=url` pairs); a malformed URL is left out (and the page cannot pay there). */
+function paymentRpcOrigins(pairs: readonly string[]): string[] {
+  return pairs.flatMap((pair) => {
+    try {
+      return [new URL(pair.slice(pair.indexOf('=') + 1)).origin];
+    } catch {
+      return [];
+    }
+  });
+}

@@ -1,5 +1,6 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { feeToken } from '@unstuck/packets';
 import { GATEWAY_ENV } from './tokens';
 import type { AppEnv } from './env';
 
@@ -16,6 +17,12 @@ export class WebConfigController {
     return {
       notifier_url: this.env.WEB_NOTIFIER_URL || null,
       demo_wallet: demo ? { enabled: true, mnemonic: this.env.WEB_DEMO_MNEMONIC, prefix: 'cosmos' } : { enabled: false },
+      // Chains a payment can be signed for in the browser: its RPC and the gas price of its fee token.
+      payment_chains: this.env.WEB_PAYMENT_RPCS.flatMap((pair) => {
+        const [chainId, rpc] = [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)];
+        const token = pair.includes('=') ? feeToken(chainId) : undefined;
+        return token ? [{ chain_id: chainId, rpc, gas_price: `${token.gasPrice}${token.denom}` }] : [];
+      }),
     };
   }
 }

@@ -143,6 +143,13 @@ export class ChainRpcServer {
 
   private async onHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    // Browsers may call it (a wallet in the dashboard broadcasting a payment), as a node with cors_allowed_origins = ["*"].
+    res.setHeader('access-control-allow-origin', '*');
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, { 'access-control-allow-methods': 'GET, POST, OPTIONS', 'access-control-allow-headers': 'content-type', 'access-control-max-age': '600' });
+      res.end();
+      return;
+    }
     let body: unknown;
     if (req.method === 'POST') {
       const chunks: Buffer[] = [];

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { HotWallet } from '@unstuck/clearing';
-import { CometRpcClient, loadChainsConfig, registryChains } from '@unstuck/packets';
+import { CometRpcClient, loadChainsConfig, feeToken } from '@unstuck/packets';
 import { CLEARING_ENV } from './tokens';
 import type { AppEnv } from './env';
 
@@ -37,18 +37,16 @@ export class PaymentChains implements OnModuleInit, OnModuleDestroy {
   }
 
   private async load(): Promise<void> {
-    const registry = registryChains();
     for (const c of loadChainsConfig(this.env.CHAINS_FILE)) {
-      const info = registry.get(c.chain_id);
-      const token = info?.feeTokens.find((t) => t.averageGasPrice ?? t.lowGasPrice ?? t.fixedMinGasPrice) ?? info?.feeTokens[0];
-      if (!info || !token) {
+      const token = feeToken(c.chain_id);
+      if (!token) {
         this.logger.warn(`${c.chain_id}: not in chain-registry with a fee token; no payments on this chain`);
         continue;
       }
-      const gasPrice = token.averageGasPrice ?? token.lowGasPrice ?? token.fixedMinGasPrice ?? '0';
-      const wallet = await HotWallet.fromMnemonic(this.env.HOT_WALLET_MNEMONIC, { chainId: c.chain_id, rpc: c.rpc, prefix: info.bech32Prefix, gasPrice: `${gasPrice}${token.denom}` });
+      const { denom, gasPrice, bech32Prefix } = token;
+      const wallet = await HotWallet.fromMnemonic(this.env.HOT_WALLET_MNEMONIC, { chainId: c.chain_id, rpc: c.rpc, prefix: bech32Prefix, gasPrice: `${gasPrice}${denom}` });
       const rpc = new CometRpcClient(c.chain_id, c.rpc, { timeoutMs: this.env.RPC_TIMEOUT_MS, attempts: 3 });
-      this.chains.set(c.chain_id, { chainId: c.chain_id, prefix: info.bech32Prefix, denom: token.denom, gasPrice, rpc, wallet });
+      this.chains.set(c.chain_id, { chainId: c.chain_id, prefix: bech32Prefix, denom, gasPrice, rpc, wallet });
       this.logger.log(`${c.chain_id}: payments in ${token.denom} to ${wallet.address} (gas price ${gasPrice})`);
     }
   }

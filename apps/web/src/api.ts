@@ -34,6 +34,8 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
 export interface WebConfig {
   notifier_url: string | null;
   demo_wallet: { enabled: boolean; mnemonic?: string; prefix?: string };
+  /** Chains whose clearing payments the page can sign and broadcast (their RPC and gas price). */
+  payment_chains: Array<{ chain_id: string; rpc: string; gas_price: string }>;
 }
 
 export interface StuckPacket {

@@ -8,6 +8,7 @@ interface Keplr {
   enable(chainId: string): Promise<void>;
   getKey(chainId: string): Promise<{ bech32Address: string }>;
   signArbitrary(chainId: string, signer: string, data: string): Promise<StdSignature>;
+  getOfflineSigner(chainId: string): unknown;
 }
 declare global {
   interface Window {

@@ -55,6 +55,17 @@ export function registryChains(): ReadonlyMap<string, RegistryChain> {
   return map;
 }
 
+/**
+ * The token a chain's fees (and Unstuck's clearing fees there) are paid in, with its gas price as decimal text:
+ * chain-registry's first fee token that states a price (average, else low, else the fixed minimum).
+ */
+export function feeToken(chainId: string): { denom: string; gasPrice: string; bech32Prefix: string } | undefined {
+  const info = registryChains().get(chainId);
+  const token = info?.feeTokens.find((t) => t.averageGasPrice ?? t.lowGasPrice ?? t.fixedMinGasPrice) ?? info?.feeTokens[0];
+  if (!info || !token) return undefined;
+  return { denom: token.denom, gasPrice: token.averageGasPrice ?? token.lowGasPrice ?? token.fixedMinGasPrice ?? '0', bech32Prefix: info.bech32Prefix };
+}
+
 /** bech32 prefix → chain ids, for every mainnet chain in the chain-registry package. */
 export function knownPrefixes(): ReadonlyMap<string, readonly string[]> {
   if (prefixes) return prefixes;

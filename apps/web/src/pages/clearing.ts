@@ -1,4 +1,6 @@
-import { api, ApiError } from '../api';
+import { api, ApiError, type WebConfig } from '../api';
+import { payFromPage, paymentChainOf } from '../pay';
+import { hasKeplr } from '../wallet';
 import { duration, esc } from '../format';
 import type { Live, LiveMessage } from '../live';
 
@@ -69,9 +71,13 @@ export const savedQuote = (): Quote | undefined => {
  * bar moved by the `clearing:<token>` room's live updates (polled every 10 s as well, in case the live connection
  * is down), then the receipt with the transaction hashes, or the refund.
  */
-export function clearingPanel(root: HTMLElement, live: Live, quote: Quote, onFinished: () => void): () => void {
+export function clearingPanel(root: HTMLElement, live: Live, config: WebConfig, quote: Quote, onFinished: () => void): () => void {
   sessionStorage.setItem(STORAGE_KEY, JSON.stringify(quote));
   const p = quote.payment;
+  const payable = paymentChainOf(config, p.chain_id) !== undefined;
+  const payButtons = payable
+    ? `${config.demo_wallet.enabled ? '<button type="button" id="pay-demo">Pay with the demo wallet</button> ' : ''}${hasKeplr() ? '<button type="button" id="pay-keplr">Pay with Keplr</button>' : ''}`
+    : '';
   root.innerHTML = `
     <section id="clearing" data-state="quoted">
       <h2>Clearing operation <code>${esc(quote.operation_id.slice(0, 8))}</code></h2>
@@ -87,6 +93,7 @@ export function clearingPanel(root: HTMLElement, live: Live, quote: Quote, onFin
         </dl>
         <p class="fee">Fee: ${esc(quote.fee.base)} base + ${esc(quote.fee.per_packet)} per packet + ${esc(quote.fee.gas)} estimated gas = ${esc(quote.fee.total)} ${esc(quote.fee.denom)}.
           Underpaid or late payments are sent back; anything above the quote is refunded.</p>
+        ${payButtons ? `<p class="pay-here">${payButtons}</p>` : ''}
         <form id="verify">Unstuck notices the payment by itself. Or paste its transaction hash:
           <input name="tx_hash" placeholder="64 hex digits" size="66" autocomplete="off" spellcheck="false"> <button>Check payment</button></form>
       </div>
@@ -150,10 +157,7 @@ export function clearingPanel(root: HTMLElement, live: Live, quote: Quote, onFin
   void refresh();
 
   for (const b of root.querySelectorAll<HTMLButtonElement>('button[data-copy]')) b.addEventListener('click', () => void copy(b.dataset.copy!, b));
-  root.querySelector<HTMLFormElement>('#verify')!.addEventListener('submit', (e) => {
-    e.preventDefault();
-    const txHash = (new FormData(e.target as HTMLFormElement).get('tx_hash') as string).trim();
-    message.textContent = 'Checking the payment on chain…';
+  const checkPayment = (txHash: string) =>
     api<Operation>('/clearing/verify-payment', { method: 'POST', body: { token: quote.token, tx_hash: txHash } }).then(
       (op) => {
         message.textContent = '';
@@ -164,6 +168,28 @@ export function clearingPanel(root: HTMLElement, live: Live, quote: Quote, onFin
         void refresh();
       },
     );
+  for (const [id, wallet] of [['#pay-demo', 'demo'], ['#pay-keplr', 'keplr']] as const) {
+    root.querySelector<HTMLButtonElement>(id)?.addEventListener('click', (e) => {
+      const button = e.currentTarget as HTMLButtonElement;
+      button.disabled = true;
+      message.textContent = 'Signing and sending the payment…';
+      payFromPage(wallet, p, config).then(
+        (txHash) => {
+          message.textContent = `Payment ${txHash} is in a block; checking it…`;
+          return checkPayment(txHash);
+        },
+        (err: unknown) => {
+          button.disabled = false;
+          message.textContent = `The payment was not sent: ${err instanceof Error ? err.message : String(err)}`;
+        },
+      );
+    });
+  }
+  root.querySelector<HTMLFormElement>('#verify')!.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const txHash = (new FormData(e.target as HTMLFormElement).get('tx_hash') as string).trim();
+    message.textContent = 'Checking the payment on chain…';
+    void checkPayment(txHash);
   });
   const leave = () => {
     if (closed) return;

@@ -33,7 +33,7 @@ export function transfersPage(root: HTMLElement, live: Live, config: WebConfig, 
   let leavePanel: (() => void) | undefined;
   const showOperation = (quote: Quote) => {
     leavePanel?.();
-    leavePanel = clearingPanel(panel, live, quote, () => void load());
+    leavePanel = clearingPanel(panel, live, config, quote, () => void load());
   };
 
   const load = async () => {
