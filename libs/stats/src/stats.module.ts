@@ -126,13 +126,36 @@ export class StatsLeader implements OnApplicationBootstrap, OnModuleDestroy {
   }
 }
 
-/** Clearing changes move the platform figures: recompute them at once rather than at the next tick. */
+/**
+ * Clearing changes move the platform figures: recompute them soon rather than at the next tick, but at most once a
+ * second however many operations change (each recompute counts the stuck packets and scans the clearing table).
+ * Events within a second of a recompute are covered by one trailing recompute (and, were the process to stop
+ * first, by the leader's scheduled one).
+ */
 @Injectable()
-export class ClearingStatsConsumer {
+export class ClearingStatsConsumer implements OnModuleDestroy {
+  private readonly logger = new Logger(ClearingStatsConsumer.name);
+  private lastRefresh = 0;
+  private trailing: NodeJS.Timeout | undefined;
+
   constructor(@Inject(StatsLeader) private readonly leader: StatsLeader) {}
 
   @JetStreamHandler({ durable: 'stats-aggregator-clearing', events: ['clearing.operation_updated'], batch: { max: 500, maxWaitMs: 100 } })
   async handle(_deliveries: Delivery[]): Promise<void> {
+    const wait = this.lastRefresh + 1_000 - Date.now();
+    if (wait <= 0) return this.refresh();
+    this.trailing ??= setTimeout(() => {
+      this.trailing = undefined;
+      void this.refresh().catch((e: Error) => this.logger.warn(`platform figures not refreshed: ${e.message}`));
+    }, wait);
+  }
+
+  onModuleDestroy(): void {
+    clearTimeout(this.trailing);
+  }
+
+  private async refresh(): Promise<void> {
+    this.lastRefresh = Date.now();
     await this.leader.refreshPlatform();
   }
 }
