@@ -16,6 +16,7 @@ import { AuthService } from './auth/auth.service';
 import { envShape } from './env';
 import { fastifyErrorHandler } from './http/errors';
 import { API_PREFIX, buildOpenApi, UNPREFIXED } from './openapi';
+import { paymentRpcs } from './web-config.controller';
 
 runService({
   envShape,
@@ -47,7 +48,7 @@ runService({
           styleSrc: ["'self'", "'unsafe-inline'"],
           scriptSrc: ["'self'"],
           // The notifier's websocket, and the RPCs the dashboard broadcasts payments to.
-          connectSrc: ["'self'", 'ws:', 'wss:', ...paymentRpcOrigins(env.WEB_PAYMENT_RPCS)],
+          connectSrc: ["'self'", 'ws:', 'wss:', ...paymentRpcs(env.WEB_PAYMENT_RPCS).map((r) => r.origin)],
         },
       },
     });
@@ -79,14 +80,3 @@ runService({
     if (existsSync(join(web, 'index.html'))) await app.register(fastifyStatic, { root: web, prefix: '/', index: ['index.html'] });
   },
 });
-
-/** The origins of WEB_PAYMENT_RPCS (`chain_id=url` pairs); a malformed URL is left out (and the page cannot pay there). */
-function paymentRpcOrigins(pairs: readonly string[]): string[] {
-  return pairs.flatMap((pair) => {
-    try {
-      return [new URL(pair.slice(pair.indexOf('=') + 1)).origin];
-    } catch {
-      return [];
-    }
-  });
-}

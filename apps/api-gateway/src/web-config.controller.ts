@@ -18,11 +18,24 @@ export class WebConfigController {
       notifier_url: this.env.WEB_NOTIFIER_URL || null,
       demo_wallet: demo ? { enabled: true, mnemonic: this.env.WEB_DEMO_MNEMONIC, prefix: 'cosmos' } : { enabled: false },
       // Chains a payment can be signed for in the browser: its RPC and the gas price of its fee token.
-      payment_chains: this.env.WEB_PAYMENT_RPCS.flatMap((pair) => {
-        const [chainId, rpc] = [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)];
-        const token = pair.includes('=') ? feeToken(chainId) : undefined;
+      payment_chains: paymentRpcs(this.env.WEB_PAYMENT_RPCS).flatMap(({ chainId, rpc }) => {
+        const token = feeToken(chainId);
         return token ? [{ chain_id: chainId, rpc, gas_price: `${token.gasPrice}${token.denom}` }] : [];
       }),
     };
   }
+}
+
+/** WEB_PAYMENT_RPCS (`chain_id=url` pairs); a pair without `=` or with a malformed URL is left out. */
+export function paymentRpcs(pairs: readonly string[]): Array<{ chainId: string; rpc: string; origin: string }> {
+  return pairs.flatMap((pair) => {
+    const at = pair.indexOf('=');
+    if (at <= 0) return [];
+    try {
+      const rpc = pair.slice(at + 1);
+      return [{ chainId: pair.slice(0, at), rpc, origin: new URL(rpc).origin }];
+    } catch {
+      return [];
+    }
+  });
 }

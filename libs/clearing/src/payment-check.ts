@@ -51,18 +51,16 @@ export function checkPayment(facts: PaymentFacts, want: PaymentExpectation): Pay
     const denoms = [...new Set(toUs.flatMap((s) => s.amount.map((c) => c.denom)))].join(', ');
     return refuse('wrong_denom', `the payment must be in ${want.denom}; the transaction sent ${denoms || 'nothing'}`);
   }
+  const payer = toUs[0]!.from;
   if (paid < want.amount) {
-    return { ...refuse('underpaid', `paid ${paid}${want.denom}, quoted ${want.amount}${want.denom}: ${want.amount - paid}${want.denom} missing`), received: { payer: toUs[0]!.from, amount: paid } };
+    return refuse('underpaid', `paid ${paid}${want.denom}, quoted ${want.amount}${want.denom}: ${want.amount - paid}${want.denom} missing`, { payer, amount: paid });
   }
   if (facts.blockTime.getTime() > want.expiresAt.getTime()) {
-    return {
-      ...refuse('token_expired', `the payment was made at ${facts.blockTime.toISOString()}, after the quote expired at ${want.expiresAt.toISOString()}`),
-      received: { payer: toUs[0]!.from, amount: paid },
-    };
+    return refuse('token_expired', `the payment was made at ${facts.blockTime.toISOString()}, after the quote expired at ${want.expiresAt.toISOString()}`, { payer, amount: paid });
   }
-  return { ok: true, payer: toUs[0]!.from, paid, excess: paid - want.amount };
+  return { ok: true, payer, paid, excess: paid - want.amount };
 }
 
-function refuse(code: PaymentRefusal, message: string): Extract<PaymentCheck, { ok: false }> {
-  return { ok: false, code, message };
+function refuse(code: PaymentRefusal, message: string, received?: { payer: string; amount: bigint }): PaymentCheck {
+  return received ? { ok: false, code, message, received } : { ok: false, code, message };
 }

@@ -5,7 +5,7 @@ import { TieredCache, type Keyspace } from '@unstuck/cache';
 import { SingleFlight } from '@unstuck/resilience';
 import { GatewayDb } from '../data/gateway-db';
 import { ApiError } from '../http/errors';
-import { CursorCodec } from '../http/pagination';
+import { CursorCodec, type CursorPosition } from '../http/pagination';
 import { metric } from '@unstuck/observability';
 import { GATEWAY_ENV } from '../tokens';
 import type { AppEnv } from '../env';
@@ -65,29 +65,29 @@ export class PacketsService {
     this.cursors = new CursorCodec(env.GATEWAY_SECRET);
   }
 
-  /** The stuck-list page as the JSON the API answers (see `stuck`), reusing one encoded within the last second. */
+  /**
+   * A wallet's stuck packets, as sender or receiver, oldest first, as the JSON the API answers. Filters and pages
+   * are applied to the wallet's cached set; a page encoded within the last second from the same set is reused.
+   */
   async stuckJson(q: StuckQuery): Promise<Buffer> {
     const scope = scopeOf('stuck', q.wallet, q.chain_id, q.kind ?? undefined, q.min_age_seconds);
-    if (q.cursor) this.cursors.decode(q.cursor, scope);
-    const all = this.index.mayHaveStuck(q.wallet) ? await this.stuckSet(q.wallet) : undefined;
+    const after = q.cursor ? this.cursors.decode(q.cursor, scope) : undefined;
+    if (!this.index.mayHaveStuck(q.wallet)) {
+      this.indexAnswers.inc();
+      return Buffer.from(JSON.stringify({ items: [], next_cursor: null, snapshot_at: new Date().toISOString() } satisfies Listing<StuckPacket>));
+    }
+    const all = await this.stuckSet(q.wallet);
     const key = `${scope}\u0000${q.limit}\u0000${q.cursor ?? ''}`;
-    const reused = all && this.stuckBodies.get(key);
+    const reused = this.stuckBodies.get(key);
     if (reused && reused.source === all) return reused.body;
-    const body = Buffer.from(JSON.stringify(await this.stuck(q, all)));
-    if (all) this.stuckBodies.set(key, { source: all, body });
+    const body = Buffer.from(JSON.stringify(this.stuckPage(all, q, scope, after)));
+    this.stuckBodies.set(key, { source: all, body });
     return body;
   }
 
-  /** A wallet's stuck packets, as sender or receiver, oldest first; filters and pages are applied to the cached set. */
-  async stuck(q: StuckQuery, cachedSet?: CachedStuck[]): Promise<Listing<StuckPacket>> {
+  /** One page of a wallet's stuck set, with ages and times to timeout as of now. */
+  private stuckPage(all: CachedStuck[], q: StuckQuery, scope: string, after: CursorPosition | undefined): Listing<StuckPacket> {
     const now = Date.now();
-    const scope = scopeOf('stuck', q.wallet, q.chain_id, q.kind ?? undefined, q.min_age_seconds);
-    const after = q.cursor ? this.cursors.decode(q.cursor, scope) : undefined;
-    if (!cachedSet && !this.index.mayHaveStuck(q.wallet)) {
-      this.indexAnswers.inc();
-      return { items: [], next_cursor: null, snapshot_at: new Date(now).toISOString() };
-    }
-    const all = cachedSet ?? (await this.stuckSet(q.wallet));
     const items: StuckPacket[] = [];
     let next: string | null = null;
     for (const { row, role, key } of all) {

@@ -1,5 +1,5 @@
 import { api, ApiError, type WebConfig } from '../api';
-import { payFromPage, paymentChainOf } from '../pay';
+import { payFromPage, paymentChainOf, type PaymentInstructions } from '../pay';
 import { hasKeplr } from '../wallet';
 import { duration, esc } from '../format';
 import type { Live, LiveMessage } from '../live';
@@ -11,7 +11,7 @@ export interface Quote {
   operation_id: string;
   token: string;
   expires_at: string;
-  payment: { chain_id: string; address: string; denom: string; amount: string; memo: string };
+  payment: PaymentInstructions;
   fee: { base: string; per_packet: string; gas: string; total: string; denom: string };
 }
 
