@@ -108,6 +108,18 @@ describe('clearing (chain-sim, built services, real servers)', () => {
       throw new Error(`${e.message}\noperation: ${JSON.stringify(await statusOf(quote))}\n${processes[2]?.output().slice(-3000)}`);
     });
 
+  /** The operation once it has `count` refunds, every one confirmed on chain. */
+  const refundsConfirmed = (quote: any, count = 1) =>
+    waitFor(async () => {
+      const s = await statusOf(quote);
+      return s.refunds.length === count && s.refunds.every((r: any) => r.status === 'confirmed') ? s : false;
+    }, 30_000, 250);
+  /** chain-sim's ground truth about one packet. */
+  const simPacket = async (packet: { src_chain_id: string; src_channel: string; sequence: string }) =>
+    (await sim.packets<{ src_chain_id: string; src_channel: string; sequence: string; state: string; recv_relayers?: string[] }>()).find(
+      (p) => p.src_chain_id === packet.src_chain_id && p.src_channel === packet.src_channel && p.sequence === packet.sequence,
+    )!;
+
   beforeAll(async () => {
     await db.start();
     const signer = await Secp256k1HdWallet.fromMnemonic(MNEMONIC, { prefix: 'cosmos' });
@@ -201,10 +213,7 @@ describe('clearing (chain-sim, built services, real servers)', () => {
     const tx = await pay(q, (BigInt(q.payment.amount) + extra).toString());
     const done = await until(q, 'completed');
     expect(done.paid).toMatchObject({ tx_hash: tx, detected_by: 'ingest', excess: extra.toString() });
-    const refunded = await waitFor(async () => {
-      const s = await statusOf(q);
-      return s.refunds[0]?.status === 'confirmed' ? s.refunds[0] : false;
-    }, 30_000, 250);
+    const [refunded] = (await refundsConfirmed(q)).refunds;
     expect(refunded).toMatchObject({ reason: 'excess', amount: extra.toString(), denom: 'uatom', tx_hash: expect.stringMatching(/^[0-9A-F]{64}$/) });
     // The refund is a real transaction on chain-sim: its RPC finds it by hash.
     const found = (await (await fetch(`http://127.0.0.1:${SIM_PORTS[0]}/tx?hash=0x${refunded.tx_hash}`)).json()) as any;
@@ -220,10 +229,7 @@ describe('clearing (chain-sim, built services, real servers)', () => {
     expect(short.body.error.message).toContain(`the ${shortAmount}uatom received will be sent back to ${wallet}`);
     // The same answer again; the quote still waits for a payment.
     expect(await call('POST', '/api/v1/clearing/verify-payment', { token: q.token, tx_hash: shortTx })).toMatchObject({ status: 400, body: short.body });
-    const returned = await waitFor(async () => {
-      const s = await statusOf(q);
-      return s.refunds[0]?.status === 'confirmed' ? s : false;
-    }, 30_000, 250);
+    const returned = await refundsConfirmed(q);
     expect(returned).toMatchObject({ state: 'quoted', paid: null, refunds: [{ reason: 'rejected', amount: shortAmount, denom: 'uatom', status: 'confirmed' }] });
 
     const fullTx = await pay(q);
@@ -231,10 +237,7 @@ describe('clearing (chain-sim, built services, real servers)', () => {
     await until(q, 'completed');
     const twice = await verify(q, await pay(q));
     expect(twice).toMatchObject({ status: 409, body: { error: { code: 'already_paid', message: expect.stringContaining(`already paid by transaction ${fullTx}`) } } });
-    const final = await waitFor(async () => {
-      const s = await statusOf(q);
-      return s.refunds.length === 2 && s.refunds.every((r: any) => r.status === 'confirmed') ? s : false;
-    }, 30_000, 250);
+    const final = await refundsConfirmed(q, 2);
     expect(final).toMatchObject({ state: 'completed', paid: { tx_hash: fullTx }, refunds: [{ reason: 'rejected', amount: shortAmount }, { reason: 'rejected', amount: q.payment.amount }] });
 
     const notMine = await call('POST', '/api/v1/clearing/quote', { packets: [{ src_chain_id: 'cosmoshub-4', src_port: 'transfer', src_channel: 'channel-141', sequence: '1' }] });
@@ -271,8 +274,7 @@ describe('clearing (chain-sim, built services, real servers)', () => {
     } finally {
       await sim.call('/relay-latency', { ms: 0 });
     }
-    const truth = (await sim.packets()).find((p) => p.src_chain_id === packet.src_chain_id && p.src_channel === packet.src_channel && p.sequence === packet.sequence);
-    expect(truth?.state).toBe('sent');
+    expect((await simPacket(packet)).state).toBe('sent');
   }, 90_000);
 
   it('a clearing-service killed (kill -9) in the middle of a relay: the job resumes after a restart, the packet is relayed once, nothing refunded', async () => {
@@ -289,15 +291,14 @@ describe('clearing (chain-sim, built services, real servers)', () => {
     }
     // Down for longer than the relay would have taken: nothing was relayed, nothing moved.
     await new Promise((r) => setTimeout(r, 5_000));
-    const truth = async () => (await sim.packets<{ src_chain_id: string; src_channel: string; sequence: string; state: string; recv_relayers?: string[] }>()).find((p) => p.src_chain_id === packet.src_chain_id && p.src_channel === packet.src_channel && p.sequence === packet.sequence)!;
-    expect((await truth()).state).toBe('sent');
+    expect((await simPacket(packet)).state).toBe('sent');
     expect((await statusOf(q)).state).toBe('clearing');
 
     await restartClearing();
     const done = await until(q, 'completed', 60_000);
     expect(done).toMatchObject({ progress: { total: 1, cleared: 1 }, refunds: [] });
     // Relayed exactly once, by one relayer (the resumed job), and the operation's job ran to completion once.
-    expect((await truth()).recv_relayers).toHaveLength(1);
+    expect((await simPacket(packet)).recv_relayers).toHaveLength(1);
     const [op] = await db.query<{ state: string; payments: string; refunds: string }>(
       `SELECT status AS state, (SELECT count(*) FROM payments WHERE operation_id = o.id)::text AS payments, (SELECT count(*) FROM refunds WHERE operation_id = o.id)::text AS refunds
          FROM clearing_operations o WHERE id = $1`,
@@ -338,10 +339,7 @@ describe('clearing (chain-sim, built services, real servers)', () => {
     const late = await verify(q, await pay(q));
     expect(late).toMatchObject({ status: 410, body: { error: { code: 'token_expired', message: expect.stringContaining('will be sent back') } } });
     await until(q, 'expired', 15_000);
-    const expired = await waitFor(async () => {
-      const s = await statusOf(q);
-      return s.refunds[0]?.status === 'confirmed' ? s : false;
-    }, 30_000, 250);
+    const expired = await refundsConfirmed(q);
     expect(expired).toMatchObject({ state: 'expired', paid: null, refunds: [{ reason: 'rejected', amount: q.payment.amount, status: 'confirmed' }] });
     // The packets are free for a new quote.
     const again = await call('POST', '/api/v1/clearing/quote', { packets: q.packets.map((p: any) => p.packet) });

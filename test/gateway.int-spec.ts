@@ -8,7 +8,7 @@ import { redisEnvShape } from '@unstuck/cache';
 import { loadEnv } from '@unstuck/config';
 import { createDataSource, Database, dbEnvShape } from '@unstuck/db';
 import { EventPublisher, JetStreamConnection, natsEnvShape } from '@unstuck/messaging';
-import { REPO_ROOT, startBuiltApp, startServer, stopServer, uniqueSuffix, waitFor, type ServiceProcess } from '@unstuck/testing';
+import { REPO_ROOT, startBuiltApp, startServer, stopServer, sumSamples, uniqueSuffix, waitFor, type ServiceProcess } from '@unstuck/testing';
 import { adr036SignDoc } from '../apps/api-gateway/src/auth/adr036';
 
 /**
@@ -45,13 +45,6 @@ describe('api-gateway (built, against real PostgreSQL, Redis and NATS)', () => {
     const res = await fetch(`${BASE}${path}`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
     return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, any> };
   };
-
-  /** The sum of a metric's samples in a Prometheus text exposition. */
-  const sumMetric = (text: string, name: string) =>
-    text
-      .split('\n')
-      .filter((l) => l === name || l.startsWith(`${name} `) || l.startsWith(`${name}{`))
-      .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
 
   /** A packet row as ingest would have written it; stuck when `kind` is given. */
   async function seedPacket(sequence: number, sender: string, kind: string | null, createdAt: Date) {
@@ -194,10 +187,10 @@ describe('api-gateway (built, against real PostgreSQL, Redis and NATS)', () => {
     it('answers a wallet with no stuck packet from its index; lists its packet once packet.stuck is processed, and leaves the index when none is left', async () => {
       const h = { 'x-forwarded-for': client() };
       const walletC = toBech32('cosmos', randomBytes(20));
-      const indexAnswers = async () => sumMetric(await (await fetch(`${BASE}/metrics`)).text(), 'gateway_stuck_index_answers_total');
+      const indexAnswers = async () => sumSamples(await (await fetch(`${BASE}/metrics`)).text(), 'gateway_stuck_index_answers_total');
       const url = `/api/v1/packets/stuck?wallet=${walletC}`;
       // Built in the background at start.
-      await waitFor(async () => sumMetric(await (await fetch(`${BASE}/metrics`)).text(), 'gateway_stuck_index_wallets') >= 0, 10_000, 100);
+      await waitFor(async () => sumSamples(await (await fetch(`${BASE}/metrics`)).text(), 'gateway_stuck_index_wallets') >= 0, 10_000, 100);
       const before = await indexAnswers();
       expect((await get(url, h)).body!.items).toEqual([]);
       expect(await indexAnswers()).toBe(before + 1);

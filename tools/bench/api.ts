@@ -8,7 +8,7 @@ import { toBech32 } from '@cosmjs/encoding';
 import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { REPO_ROOT, startBuiltApp, type ServiceProcess } from '@unstuck/testing';
-import { BENCH_ENV, runBench, DB_URL, metricsText, sleep, sumSamples } from './harness';
+import { BENCH_ENV, runBench, DB_URL, metricsText, profileArgs, sleep, sumSamples, untilUp } from './harness';
 import { recordBenchmark } from './report';
 
 /**
@@ -83,14 +83,6 @@ function run(opts: autocannon.Options): Promise<autocannon.Result> {
   });
 }
 
-async function until(url: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (await fetch(url).then((r) => r.ok, () => false)) return;
-    await sleep(200);
-  }
-  throw new Error(`${url} never answered`);
-}
-
 async function benchmark(): Promise<void> {
   const wallets = await seed();
   const hello = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'tools', 'bench', 'hello.js')], { env: { ...process.env, PORT: String(HELLO_PORT) }, stdio: 'ignore' });
@@ -103,10 +95,9 @@ async function benchmark(): Promise<void> {
       RATE_LIMIT_PER_IP: '1000000000',
       RATE_LIMIT_PER_WALLET: '1000000000',
     },
-    // BENCH_PROFILE_DIR=<dir> writes a V8 CPU profile of the gateway there when it exits.
-    process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []);
-    await until(`http://127.0.0.1:${HELLO_PORT}/hello`);
-    await until(`http://127.0.0.1:${GATEWAY_PORT}/health/ready`);
+    profileArgs());
+    await untilUp(`http://127.0.0.1:${HELLO_PORT}/hello`);
+    await untilUp(`http://127.0.0.1:${GATEWAY_PORT}/health/ready`);
 
     // 1. The ceiling.
     const ceiling = await run({ url: `http://127.0.0.1:${HELLO_PORT}/hello`, connections: CONNECTIONS, duration: DURATION });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { toBech32 } from '@cosmjs/encoding';
 import { Client } from 'pg';
 import { startBuiltApp, type ServiceProcess } from '@unstuck/testing';
-import { ADMIN, admin, BENCH_ENV, CHAINS, DB_URL, headOf, INGEST_PORT, percentile, RPC_BASE, runBench, sleep } from './harness';
+import { ADMIN, admin, BENCH_ENV, CHAINS, DB_URL, headOf, INGEST_PORT, percentile, RPC_BASE, runBench, sleep, untilUp } from './harness';
 import { recordBenchmark } from './report';
 
 /**
@@ -132,16 +132,14 @@ async function run(): Promise<void> {
   const db = new Client({ connectionString: DB_URL });
   await db.connect();
   try {
-    for (let i = 0; i < 100 && !(await fetch(`${ADMIN}/chains`).then((r) => r.ok, () => false)); i++) await sleep(200);
+    await untilUp(`${ADMIN}/chains`, 20_000);
     const heads = await Promise.all(CHAINS.map((c) => headOf(c.port)));
     const chainsFile = join(mkdtempSync(join(tmpdir(), 'unstuck-bench-clearing-')), 'chains.yaml');
     writeFileSync(chainsFile, CHAINS.map((c, i) => `- chain_id: ${c.id}\n  rpc: http://127.0.0.1:${c.port}\n  comet_version: "${c.v}"\n  start_height: ${heads[i]}\n`).join(''));
     const common = { ...BENCH_ENV, CHAINS_FILE: chainsFile, LOG_LEVEL: 'error', GATEWAY_SECRET: SECRET };
     services.push(startBuiltApp('packet-ingest', { ...common, INGEST_PORT: String(INGEST_PORT), INGEST_POLL_INTERVAL_MS: '200' }));
     services.push(startBuiltApp('clearing-service', { ...common, CLEARING_PORT: String(CLEARING_PORT), CHAIN_SIM_ADMIN_URL: ADMIN, CLEARING_TOKEN_TTL_SECONDS: '3600' }));
-    for (const port of [INGEST_PORT, CLEARING_PORT]) {
-      for (let i = 0; i < 300 && !(await fetch(`http://127.0.0.1:${port}/health/ready`).then((r) => r.ok, () => false)); i++) await sleep(200);
-    }
+    for (const port of [INGEST_PORT, CLEARING_PORT]) await untilUp(`http://127.0.0.1:${port}/health/ready`);
     const { chains, paths } = await admin<{ chains: Array<{ chain_id: string; bech32_prefix: string }>; paths: Path[] }>('/chains');
     const prefixes = new Map(chains.map((c) => [c.chain_id, c.bech32_prefix]));
 

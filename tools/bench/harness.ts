@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { ChainSimAdmin, REPO_ROOT, startBuiltApp, type ServiceProcess } from '@unstuck/testing';
+import { ChainSimAdmin, REPO_ROOT, startBuiltApp, sumSamples, type ServiceProcess } from '@unstuck/testing';
 
 /** What the benchmarks share: a chain-sim with a backlog, packet-ingest following it, and metric readers. */
 export const ADMIN = 'http://127.0.0.1:46600';
@@ -72,6 +72,17 @@ export const CHAINS = [
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Waits until `url` answers 2xx (a service's /health/ready, chain-sim's admin API); throws after `timeoutMs`. */
+export async function untilUp(url: string, timeoutMs = 60_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await sleep(200)) {
+    if (await fetch(url).then((r) => r.ok, () => false)) return;
+  }
+  throw new Error(`${url} never answered`);
+}
+
+/** BENCH_PROFILE_DIR=<dir>: Node flags that make a benchmarked service write its V8 CPU profile there as it exits. */
+export const profileArgs = (): string[] => (process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []);
+
 export const admin = async <T>(path: string, body?: unknown): Promise<T> =>
   (await (await fetch(`${ADMIN}${path}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })).json()) as T;
 
@@ -87,13 +98,7 @@ export const percentile = (xs: number[], p: number) => {
 
 export const metricsText = async (port: number) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
 
-/** Sum of a metric's samples (`name{…} v`, or `name v` without labels) whose line contains every `match` fragment. */
-export function sumSamples(text: string, name: string, ...match: string[]): number {
-  return text
-    .split('\n')
-    .filter((l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) && match.every((m) => l.includes(m)))
-    .reduce((s, l) => s + Number(l.split(' ').pop()), 0);
-}
+export { sumSamples };
 
 /** A histogram's cumulative bucket counts (`le` → count), summed over label sets. */
 export function histogramBuckets(text: string, name: string): Map<number, number> {
@@ -162,10 +167,7 @@ export async function chainSimBacklog(): Promise<Backlog> {
     CHAIN_SIM_WALLETS: '5000',
     CHAIN_SIM_SEED: '11',
   });
-  for (let i = 0; i < 100; i++) {
-    if (await fetch(`${ADMIN}/chains`).then((r) => r.ok, () => false)) break;
-    await sleep(200);
-  }
+  await untilUp(`${ADMIN}/chains`, 20_000);
   const startHeight = await headOf(RPC_BASE);
   while ((await headOf(RPC_BASE)) < startHeight + BACKLOG_BLOCKS) await sleep(500);
   await admin('/rate', { transfers_per_block: 0 });
@@ -190,8 +192,7 @@ function startIngest(chainsFile: string): ServiceProcess {
     INGEST_POLL_INTERVAL_MS: '200',
     LOG_LEVEL: 'error',
   },
-  // BENCH_PROFILE_DIR=<dir> writes a V8 CPU profile of packet-ingest there when it exits (Chrome DevTools opens it).
-  process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []);
+  profileArgs());
 }
 
 /**

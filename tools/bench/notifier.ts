@@ -4,7 +4,7 @@ import { io as connectClient, type Socket } from 'socket.io-client';
 import { loadEnv } from '@unstuck/config';
 import { EventPublisher, JetStreamConnection, natsEnvShape, type OutgoingEvent } from '@unstuck/messaging';
 import { packetSentFixture, REPO_ROOT, startBuiltApp, type ServiceProcess } from '@unstuck/testing';
-import { BENCH_ENV, runBench, metricsText, percentile, sleep, sumSamples } from './harness';
+import { BENCH_ENV, runBench, metricsText, percentile, sleep, sumSamples, untilUp } from './harness';
 import { recordBenchmark } from './report';
 
 /**
@@ -63,10 +63,7 @@ async function measureNotifier(): Promise<Run> {
   });
   const nats = new JetStreamConnection(loadEnv(natsEnvShape, BENCH_ENV), 'bench-notifier');
   try {
-    for (let i = 0; i < 150; i++) {
-      if (await fetch(`http://127.0.0.1:${NOTIFIER_PORT}/health/ready`).then((r) => r.ok, () => false)) break;
-      await sleep(200);
-    }
+    await untilUp(`http://127.0.0.1:${NOTIFIER_PORT}/health/ready`, 30_000);
     const rss = async () => sumSamples(await metricsText(NOTIFIER_PORT), 'process_resident_memory_bytes');
     const before = await rss();
     const latencies: number[] = [];

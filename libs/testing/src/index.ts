@@ -2,3 +2,4 @@ export { REPO_ROOT, startServer, stopServer, superuser, uniqueSuffix, waitFor, t
 export { packetSentFixture } from './fixtures';
 export { startBuiltApp, type ServiceProcess } from './processes';
 export { ChainSimAdmin, type SimPacket } from './chain-sim';
+export { sumSamples } from './metrics';
