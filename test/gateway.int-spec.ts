@@ -1,4 +1,5 @@
 import { randomBytes, randomInt } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Secp256k1HdWallet } from '@cosmjs/amino';
@@ -339,6 +340,34 @@ describe('api-gateway (built, against real PostgreSQL, Redis and NATS)', () => {
       expect(limited.status).toBe(429);
       expect(limited.body!.error.code).toBe('rate_limited');
       expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    });
+
+    it('holds a limit across replicas: what one replica admitted counts at the other once they have synced', async () => {
+      const port = PORT + 9;
+      const other = startBuiltApp('api-gateway', { GATEWAY_PORT: String(port), RATE_LIMIT_PER_IP: '40', RATE_LIMIT_SYNC_MS: '50' });
+      try {
+        await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined))?.ok, 30_000, 200);
+        const h = { 'x-forwarded-for': client() };
+        const atOther = async () => (await fetch(`http://127.0.0.1:${port}/api/v1/stats/platform`, { headers: h })).status;
+        const statuses: number[] = [];
+        for (let i = 0; i < 20; i++) statuses.push((await get('/api/v1/stats/platform', h)).status);
+        for (let i = 0; i < 20; i++) statuses.push(await atOther());
+        expect(statuses).toEqual(Array(40).fill(200));
+        // Each replica adds its counts to Redis every sync interval (100 ms here, 50 ms there) and learns the sum in
+        // the answer. One more request to each (admitted or not: what a replica knows may be one sync old) makes both
+        // send, and then both know of all 42. Each has admitted only 20 or 21 of its own 40, and refuses.
+        await sleep(300);
+        await get('/api/v1/stats/platform', h);
+        await atOther();
+        await sleep(300);
+        const limited = await get('/api/v1/stats/platform', h);
+        expect(limited.status).toBe(429);
+        expect(limited.body!.error.code).toBe('rate_limited');
+        expect(await atOther()).toBe(429);
+      } finally {
+        other.kill('SIGTERM');
+        await other.exited;
+      }
     });
 
     it('believes X-Forwarded-For only from its trusted proxies: a client calling directly cannot dodge the limit by naming other addresses', async () => {

@@ -17,6 +17,11 @@ export const envShape = {
   RATE_LIMIT_PER_IP: envVar.int(600, 1),
   /** Requests per window for one signed-in wallet, whatever IP they come from. */
   RATE_LIMIT_PER_WALLET: envVar.int(300, 1),
+  /**
+   * Rate-limit counts are kept per replica and summed in Redis this often: replicas together may admit up to this
+   * long of each other's requests beyond a limit.
+   */
+  RATE_LIMIT_SYNC_MS: envVar.int(100, 10, 10_000),
   /** A wallet's stuck packets in cache; invalidated by that wallet's packet events, so this only bounds staleness if an event is missed. */
   CACHE_STUCK_TTL_SECONDS: envVar.int(300, 1),
   CACHE_CHANNEL_STATS_TTL_SECONDS: envVar.int(900, 1),

@@ -2,19 +2,17 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import compress from '@fastify/compress';
 import cors from '@fastify/cors';
-import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import { SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
-import type { Redis } from 'ioredis';
 import { assertProductionSecret } from '@unstuck/auth';
-import { REDIS } from '@unstuck/cache';
 import { repoRoot } from '@unstuck/config';
 import { runService } from '@unstuck/platform';
 import { AppModule } from './app.module';
 import { AuthService } from './auth/auth.service';
 import { envShape } from './env';
 import { fastifyErrorHandler } from './http/errors';
+import { registerRateLimit } from './http/rate-limit';
 import { API_PREFIX, buildOpenApi, UNPREFIXED } from './openapi';
 import { paymentRpcs } from './web-config.controller';
 
@@ -55,23 +53,7 @@ runService({
     fastify.addHook('onRequest', (request, reply, done) => securityHeaders(request.raw, reply.raw, (err?: unknown) => done(err as Error | undefined)));
     await app.register(cors, { origin: env.CORS_ORIGINS, credentials: false, maxAge: 600 });
     await app.register(compress, { threshold: 1024, encodings: ['br', 'gzip'] });
-    // Limits counted in Redis, so they hold across replicas; if Redis fails, requests go through (skipOnError).
-    await app.register(rateLimit, {
-      global: true,
-      hook: 'preHandler',
-      redis: app.get<Redis>(REDIS),
-      nameSpace: 'unstuck:ratelimit:v1:',
-      skipOnError: true,
-      timeWindow: env.RATE_LIMIT_WINDOW_MS,
-      keyGenerator: (request) => (request.auth && 'wallet' in request.auth ? `w:${request.auth.wallet}` : `ip:${request.ip}`),
-      max: (_request, key) => (key.startsWith('w:') ? env.RATE_LIMIT_PER_WALLET : env.RATE_LIMIT_PER_IP),
-      allowList: (request) => request.url.startsWith('/health/') || request.url === '/metrics',
-      errorResponseBuilder: (_request, context) => ({
-        statusCode: 429,
-        code: 'rate_limited',
-        message: `rate limit of ${context.max} requests per ${context.after} reached; retry after ${Math.ceil(context.ttl / 1000)} s`,
-      }),
-    });
+    await registerRateLimit(app, env);
 
     SwaggerModule.setup('docs', app, () => buildOpenApi(app), { jsonDocumentUrl: 'docs/json', yamlDocumentUrl: 'docs/yaml' });
 

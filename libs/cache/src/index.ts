@@ -2,3 +2,4 @@ export { CacheModule, createRedis, REDIS, RedisReadiness, type CacheModuleOption
 export { decodeValue, encodeValue } from './codec';
 export { redisEnvShape, type RedisEnv } from './env';
 export { INVALIDATION_CHANNEL, TieredCache, type Keyspace, type TieredCacheOptions } from './tiered-cache';
+export { redisCounterRemote, SharedCounter, type CounterAddition, type CounterRemote, type SharedCounterOptions } from './shared-counter';
