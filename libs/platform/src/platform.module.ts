@@ -28,6 +28,8 @@ export interface PlatformOptions {
   service: string;
   /** Whether the service cannot work without Redis (job queues) or only uses it as a cache. */
   redisCritical: boolean;
+  /** Paths whose requests the service logs itself (see `logRequests`), not pino-http. */
+  selfLoggedPaths?: string[];
 }
 
 /**
@@ -44,6 +46,7 @@ export class PlatformModule {
         ObservabilityModule.forRoot({
           service: options.service,
           logLevel: env.LOG_LEVEL,
+          selfLoggedPaths: options.selfLoggedPaths,
           readiness: [PrimaryReadiness, ReplicaReadiness, NatsReadiness, RedisReadiness],
           memory: {
             intervalMs: env.MEMORY_CHECK_INTERVAL_MS,

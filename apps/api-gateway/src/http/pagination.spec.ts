@@ -1,4 +1,7 @@
 import { Type } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Value } from '@sinclair/typebox/value';
+import { StuckQuerySchema, StreamQuerySchema } from '../packets/packets.controller';
 import { ApiError } from './errors';
 import { CursorCodec, pageInfo } from './pagination';
 import { parseWith } from './validation';
@@ -55,5 +58,32 @@ describe('query validation', () => {
     expect(codeOf(() => parseWith(Q, { sort_by: 'created_at;DROP TABLE x' }, 'query'))).toBe('invalid_query_parameter');
     expect(codeOf(() => parseWith(Q, { pagesize: '3' }, 'query'))).toBe('unknown_query_parameter');
     expect(errorOf(() => parseWith(Q, { page: 'two' }, 'query'))?.message).toContain('"page"');
+  });
+
+  it("answers what TypeBox's full conversion answers, for the inputs its quick path takes and those it leaves", () => {
+    const wallet = 'cosmos1jltzld78qns9eprhl6zw6uucrf06mtfp5f3fuu';
+    const inputs = [
+      { wallet },
+      { wallet, limit: '7', min_age_seconds: '0', kind: 'awaiting_ack', chain_id: 'osmosis-1' },
+      { wallet, limit: '1.0' },
+      { wallet, limit: '007' },
+      { wallet, limit: '-3' },
+      { wallet, limit: '1e2' },
+      { wallet, limit: ' 5' },
+      { wallet, min_age_seconds: 'true' },
+      { wallet, kind: 'stuck' },
+      { wallet, extra: '1' },
+      { limit: '5' },
+    ];
+    for (const schema of [StuckQuerySchema, StreamQuerySchema]) {
+      const check = TypeCompiler.Compile(schema);
+      for (const input of inputs) {
+        const full = Value.Convert(schema, Value.Default(schema, { ...input }));
+        const ok = check.Check(full);
+        const quick = errorOf(() => parseWith(schema, input, 'query'));
+        if (ok) expect(parseWith(schema, input, 'query')).toEqual(full);
+        else expect(quick).toBeInstanceOf(ApiError);
+      }
+    }
   });
 });

@@ -15,6 +15,37 @@ const checkerOf = (schema: TSchema) => {
   return c;
 };
 
+type QuickParse = (input: Record<string, unknown>) => Record<string, unknown>;
+const quickParsers = new WeakMap<TSchema, QuickParse | null>();
+
+/**
+ * For a flat object of primitives (every query and path schema here), a converter that does what TypeBox's generic
+ * Default + Convert walk does for well-formed input, at a fraction of its cost: numbers and booleans from their
+ * text, defaults filled in. Its result is only used when it passes the schema; anything else takes the full path.
+ */
+function quickParserOf(schema: TSchema): QuickParse | null {
+  let quick = quickParsers.get(schema);
+  if (quick !== undefined) return quick;
+  const props = Object.entries((schema as Partial<TObject>).properties ?? {});
+  const numeric = new Set(props.filter(([, p]) => p.type === 'integer' || p.type === 'number').map(([k]) => k));
+  const boolean = new Set(props.filter(([, p]) => p.type === 'boolean').map(([k]) => k));
+  const defaults = props.filter(([, p]) => p.default !== undefined).map(([k, p]) => [k, p.default as unknown] as const);
+  const flat = schema.type === 'object' && props.every(([, p]) => ['string', 'integer', 'number', 'boolean'].includes(p.type as string) || (p.anyOf as TSchema[] | undefined)?.every((a) => a.const !== undefined));
+  quick = flat
+    ? (input) => {
+        const out: Record<string, unknown> = {};
+        for (const k in input) {
+          const v = input[k];
+          out[k] = typeof v !== 'string' ? v : numeric.has(k) && /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : boolean.has(k) && (v === 'true' || v === 'false') ? v === 'true' : v;
+        }
+        for (const [k, d] of defaults) if (out[k] === undefined) out[k] = d;
+        return out;
+      }
+    : null;
+  quickParsers.set(schema, quick);
+  return quick;
+}
+
 /**
  * Parses one part of a request against its TypeBox schema: query strings are converted to the schema's types
  * (page=2 → 2), defaults filled in, and the first problem answered as a 400 naming the parameter.
@@ -23,8 +54,13 @@ export function parseWith<T extends TSchema>(schema: T, input: unknown, where: W
   if (where === 'body' && (input === undefined || input === null) && schema.type === 'object') {
     throw ApiError.badRequest('invalid_body', 'the request needs a JSON body');
   }
-  const value = where === 'body' ? structuredClone(input) : Value.Convert(schema, Value.Default(schema, { ...(input as object) }));
   const checker = checkerOf(schema);
+  const quick = where === 'body' ? null : quickParserOf(schema);
+  if (quick) {
+    const value = quick({ ...(input as Record<string, unknown>) });
+    if (checker.Check(value)) return value as Static<T>;
+  }
+  const value = where === 'body' ? structuredClone(input) : Value.Convert(schema, Value.Default(schema, { ...(input as object) }));
   if (checker.Check(value)) return value as Static<T>;
   const first = checker.Errors(value).First()!;
   const name = first.path.replace(/^\//, '').replace(/\//g, '.');

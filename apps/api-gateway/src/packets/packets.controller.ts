@@ -5,7 +5,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ChainId, ChannelId, PortId, StuckKind, UintString } from '@unstuck/contracts';
 import { ERROR_RESPONSES } from '../http/openapi-common';
-import { ApiParams, plain, Schema } from '../http/validation';
+import { ApiParams, parseWith, plain, Schema } from '../http/validation';
 import { walletParam } from '../http/wallet';
 import { PacketDetail, PacketSummary, StuckPacket } from './packet-views';
 import { PacketsService } from './packets.service';
@@ -54,11 +54,9 @@ export class PacketsController {
   @ApiOperation({ summary: "A wallet's stuck packets, oldest first", description: 'Cached; a packet leaves the list as soon as its acknowledgement, timeout or resolution is processed.' })
   @ApiParams(StuckQuerySchema, 'query')
   @ApiOkResponse({ schema: plain(listingOf(StuckPacket)) })
-  async stuck(@Query(new Schema(StuckQuerySchema, 'query')) q: typeof StuckQuerySchema.static, @Res({ passthrough: true }) reply: FastifyReply) {
-    // Already JSON (a hot wallet's page is encoded once per second, not per request).
-    const body = await this.packets.stuckJson({ ...q, wallet: walletParam(q.wallet, 'wallet') });
-    void reply.type('application/json; charset=utf-8');
-    return body;
+  stuck(@Query() query: unknown, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
+    // main.ts serves this route with stuckLookup directly (serveDirectly): the hottest lookup skips Nest's pipeline.
+    return stuckLookup(this.packets, query, reply);
   }
 
   @Get('stream')
@@ -84,6 +82,17 @@ export class PacketsController {
   detail(@Param(new Schema(PacketPathSchema, 'path')) p: typeof PacketPathSchema.static, @Query(new Schema(PacketDetailQuerySchema, 'query')) q: typeof PacketDetailQuerySchema.static) {
     return this.packets.detail(p.chain_id, q.port ?? 'transfer', p.channel, p.sequence);
   }
+}
+
+/**
+ * A wallet's stuck packets: the query checked, the wallet normalised, the page as JSON text (a hot wallet's page is
+ * encoded once per second, not per request).
+ */
+export function stuckLookup(packets: PacketsService, query: unknown, reply: FastifyReply): Promise<string> {
+  const q = parseWith(StuckQuerySchema, query, 'query');
+  const wallet = walletParam(q.wallet, 'wallet');
+  void reply.type('application/json; charset=utf-8');
+  return packets.stuckJson({ ...q, wallet });
 }
 
 /**

@@ -52,7 +52,7 @@ export class PacketsService {
    * invalidation or reload makes a new one): a hot wallet's list is built and encoded once per second, not per request.
    * A reused body is a true snapshot as of its own snapshot_at.
    */
-  private readonly stuckBodies = new LRUCache<string, { source: unknown; body: Buffer }>({ max: 10_000, ttl: 1_000, ttlAutopurge: false });
+  private readonly stuckBodies = new LRUCache<string, { source: unknown; body: string }>({ max: 10_000, ttl: 1_000, ttlAutopurge: false });
   private readonly indexAnswers = metric.counter({ name: 'gateway_stuck_index_answers_total', help: 'stuck lookups answered empty by the stuck-wallet index, without cache or database' });
 
   constructor(
@@ -69,18 +69,20 @@ export class PacketsService {
    * A wallet's stuck packets, as sender or receiver, oldest first, as the JSON the API answers. Filters and pages
    * are applied to the wallet's cached set; a page encoded within the last second from the same set is reused.
    */
-  async stuckJson(q: StuckQuery): Promise<Buffer> {
-    const scope = scopeOf('stuck', q.wallet, q.chain_id, q.kind ?? undefined, q.min_age_seconds);
-    const after = q.cursor ? this.cursors.decode(q.cursor, scope) : undefined;
+  async stuckJson(q: StuckQuery): Promise<string> {
+    // The scope (a hash) is only needed for cursors and pages; most lookups are answered by the index without it.
+    let scope = q.cursor ? stuckScope(q) : undefined;
+    const after = q.cursor ? this.cursors.decode(q.cursor, scope!) : undefined;
     if (!this.index.mayHaveStuck(q.wallet)) {
       this.indexAnswers.inc();
-      return Buffer.from(JSON.stringify({ items: [], next_cursor: null, snapshot_at: new Date().toISOString() } satisfies Listing<StuckPacket>));
+      return `{"items":[],"next_cursor":null,"snapshot_at":"${new Date().toISOString()}"}`;
     }
     const all = await this.stuckSet(q.wallet);
+    scope ??= stuckScope(q);
     const key = `${scope}\u0000${q.limit}\u0000${q.cursor ?? ''}`;
     const reused = this.stuckBodies.get(key);
     if (reused && reused.source === all) return reused.body;
-    const body = Buffer.from(JSON.stringify(this.stuckPage(all, q, scope, after)));
+    const body = JSON.stringify(this.stuckPage(all, q, scope, after));
     this.stuckBodies.set(key, { source: all, body });
     return body;
   }
@@ -257,6 +259,8 @@ const keyOf = (p: Pick<PacketSummary, 'src_chain_id' | 'src_port' | 'src_channel
   `${p.src_chain_id}/${p.src_port}/${p.src_channel}/${p.sequence.padStart(20, '0')}`;
 
 /** What a cursor is bound to: the listing and its filters (hashed: a cursor should not spell out a wallet). */
+const stuckScope = (q: StuckQuery) => scopeOf('stuck', q.wallet, q.chain_id, q.kind ?? undefined, q.min_age_seconds);
+
 function scopeOf(...parts: Array<string | number | undefined>): string {
   return createHash('sha256').update(parts.map((p) => String(p ?? '')).join('\u0000')).digest('base64url').slice(0, 16);
 }
