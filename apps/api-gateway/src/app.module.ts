@@ -16,7 +16,6 @@ import { StuckWalletIndex } from './packets/stuck-wallet-index';
 import { StatsController } from './stats/stats.controller';
 import { StatsService } from './stats/stats.service';
 import { GATEWAY_ENV } from './tokens';
-import { DIRECT_ROUTES } from './openapi';
 import { WebConfigController } from './web-config.controller';
 import type { AppEnv } from './env';
 
@@ -27,7 +26,7 @@ export class AppModule {
   static register(env: AppEnv): DynamicModule {
     return {
       module: AppModule,
-      imports: [PlatformModule.forRoot(env, { service: SERVICE_NAME, redisCritical: false, selfLoggedPaths: [DIRECT_ROUTES.stuck] })],
+      imports: [PlatformModule.forRoot(env, { service: SERVICE_NAME, redisCritical: false })],
       controllers: [PacketsController, StatsController, OperationsController, AuthController, ClearingController, WebConfigController],
       providers: [
         { provide: GATEWAY_ENV, useValue: env },

@@ -14,7 +14,7 @@ import { envShape } from './env';
 import { fastifyErrorHandler } from './http/errors';
 import { serveDirectly } from './http/direct-route';
 import { registerRateLimit } from './http/rate-limit';
-import { API_PREFIX, buildOpenApi, DIRECT_ROUTES, UNPREFIXED } from './openapi';
+import { API_PREFIX, buildOpenApi, UNPREFIXED } from './openapi';
 import { stuckLookup } from './packets/packets.controller';
 import { PacketsService } from './packets/packets.service';
 import { paymentRpcs } from './web-config.controller';
@@ -79,7 +79,7 @@ runService({
 
     // The hottest lookup without Nest's per-request pipeline (same validation, same answer).
     const packets = app.get(PacketsService);
-    serveDirectly(fastify, 'GET', `/${API_PREFIX}/${DIRECT_ROUTES.stuck}`, (request, reply) => stuckLookup(packets, request.query, reply));
+    serveDirectly(fastify, 'GET', `/${API_PREFIX}/packets/stuck`, (request, reply) => stuckLookup(packets, request.query, reply));
 
     SwaggerModule.setup('docs', app, () => buildOpenApi(app), { jsonDocumentUrl: 'docs/json', yamlDocumentUrl: 'docs/yaml' });
 

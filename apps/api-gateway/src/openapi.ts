@@ -8,8 +8,6 @@ export const UNPREFIXED = [
   { path: 'metrics', method: RequestMethod.GET },
 ];
 export const API_PREFIX = 'api/v1';
-/** Routes main.ts serves without Nest's pipeline (`serveDirectly`), under API_PREFIX; they log their own requests. */
-export const DIRECT_ROUTES = { stuck: 'packets/stuck' };
 
 /** The OpenAPI document, generated from the controllers and their TypeBox schemas. */
 export function buildOpenApi(app: INestApplication): OpenAPIObject {

@@ -2,6 +2,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { EnvValidationError } from '@unstuck/config';
+import { logRequest } from './logger';
 import { httpRequestDuration } from './metrics';
 import { LifecycleState } from './readiness';
 
@@ -35,6 +36,7 @@ export async function bootstrapService(module: unknown, options: BootstrapOption
         { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
         reply.elapsedTime / 1000,
       );
+      logRequest(request, reply);
       done();
     });
 

@@ -13,8 +13,6 @@ export interface ObservabilityOptions {
   /** Providers (registered by the infrastructure modules) whose checks /health/ready runs. */
   readiness: InjectionToken<ReadinessCheck>[];
   memory?: { intervalMs: number; highRatio: number; criticalRatio: number };
-  /** Paths pino-http leaves alone because the service logs their requests itself (`logRequests`). */
-  selfLoggedPaths?: string[];
 }
 
 const MEMORY_OPTIONS = Symbol('MEMORY_OPTIONS');
@@ -37,7 +35,7 @@ export class ObservabilityModule {
     initMetrics(options.service);
     return {
       module: ObservabilityModule,
-      imports: [loggerModule(options.service, options.logLevel, options.selfLoggedPaths), TerminusModule.forRoot({ logger: false })],
+      imports: [loggerModule(options.service, options.logLevel), TerminusModule.forRoot({ logger: false })],
       controllers: [HealthController, MetricsController],
       providers: [
         LifecycleState,

@@ -28,8 +28,6 @@ export interface PlatformOptions {
   service: string;
   /** Whether the service cannot work without Redis (job queues) or only uses it as a cache. */
   redisCritical: boolean;
-  /** Paths whose requests the service logs itself (see `logRequests`), not pino-http. */
-  selfLoggedPaths?: string[];
 }
 
 /**
@@ -46,7 +44,6 @@ export class PlatformModule {
         ObservabilityModule.forRoot({
           service: options.service,
           logLevel: env.LOG_LEVEL,
-          selfLoggedPaths: options.selfLoggedPaths,
           readiness: [PrimaryReadiness, ReplicaReadiness, NatsReadiness, RedisReadiness],
           memory: {
             intervalMs: env.MEMORY_CHECK_INTERVAL_MS,

@@ -1,21 +1,18 @@
 import type { FastifyInstance, RouteHandlerMethod } from 'fastify';
-import { logRequests } from '@unstuck/observability';
 
 /**
  * Serves one route with a plain Fastify handler instead of Nest's per-request pipeline (guards, pipes,
  * interceptors, exception zone), for the hottest lookups. The route is still declared, validated and documented
  * by its Nest controller (OpenAPI comes from there), and Fastify's hooks — security headers, CORS, compression,
  * rate limits, metrics, the error handler — still run: only the handler Nest registers is swapped for `handler`,
- * which must answer exactly as the controller method does. Requests are logged by `logRequests` (list the path in
- * PlatformModule's `selfLoggedPaths`, or pino-http logs them too). Call before the app listens (Nest registers its
- * routes then).
+ * which must answer exactly as the controller method does. Call before the app listens (Nest registers its routes
+ * then).
  */
 export function serveDirectly(fastify: FastifyInstance, method: 'GET', url: string, handler: RouteHandlerMethod): void {
   let installed = false;
   fastify.addHook('onRoute', (route) => {
     if (route.url !== url || route.method !== method) return;
     route.handler = handler;
-    logRequests(route);
     installed = true;
   });
   fastify.addHook('onReady', (done) => done(installed ? undefined : new Error(`serveDirectly: no ${method} ${url} route was registered to serve`)));
