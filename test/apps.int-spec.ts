@@ -42,7 +42,7 @@ describe('the five services, booted from built JS against the real infrastructur
       expect(Object.keys(body.details).sort()).toEqual(['nats', 'postgres_primary', 'postgres_replica', 'redis']);
       expect(Object.values(body.details).every((d: any) => d.status === 'up' && !d.degraded)).toBe(true);
     }
-  });
+  }, APPS.length * 20_000 + 5_000); // each app may take its whole 20 s wait
 
   it('each exports default metrics, event-loop lag and the HTTP histogram labelled with its service', async () => {
     for (const { name, port } of APPS) {
