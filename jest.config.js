@@ -30,9 +30,10 @@ module.exports = {
       testMatch: ['<rootDir>/{apps,libs,tools,test}/**/*.int-spec.ts'],
       globalSetup: '<rootDir>/tools/jest/integration-setup.js',
       slowTestThreshold: 30,
-      // Against real servers on a shared two-core machine: boots and waits (a service's readiness, up to 30 s) take
-      // longer than Jest's 5 s default when the machine is slow. Tests that need more set their own.
-      testTimeout: 60_000,
+      // Against real servers on a shared two-core machine, boots and waits (a service's readiness, up to 30 s) take
+      // longer than Jest's 5 s default when the machine is slow: 60 s here (Jest reads `testTimeout` only from the
+      // top-level config, so the project sets it in a setup file). Tests that need more set their own.
+      setupFilesAfterEnv: ['<rootDir>/tools/jest/integration-timeout.js'],
     },
   ],
 };
