@@ -21,7 +21,14 @@ describe('the five services, booted from built JS against the real infrastructur
 
   beforeAll(async () => {
     for (const app of APPS) running.push({ app, ...start(app) });
-    await Promise.all(APPS.map((app) => waitFor(async () => (await get(app.port, '/health/live')).ok, 30_000, 200)));
+    await Promise.all(
+      running.map(({ app, output }) =>
+        waitFor(async () => (await get(app.port, '/health/live')).ok, 30_000, 200).catch((e: unknown) => {
+          // Say which app did not come up, and what it printed.
+          throw new Error(`${app.name} is not live: ${String(e)}\n--- its output ---\n${output().slice(-4000)}`);
+        }),
+      ),
+    );
   }, 60_000);
 
   afterAll(async () => {
