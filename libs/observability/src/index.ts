@@ -1,5 +1,5 @@
 export { bootstrapService, runMain, type BootstrapOptions } from './bootstrap';
-export { loggerModule, logRequest, REDACTED_PATHS } from './logger';
+export { isProbeOrScrape, loggerModule, logRequest, REDACTED_PATHS } from './logger';
 export { MemoryPressureMonitor, type PressureLevel, type Shedder } from './memory-pressure';
 export { httpRequestDuration, initMetrics, metric, metricsRegistry } from './metrics';
 export { ObservabilityModule, type ObservabilityOptions } from './observability.module';

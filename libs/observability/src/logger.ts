@@ -34,13 +34,18 @@ export function loggerModule(service: string, level: string): DynamicModule {
   });
 }
 
+/** Health probes and metric scrapes: orchestrators and Prometheus call them every few seconds. */
+export function isProbeOrScrape(url: string): boolean {
+  return url === '/metrics' || url.startsWith('/health/');
+}
+
 /**
  * One request, logged as pino-http did (`request completed`; info, warn for 4xx, error for 5xx). Probes and scrapes
- * arrive every few seconds and would drown the request log: they are not logged.
+ * would drown the request log: they are not logged.
  */
 export function logRequest(request: FastifyRequest, reply: FastifyReply): void {
   const url = request.url;
-  if (url === '/metrics' || url.startsWith('/health/')) return;
+  if (isProbeOrScrape(url)) return;
   const status = reply.statusCode;
   const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
   const logger = PinoLogger.root as PinoLogger['logger'] | undefined; // set once LoggerModule is up

@@ -3,7 +3,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import rateLimit, { type FastifyRateLimitStore, type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { Redis } from 'ioredis';
 import { REDIS, redisCounterRemote, SharedCounter } from '@unstuck/cache';
-import { metric } from '@unstuck/observability';
+import { isProbeOrScrape, metric } from '@unstuck/observability';
 import type { AppEnv } from '../env';
 
 type IncrCallback = (error: Error | null, result: { current: number; ttl: number }) => void;
@@ -51,7 +51,7 @@ export async function registerRateLimit(app: NestFastifyApplication, env: AppEnv
     timeWindow: env.RATE_LIMIT_WINDOW_MS,
     keyGenerator: (request) => (request.auth && 'wallet' in request.auth ? `w:${request.auth.wallet}` : `ip:${request.ip}`),
     max: (_request, key) => (key.startsWith('w:') ? env.RATE_LIMIT_PER_WALLET : env.RATE_LIMIT_PER_IP),
-    allowList: (request) => request.url.startsWith('/health/') || request.url === '/metrics',
+    allowList: (request) => isProbeOrScrape(request.url),
     errorResponseBuilder: (_request, context) => ({
       statusCode: 429,
       code: 'rate_limited',

@@ -71,8 +71,9 @@ export class PacketsService {
    */
   async stuckJson(q: StuckQuery): Promise<string> {
     // The scope (a hash) is only needed for cursors and pages; most lookups are answered by the index without it.
-    let scope = q.cursor ? stuckScope(q) : undefined;
-    const after = q.cursor ? this.cursors.decode(q.cursor, scope!) : undefined;
+    let scope: string | undefined;
+    let after: CursorPosition | undefined;
+    if (q.cursor) after = this.cursors.decode(q.cursor, (scope = stuckScope(q)));
     if (!this.index.mayHaveStuck(q.wallet)) {
       this.indexAnswers.inc();
       return `{"items":[],"next_cursor":null,"snapshot_at":"${new Date().toISOString()}"}`;
@@ -259,9 +260,8 @@ const keyOf = (p: Pick<PacketSummary, 'src_chain_id' | 'src_port' | 'src_channel
   `${p.src_chain_id}/${p.src_port}/${p.src_channel}/${p.sequence.padStart(20, '0')}`;
 
 /** What a cursor is bound to: the listing and its filters (hashed: a cursor should not spell out a wallet). */
-const stuckScope = (q: StuckQuery) => scopeOf('stuck', q.wallet, q.chain_id, q.kind ?? undefined, q.min_age_seconds);
-
 function scopeOf(...parts: Array<string | number | undefined>): string {
   return createHash('sha256').update(parts.map((p) => String(p ?? '')).join('\u0000')).digest('base64url').slice(0, 16);
 }
+const stuckScope = (q: StuckQuery) => scopeOf('stuck', q.wallet, q.chain_id, q.kind ?? undefined, q.min_age_seconds);
 
