@@ -58,6 +58,17 @@ describe('clearing (chain-sim, built services, real servers)', () => {
       [id.src_chain_id, id.src_channel, id.sequence],
     );
   }
+  /** A quote for clearing one packet (the body of a successful answer). */
+  const quoteFor = async (packet: unknown) => (await call('POST', '/api/v1/clearing/quote', { packets: [packet] })).body;
+  /** Runs `fn` while every relay through chain-sim takes `ms` (a slow or failing relayer), then makes relays quick again. */
+  async function withRelayLatency(ms: number, fn: () => Promise<void>): Promise<void> {
+    await sim.call('/relay-latency', { ms });
+    try {
+      await fn();
+    } finally {
+      await sim.call('/relay-latency', { ms: 0 });
+    }
+  }
   /** A packet chain-sim never sent: its relayer has nothing to relay, so ingest never sees it cleared. */
   async function ghostPacket(sequence: number) {
     const createdAt = new Date(Date.now() - 3_600_000);
@@ -208,7 +219,7 @@ describe('clearing (chain-sim, built services, real servers)', () => {
   }, 90_000);
 
   it('notices a payment by itself (ingest sees the CLR- memo), and refunds the excess of an overpayment with a signed transaction', async () => {
-    const q = (await call('POST', '/api/v1/clearing/quote', { packets: [await stuckPacket()] })).body;
+    const q = await quoteFor(await stuckPacket());
     const extra = 12_345n;
     const tx = await pay(q, (BigInt(q.payment.amount) + extra).toString());
     const done = await until(q, 'completed');
@@ -221,7 +232,7 @@ describe('clearing (chain-sim, built services, real servers)', () => {
   }, 90_000);
 
   it('refuses an underpayment with what is missing and sends it back; a full payment then clears; a second payment goes back too', async () => {
-    const q = (await call('POST', '/api/v1/clearing/quote', { packets: [await stuckPacket()] })).body;
+    const q = await quoteFor(await stuckPacket());
     const shortAmount = (BigInt(q.payment.amount) - 1n).toString();
     const shortTx = await pay(q, shortAmount);
     const short = await verify(q, shortTx);
@@ -249,7 +260,7 @@ describe('clearing (chain-sim, built services, real servers)', () => {
   }, 60_000);
 
   it('fails when the relays never land within the deadline, and refunds the payment by a real broadcast', async () => {
-    const q = (await call('POST', '/api/v1/clearing/quote', { packets: [await ghostPacket(1)] })).body;
+    const q = await quoteFor(await ghostPacket(1));
     expect(q.token).toBeTruthy();
     const tx = await pay(q);
     expect((await verify(q, tx)).status).toBe(200);
@@ -263,32 +274,26 @@ describe('clearing (chain-sim, built services, real servers)', () => {
 
   it('a relayer that keeps failing: out of attempts, the operation fails and the payment is refunded by a real broadcast', async () => {
     const packet = await stuckPacket();
-    const q = (await call('POST', '/api/v1/clearing/quote', { packets: [packet] })).body;
+    const q = await quoteFor(packet);
     // Every relay takes longer than the relayer's timeout, and chain-sim relays nothing for a caller that gave up.
-    await sim.call('/relay-latency', { ms: 5_000 });
-    try {
+    await withRelayLatency(5_000, async () => {
       expect((await verify(q, await pay(q))).status).toBe(200);
       const refunded = await until(q, 'refunded', 60_000);
       expect(refunded.error).toMatch(/relaying failed: chain-sim relay API unreachable/);
       expect(refunded.refunds).toEqual([{ reason: 'failure', amount: q.payment.amount, denom: 'uatom', status: 'confirmed', tx_hash: expect.stringMatching(/^[0-9A-F]{64}$/) }]);
-    } finally {
-      await sim.call('/relay-latency', { ms: 0 });
-    }
+    });
     expect((await simPacket(packet)).state).toBe('sent');
   }, 90_000);
 
   it('a clearing-service killed (kill -9) in the middle of a relay: the job resumes after a restart, the packet is relayed once, nothing refunded', async () => {
     const packet = await stuckPacket();
-    const q = (await call('POST', '/api/v1/clearing/quote', { packets: [packet] })).body;
+    const q = await quoteFor(packet);
     // The relay takes 4 s (a relayer building proofs); the service dies inside it, so chain-sim relays nothing.
-    await sim.call('/relay-latency', { ms: 4_000 });
-    try {
+    await withRelayLatency(4_000, async () => {
       expect((await verify(q, await pay(q))).status).toBe(200);
       await until(q, 'clearing', 15_000);
       await crashClearing();
-    } finally {
-      await sim.call('/relay-latency', { ms: 0 });
-    }
+    });
     // Down for longer than the relay would have taken: nothing was relayed, nothing moved.
     await new Promise((r) => setTimeout(r, 5_000));
     expect((await simPacket(packet)).state).toBe('sent');
@@ -308,7 +313,7 @@ describe('clearing (chain-sim, built services, real servers)', () => {
   }, 120_000);
 
   it('a clearing-service killed while its refund waits in the mempool: after a restart the same signed bytes land once', async () => {
-    const q = (await call('POST', '/api/v1/clearing/quote', { packets: [await ghostPacket(2)] })).body;
+    const q = await quoteFor(await ghostPacket(2));
     const before = await refundTxsOnChain(q.payment.address);
     expect((await verify(q, await pay(q))).status).toBe(200);
     // The chain stops producing blocks: the refund, once broadcast, waits in its mempool.
@@ -333,7 +338,7 @@ describe('clearing (chain-sim, built services, real servers)', () => {
   }, 150_000);
 
   it('an expired token: the payment is refused with 410 and sent back, and the quote shows expired', async () => {
-    const q = (await call('POST', '/api/v1/clearing/quote', { packets: [await stuckPacket()] })).body;
+    const q = await quoteFor(await stuckPacket());
     // Five minutes pass (the clock of the quote, not of the test).
     await db.query(`UPDATE clearing_operations SET expires_at = now() - interval '1 second' WHERE id = $1`, [q.operation_id]);
     const late = await verify(q, await pay(q));

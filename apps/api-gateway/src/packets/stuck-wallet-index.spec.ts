@@ -7,25 +7,28 @@ function indexWith(max = 10) {
   let release!: (rows: Array<{ w: string }>) => void;
   const db = { queryNamed: () => new Promise((resolve) => (release = resolve)) } as unknown as GatewayDb;
   const index = new StuckWalletIndex(db, { STUCK_INDEX_REFRESH_SECONDS: 0, STUCK_INDEX_MAX_WALLETS: max } as AppEnv);
-  return { index, answer: (...w: string[]) => release(w.map((x) => ({ w: x }))) };
+  const answer = (...w: string[]) => release(w.map((x) => ({ w: x })));
+  /** A whole rebuild whose query finds these wallets. */
+  const build = async (...w: string[]) => {
+    const built = index.rebuild();
+    answer(...w);
+    await built;
+  };
+  return { index, answer, build };
 }
 
 describe('StuckWalletIndex', () => {
   it('says "maybe" for every wallet until built, then only for the wallets it holds', async () => {
-    const { index, answer } = indexWith();
+    const { index, build } = indexWith();
     expect(index.mayHaveStuck('cosmos1a')).toBe(true);
-    const built = index.rebuild();
-    answer('cosmos1a');
-    await built;
+    await build('cosmos1a');
     expect(index.mayHaveStuck('cosmos1a')).toBe(true);
     expect(index.mayHaveStuck('cosmos1b')).toBe(false);
   });
 
   it('keeps a wallet added while a rebuild read the database', async () => {
-    const { index, answer } = indexWith();
-    const first = index.rebuild();
-    answer();
-    await first;
+    const { index, answer, build } = indexWith();
+    await build();
     const second = index.rebuild();
     index.add(['cosmos1new']);
     answer('cosmos1old');
@@ -35,10 +38,8 @@ describe('StuckWalletIndex', () => {
   });
 
   it('drops a wallet whose load found nothing, unless an event named it after the load began', async () => {
-    const { index, answer } = indexWith();
-    const built = index.rebuild();
-    answer('cosmos1a', 'cosmos1b');
-    await built;
+    const { index, build } = indexWith();
+    await build('cosmos1a', 'cosmos1b');
     const loadA = index.mark();
     index.forget('cosmos1a', loadA);
     expect(index.mayHaveStuck('cosmos1a')).toBe(false);
@@ -49,10 +50,8 @@ describe('StuckWalletIndex', () => {
   });
 
   it('turns itself off above its cap: every wallet is "maybe" again', async () => {
-    const { index, answer } = indexWith(2);
-    const built = index.rebuild();
-    answer('cosmos1a', 'cosmos1b', 'cosmos1c');
-    await built;
+    const { index, build } = indexWith(2);
+    await build('cosmos1a', 'cosmos1b', 'cosmos1c');
     expect(index.mayHaveStuck('cosmos1zzz')).toBe(true);
   });
 });
