@@ -183,7 +183,8 @@ export class ChainFollower {
     }
     parsing();
     const publishing = m.stage.startTimer({ chain_id: this.chainId, stage: 'publish' });
-    if (events.length) await this.publisher.publishBatch(events);
+    // parseBlock checked every event against its contract (a violation became a dead letter instead).
+    if (events.length) await this.publisher.publishBatch(events, { checked: true });
     if (problems.length) await this.deadLetter(problems);
     publishing();
     return events;

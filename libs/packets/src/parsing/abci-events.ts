@@ -35,8 +35,13 @@ export function detectBase64Attributes(events: readonly RawEvent[]): boolean {
   return false;
 }
 
-export function decodeEvents(events: readonly RawEvent[] | null | undefined, base64: boolean): AbciEvent[] {
-  return (events ?? []).map((e) => {
+/**
+ * Decodes the attributes of `events`, or only of those whose type is in `only` (event types are plain text in every
+ * CometBFT version, so the others are skipped without decoding anything).
+ */
+export function decodeEvents(events: readonly RawEvent[] | null | undefined, base64: boolean, only?: ReadonlySet<string>): AbciEvent[] {
+  const wanted = only ? (events ?? []).filter((e) => only.has(e.type)) : (events ?? []);
+  return wanted.map((e) => {
     const attributes = new Map<string, string>();
     for (const a of e.attributes ?? []) {
       const key = base64 ? Buffer.from(a.key, 'base64').toString('utf8') : a.key;

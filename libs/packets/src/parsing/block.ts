@@ -47,6 +47,8 @@ const RELAY_EVENT: Record<string, RelayKind> = {
   timeout_on_close_packet: 'timeout',
 };
 const MAX_HEX = 131_072;
+/** The only events the parser reads; a transaction's other events (coin_spent, message, ...) are not decoded. */
+const PACKET_EVENTS: ReadonlySet<string> = new Set([...Object.keys(RELAY_EVENT), 'send_packet', 'write_acknowledgement']);
 
 const relayKey = (kind: RelayKind, srcPort: string, srcChannel: string, sequence: string) =>
   `${kind}:${srcPort}/${srcChannel}/${sequence}`;
@@ -61,15 +63,16 @@ export function parseBlock(block: BlockInput, counterparty: CounterpartyResolver
     let tx: DecodedTx | undefined;
     let hash: string | undefined;
     if (rawTx !== undefined) {
-      hash = txHash(Buffer.from(rawTx, 'base64'));
+      const raw = Buffer.from(rawTx, 'base64');
+      hash = txHash(raw);
       try {
-        tx = decodeTx(rawTx);
+        tx = decodeTx(raw, hash);
       } catch (e) {
         out.problems.push(problem(block, hash, undefined, 'bad_tx', `transaction does not decode: ${(e as Error).message}`));
       }
     }
     if (tx && hash) emitPayments(block, tx, hash, out);
-    const events = decodeEvents(result.events, block.base64Attributes);
+    const events = decodeEvents(result.events, block.base64Attributes, PACKET_EVENTS);
     if (!hash || !events.some((e) => e.type in RELAY_EVENT || e.type === 'send_packet')) {
       if (tx) emitFrontrun(block, counterparty, tx, new Set(), out);
       return;

@@ -38,11 +38,14 @@ export function txHash(raw: Uint8Array): string {
   return createHash('sha256').update(raw).digest('hex').toUpperCase();
 }
 
-/** Decodes a transaction from /block's base64 `data.txs`. Throws on bytes that are not a Cosmos SDK transaction. */
-export function decodeTx(base64: string): DecodedTx {
-  const raw = Buffer.from(base64, 'base64');
+/**
+ * Decodes a transaction from /block's base64 `data.txs` (or its bytes, with their hash if already known). Throws
+ * on bytes that are not a Cosmos SDK transaction.
+ */
+export function decodeTx(tx: string | Uint8Array, hash?: string): DecodedTx {
+  const raw = typeof tx === 'string' ? Buffer.from(tx, 'base64') : tx;
   const body = TxBody.decode(TxRaw.decode(raw).bodyBytes);
-  const decoded: DecodedTx = { hash: txHash(raw), memo: body.memo, relays: [], transfers: [], bankSends: [], messageCount: body.messages.length };
+  const decoded: DecodedTx = { hash: hash ?? txHash(raw), memo: body.memo, relays: [], transfers: [], bankSends: [], messageCount: body.messages.length };
   body.messages.forEach((any, msgIndex) => {
     switch (any.typeUrl) {
       case MsgRecvPacket.typeUrl: {
