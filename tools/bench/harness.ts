@@ -202,7 +202,12 @@ function startIngest(chainsFile: string): ServiceProcess {
 export async function ingestBacklog(chainsFile: string, heads: number[]): Promise<{ ingest: ServiceProcess; events: number; seconds: number }> {
   const spawned = performance.now();
   const ingest = startIngest(chainsFile);
-  await untilCommitted(heads);
+  await Promise.race([
+    untilCommitted(heads),
+    ingest.exited.then(({ code, signal }) => {
+      throw new Error(`packet-ingest exited (${code ?? signal}) before catching up:\n${ingest.output()}`);
+    }),
+  ]);
   const seconds = (performance.now() - spawned) / 1000;
   return { ingest, events: await settledMetric(INGEST_PORT, 'ingest_events_total'), seconds };
 }
