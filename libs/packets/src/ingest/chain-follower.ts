@@ -180,6 +180,8 @@ export class ChainFollower {
       );
       events.push(...parsed.events);
       problems.push(...parsed.problems);
+      // A block at a time: the writer's database round trips and the acknowledgements are handled in between.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
     parsing();
     const publishing = m.stage.startTimer({ chain_id: this.chainId, stage: 'publish' });
