@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -195,11 +195,38 @@ function startIngest(chainsFile: string): ServiceProcess {
   profileArgs());
 }
 
+/** The processes a benchmark run shares the machine with, found by their command lines in /proc (PostgreSQL's backends are named "postgres: …"). */
+const CPU_GROUPS = { 'packet-ingest': 'apps/packet-ingest/', PostgreSQL: 'postgres', 'nats-server': 'nats-server', 'chain-sim': 'apps/chain-sim/' } as const;
+export type CpuGroup = keyof typeof CPU_GROUPS;
+
+/** CPU seconds (user + system) used so far by every live process of each group (Linux /proc). */
+export function cpuSeconds(): Record<CpuGroup, number> {
+  const out = Object.fromEntries(Object.keys(CPU_GROUPS).map((g) => [g, 0])) as Record<CpuGroup, number>;
+  for (const pid of readdirSync('/proc').filter((d) => /^[0-9]+$/.test(d))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      const group = (Object.keys(CPU_GROUPS) as CpuGroup[]).find((g) => cmd.includes(CPU_GROUPS[g]));
+      if (!group) continue;
+      // Fields after the parenthesised command name: utime and stime are the 12th and 13th, in clock ticks (100/s).
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      out[group] += (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      // the process ended between the listing and the read
+    }
+  }
+  return out;
+}
+
 /**
  * Starts packet-ingest on the backlog and waits until it has committed every chain's head. Timed from the
- * process's spawn: followers start before the HTTP server listens, so boot time counts against ingest.
+ * process's spawn: followers start before the HTTP server listens, so boot time counts against ingest. `cpu` is
+ * the CPU seconds each process group used meanwhile (PostgreSQL's backends that ended are not counted).
  */
-export async function ingestBacklog(chainsFile: string, heads: number[]): Promise<{ ingest: ServiceProcess; events: number; seconds: number }> {
+export async function ingestBacklog(
+  chainsFile: string,
+  heads: number[],
+): Promise<{ ingest: ServiceProcess; events: number; seconds: number; cpu: Record<CpuGroup, number> }> {
+  const before = cpuSeconds();
   const spawned = performance.now();
   const ingest = startIngest(chainsFile);
   await Promise.race([
@@ -209,7 +236,9 @@ export async function ingestBacklog(chainsFile: string, heads: number[]): Promis
     }),
   ]);
   const seconds = (performance.now() - spawned) / 1000;
-  return { ingest, events: await settledMetric(INGEST_PORT, 'ingest_events_total'), seconds };
+  const after = cpuSeconds();
+  const cpu = Object.fromEntries((Object.keys(after) as CpuGroup[]).map((g) => [g, after[g] - before[g]])) as Record<CpuGroup, number>;
+  return { ingest, events: await settledMetric(INGEST_PORT, 'ingest_events_total'), seconds, cpu };
 }
 
 /** Waits until ingest has committed every chain's head. */
