@@ -5,7 +5,7 @@ import { Secp256k1HdWallet } from '@cosmjs/amino';
 import { io as connectClient, type Socket } from 'socket.io-client';
 import { loadEnv } from '@unstuck/config';
 import { createDataSource, Database, dbEnvShape } from '@unstuck/db';
-import { ChainSimAdmin, startBuiltApp, waitFor, type ServiceProcess } from '@unstuck/testing';
+import { ChainSimAdmin, startBuiltApp, untilUp, waitFor, type ServiceProcess } from '@unstuck/testing';
 import { adr036SignDoc } from '../apps/api-gateway/src/auth/adr036';
 
 /**
@@ -90,7 +90,7 @@ describe('clearing (chain-sim, built services, real servers)', () => {
   };
   const restartClearing = async () => {
     processes[2] = startBuiltApp('clearing-service', clearingEnv);
-    await waitFor(async () => (await fetch('http://127.0.0.1:43351/health/ready').catch(() => undefined))?.ok, 60_000, 200);
+    await untilUp('http://127.0.0.1:43351/health/ready', 60_000);
   };
   /** Refund transactions from the hot wallet to the test wallet, as the chain's own tx_search finds them. */
   const refundTxsOnChain = async (hotWallet: string) => {
@@ -158,7 +158,7 @@ describe('clearing (chain-sim, built services, real servers)', () => {
     processes.push(startBuiltApp('notifier', { NOTIFIER_PORT: '43354' }));
     processes.push(startBuiltApp('api-gateway', { GATEWAY_PORT: '43350', CLEARING_URL: 'http://127.0.0.1:43351' }));
     for (const url of [`${GATEWAY}/health/ready`, `${NOTIFIER}/health/ready`, 'http://127.0.0.1:43351/health/ready', 'http://127.0.0.1:43352/health/ready']) {
-      await waitFor(async () => (await fetch(url).catch(() => undefined))?.ok, 60_000, 200).catch((e: Error) => {
+      await untilUp(url, 60_000).catch((e: Error) => {
         throw new Error(`${url} never became ready (${e.message})\n${processes.map((p) => p.output().slice(-2000)).join('\n---\n')}`);
       });
     }

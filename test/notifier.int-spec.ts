@@ -4,7 +4,7 @@ import { DEV_SECRET, WalletTokens } from '@unstuck/auth';
 import { loadEnv } from '@unstuck/config';
 import { createDataSource, Database, dbEnvShape } from '@unstuck/db';
 import { EventPublisher, JetStreamConnection, natsEnvShape } from '@unstuck/messaging';
-import { packetSentFixture, startBuiltApp, uniqueSuffix, waitFor, type ServiceProcess } from '@unstuck/testing';
+import { packetSentFixture, startBuiltApp, uniqueSuffix, untilUp, waitFor, type ServiceProcess } from '@unstuck/testing';
 
 /**
  * Two built notifier processes against the real Redis, NATS and PostgreSQL, driven by socket.io-client; events are
@@ -85,7 +85,7 @@ describe('notifier (two built instances, socket.io-client, real Redis, NATS and 
         }),
       );
     }
-    for (const port of PORTS) await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined))?.ok, 30_000, 200);
+    for (const port of PORTS) await untilUp(`http://127.0.0.1:${port}/health/ready`, 30_000);
   }, 60_000);
 
   afterEach(() => {

@@ -7,7 +7,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { redisEnvShape } from '@unstuck/cache';
 import { loadEnv } from '@unstuck/config';
 import { createDataSource, Database, dbEnvShape } from '@unstuck/db';
-import { ChainSimAdmin, REPO_ROOT, startBuiltApp, uniqueSuffix, waitFor, type ServiceProcess } from '@unstuck/testing';
+import { ChainSimAdmin, REPO_ROOT, startBuiltApp, uniqueSuffix, untilUp, waitFor, type ServiceProcess } from '@unstuck/testing';
 
 /**
  * The dashboard end to end, in Debian's Chromium driven by playwright-core: chain-sim → packet-ingest → NATS →
@@ -87,7 +87,7 @@ describe('web dashboard (Chromium, built services, chain-sim)', () => {
       }),
     );
     for (const url of [`${GATEWAY}/health/ready`, `http://127.0.0.1:${NOTIFIER_PORT}/health/ready`, 'http://127.0.0.1:43341/health/ready']) {
-      await waitFor(async () => (await fetch(url).catch(() => undefined))?.ok, 60_000, 200).catch((e: Error) => {
+      await untilUp(url, 60_000).catch((e: Error) => {
         // Say why: the services' own words.
         throw new Error(`${url} never became ready (${e.message})\n${processes.map((p) => p.output().slice(-2000)).join('\n---\n')}`);
       });

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { ChainSimAdmin, REPO_ROOT, startBuiltApp, sumSamples, type ServiceProcess } from '@unstuck/testing';
+import { ChainSimAdmin, REPO_ROOT, startBuiltApp, sumSamples, untilUp, type ServiceProcess } from '@unstuck/testing';
 
 /** What the benchmarks share: a chain-sim with a backlog, packet-ingest following it, and metric readers. */
 export const ADMIN = 'http://127.0.0.1:46600';
@@ -72,13 +72,7 @@ export const CHAINS = [
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Waits until `url` answers 2xx (a service's /health/ready, chain-sim's admin API); throws after `timeoutMs`. */
-export async function untilUp(url: string, timeoutMs = 60_000): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await sleep(200)) {
-    if (await fetch(url).then((r) => r.ok, () => false)) return;
-  }
-  throw new Error(`${url} never answered`);
-}
+export { untilUp };
 
 /** BENCH_PROFILE_DIR=<dir>: Node flags that make a benchmarked service write its V8 CPU profile there as it exits. */
 export const profileArgs = (): string[] => (process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []);

@@ -1,4 +1,4 @@
-import { waitFor } from './infra';
+import { untilUp, waitFor } from './infra';
 
 /** What the waits need of a database (libs/db's Database; not imported, since libs/db's tests use this lib). */
 interface Queryable {
@@ -30,8 +30,8 @@ export class ChainSimAdmin {
     return (await this.call<{ packets: T[] }>('/packets')).packets;
   }
 
-  waitUntilUp(timeoutMs = 20_000): Promise<unknown> {
-    return waitFor(async () => (await fetch(`${this.url}/chains`).catch(() => undefined))?.ok ?? false, timeoutMs, 100);
+  waitUntilUp(timeoutMs = 20_000): Promise<void> {
+    return untilUp(`${this.url}/chains`, timeoutMs, 100);
   }
 
   /** The first height each chain's RPC serves (ingest starts there so every packet of the run is expected). */

@@ -1,4 +1,4 @@
-export { REPO_ROOT, startServer, stopServer, superuser, uniqueSuffix, waitFor, type Component } from './infra';
+export { REPO_ROOT, startServer, stopServer, superuser, uniqueSuffix, untilUp, waitFor, type Component } from './infra';
 export { packetSentFixture } from './fixtures';
 export { startBuiltApp, type ServiceProcess } from './processes';
 export { ChainSimAdmin, type SimPacket } from './chain-sim';

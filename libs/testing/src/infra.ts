@@ -51,6 +51,13 @@ export async function waitFor<T>(
   }
 }
 
+/** Waits until `url` answers 2xx (a service's /health/ready, chain-sim's admin API); fails after `timeoutMs`, naming it. */
+export async function untilUp(url: string, timeoutMs = 60_000, intervalMs = 200): Promise<void> {
+  await waitFor(async () => (await fetch(url).catch(() => undefined))?.ok, timeoutMs, intervalMs).catch((e: Error) => {
+    throw new Error(`${url} never answered 2xx (${e.message})`);
+  });
+}
+
 /** A suffix that keeps one test run's names (durables, chain ids, keys) apart from the previous runs'. */
 export function uniqueSuffix(): string {
   return `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
