@@ -11,11 +11,20 @@ import { loadChainsConfig } from '@unstuck/packets';
  */
 const DEMO = process.env.UNSTUCK_DEMO !== 'false';
 const SIM_ADMIN_PORT = Number(process.env.CHAIN_SIM_ADMIN_PORT ?? 26600);
-/** The demo's chains (chain-sim, on this machine) as the dashboard's payment RPCs: the demo wallet pays from the page. */
-const demoPaymentRpcs = () =>
-  loadChainsConfig(process.env.CHAINS_FILE ?? join(repoRoot(), 'config', 'chains.yaml'))
-    .map((c) => `${c.chain_id}=${c.rpc}`)
-    .join(',');
+/**
+ * Every service's environment. In the demo the dashboard offers the demo wallet (ADR-036 from a development
+ * mnemonic) and the demo's chains (chain-sim, on this machine) as its payment RPCs, so the demo wallet pays from the
+ * page, unless told otherwise.
+ */
+const SERVICE_ENV = DEMO
+  ? {
+      WEB_DEMO_WALLET: 'true',
+      WEB_PAYMENT_RPCS: loadChainsConfig(process.env.CHAINS_FILE ?? join(repoRoot(), 'config', 'chains.yaml'))
+        .map((c) => `${c.chain_id}=${c.rpc}`)
+        .join(','),
+      ...process.env,
+    }
+  : process.env;
 const SERVICES = [
   { name: 'api-gateway', port: Number(process.env.GATEWAY_PORT ?? 3000) },
   { name: 'clearing-service', port: Number(process.env.CLEARING_PORT ?? 3001) },
@@ -40,8 +49,7 @@ function prefixLines(name: string, stream: NodeJS.ReadableStream, out: NodeJS.Wr
 function start(name: string): void {
   const child = spawn(process.execPath, [join(root, 'dist', 'apps', name, 'src', 'main.js')], {
     cwd: root,
-    // In the demo the dashboard offers the demo wallet (ADR-036 from a development mnemonic), unless told otherwise.
-    env: DEMO ? { WEB_DEMO_WALLET: 'true', WEB_PAYMENT_RPCS: demoPaymentRpcs(), ...process.env } : process.env,
+    env: SERVICE_ENV,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   prefixLines(name, child.stdout!, process.stdout);
