@@ -29,6 +29,9 @@ export interface SimBlock {
   txs: SimTx[];
 }
 
+/** Rendered answers kept per chain, in characters of JSON (ASCII: bytes). A full block (250 transfers) renders to ~1 MB. */
+const RENDERED_BYTES = 128 * 1024 * 1024;
+
 const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest();
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex').toUpperCase();
 const b64 = (s: string | Uint8Array) => Buffer.from(s).toString('base64');
@@ -42,6 +45,9 @@ export class SimChain {
   earliest: number;
   private readonly blocks = new Map<number, SimBlock>();
   private readonly txIndex = new Map<string, { height: number; index: number }>();
+  /** `block` and `block_results` answers as JSON text, rendered once per height (see renderedJson). */
+  private readonly rendered = new Map<string, string>();
+  private renderedBytes = 0;
   private pending: SimTx[] = [];
   private nonce = 0;
   readonly accounts: SimAccounts;
@@ -113,10 +119,14 @@ export class SimChain {
     this.pending = [];
     this.blocks.set(block.height, block);
     block.txs.forEach((tx, index) => this.txIndex.set(tx.hash, { height: block.height, index }));
+    this.renderedJson('block', block);
+    this.renderedJson('block_results', block);
     // Pruned like a node with a retention setting: old heights are gone and status says so.
     while (this.height - this.earliest >= this.retainBlocks) {
       for (const tx of this.blocks.get(this.earliest)?.txs ?? []) this.txIndex.delete(tx.hash);
       this.blocks.delete(this.earliest);
+      this.forgetRendered(`block/${this.earliest}`);
+      this.forgetRendered(`block_results/${this.earliest}`);
       this.earliest += 1;
     }
     return block;
@@ -129,6 +139,34 @@ export class SimChain {
   }
 
   // ---- what a CometBFT RPC answers -------------------------------------------------------------------------
+
+  /**
+   * The `block` or `block_results` answer for a height as JSON text. A sealed block never changes, so its answers
+   * are rendered once, when it is sealed (a node writes them to its store then, and serves them from there), and kept
+   * while they fit in RENDERED_BYTES; an older height is rendered again on demand.
+   */
+  renderedJson(kind: 'block' | 'block_results', block: SimBlock): string {
+    const key = `${kind}/${block.height}`;
+    let text = this.rendered.get(key);
+    if (text === undefined) {
+      text = JSON.stringify(kind === 'block' ? this.renderBlock(block) : this.renderBlockResults(block));
+      this.rendered.set(key, text);
+      this.renderedBytes += text.length;
+      // Maps iterate in insertion order: the first key is the oldest.
+      for (const oldest of this.rendered.keys()) {
+        if (this.renderedBytes <= RENDERED_BYTES || oldest === key) break;
+        this.forgetRendered(oldest);
+      }
+    }
+    return text;
+  }
+
+  private forgetRendered(key: string): void {
+    const text = this.rendered.get(key);
+    if (text === undefined) return;
+    this.rendered.delete(key);
+    this.renderedBytes -= text.length;
+  }
 
   renderEvents(events: SimEvent[]): Array<{ type: string; attributes: Array<{ key: string; value: string; index: boolean }> }> {
     const base64 = this.cometVersion === '0.34';

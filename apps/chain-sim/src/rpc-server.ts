@@ -15,6 +15,11 @@ class RpcError extends Error {
 
 type Params = Record<string, unknown>;
 
+/** A result already rendered as JSON text. */
+class RenderedJson {
+  constructor(readonly text: string) {}
+}
+
 /** CometBFT URI parameters are JSON-ish: height=5, hash=0xABCD, query="tx.height=5". */
 function uriParams(search: URLSearchParams): Params {
   const out: Params = {};
@@ -115,7 +120,7 @@ export class ChainRpcServer {
   }
 
   private send(ws: WebSocket, message: unknown): void {
-    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
+    if (ws.readyState === ws.OPEN) ws.send(typeof message === 'string' ? message : JSON.stringify(message));
   }
 
   private onWebSocket(ws: WebSocket): void {
@@ -150,32 +155,34 @@ export class ChainRpcServer {
       res.end();
       return;
     }
-    let body: unknown;
+    let text: string;
     if (req.method === 'POST') {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
       try {
         const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id?: unknown; method?: string; params?: Params } | Array<{ id?: unknown; method?: string; params?: Params }>;
-        body = Array.isArray(parsed)
-          ? parsed.map((r) => this.dispatch(r.id ?? -1, r.method ?? '', r.params ?? {}))
+        text = Array.isArray(parsed)
+          ? `[${parsed.map((r) => this.dispatch(r.id ?? -1, r.method ?? '', r.params ?? {})).join(',')}]`
           : this.dispatch(parsed.id ?? -1, parsed.method ?? '', parsed.params ?? {});
       } catch {
-        body = { jsonrpc: '2.0', id: -1, error: { code: -32700, message: 'Parse error. Invalid JSON', data: '' } };
+        text = JSON.stringify({ jsonrpc: '2.0', id: -1, error: { code: -32700, message: 'Parse error. Invalid JSON', data: '' } });
       }
     } else {
-      body = this.dispatch(-1, url.pathname.replace(/^\//, ''), uriParams(url.searchParams));
+      text = this.dispatch(-1, url.pathname.replace(/^\//, ''), uriParams(url.searchParams));
     }
-    const text = JSON.stringify(body);
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
     res.end(text);
   }
 
-  private dispatch(id: unknown, method: string, params: Params): unknown {
+  /** One JSON-RPC answer as JSON text (a block's answer is spliced in as rendered once, not serialized again). */
+  private dispatch(id: unknown, method: string, params: Params): string {
     try {
-      return { jsonrpc: '2.0', id, result: this.call(method, params) };
+      const result = this.call(method, params);
+      const text = result instanceof RenderedJson ? result.text : JSON.stringify(result ?? null);
+      return `{"jsonrpc":"2.0","id":${JSON.stringify(id ?? null)},"result":${text}}`;
     } catch (e) {
-      if (e instanceof RpcError) return { jsonrpc: '2.0', id, error: { code: e.code, message: e.message, data: e.data } };
-      return { jsonrpc: '2.0', id, error: { code: -32603, message: 'Internal error', data: (e as Error).message } };
+      if (e instanceof RpcError) return JSON.stringify({ jsonrpc: '2.0', id, error: { code: e.code, message: e.message, data: e.data } });
+      return JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32603, message: 'Internal error', data: (e as Error).message } });
     }
   }
 
@@ -207,9 +214,9 @@ export class ChainRpcServer {
           },
         };
       case 'block':
-        return this.chain.renderBlock(this.chain.block(this.height(params))!);
+        return new RenderedJson(this.chain.renderedJson('block', this.chain.block(this.height(params))!));
       case 'block_results':
-        return this.chain.renderBlockResults(this.chain.block(this.height(params))!);
+        return new RenderedJson(this.chain.renderedJson('block_results', this.chain.block(this.height(params))!));
       case 'tx': {
         const hash = String(params.hash ?? '').replace(/^0x/i, '');
         const raw = /^[0-9A-Fa-f]{64}$/.test(hash) ? hash : Buffer.from(hash, 'base64').toString('hex');
