@@ -134,6 +134,31 @@ describe('PacketStore (real PostgreSQL)', () => {
     }
   });
 
+  it('remembers a packet key only once committed, to the microsecond, and finds keys other writers claimed', async () => {
+    const p = lifecycle(`keys-${uniqueSuffix()}`, 4);
+    const sent = p.sent.payload as PacketSentV1;
+    sent.block_time = '2024-11-01T12:00:00.123456Z';
+    // Fails in the packet_flow upsert, after its key was claimed in the same transaction: nothing may stay behind.
+    const broken = { event: 'packet.sent', payload: { ...sent, transfer: { ...sent.transfer!, amount: 'not a number' } } } as OutgoingEvent;
+    await expect(store.commit([broken])).rejects.toThrow();
+    const keyRows = () => db.query(`SELECT created_at FROM packet_keys WHERE src_chain_id = $1`, [sent.packet.src_chain_id]);
+    expect(await keyRows()).toHaveLength(0);
+
+    await store.commit([p.sent]);
+    expect(await keyRows()).toHaveLength(1);
+    // Another process (a store with nothing cached) and then this one again: both land on the same row.
+    await new PacketStore(db).commit([p.recvA]);
+    await store.commit([p.ack]);
+    const joined = await db.query<{ status: string; created_at: Date }>(
+      `SELECT f.status, f.created_at FROM packet_keys k JOIN packet_flow f ON f.created_at = k.created_at AND f.id = k.id WHERE k.src_chain_id = $1`,
+      [sent.packet.src_chain_id],
+    );
+    expect(joined).toHaveLength(1);
+    expect(joined[0]!.status).toBe('acknowledged');
+    expect((await db.query(`SELECT 1 FROM packet_flow WHERE src_chain_id = $1`, [sent.packet.src_chain_id])).length).toBe(1);
+    expect((await db.query(`SELECT created_at::text AS t FROM packet_keys WHERE src_chain_id = $1`, [sent.packet.src_chain_id]))[0]).toEqual({ t: '2024-11-01 12:00:00.123456+00' });
+  });
+
   it('moves the cursor in the same transaction as the rows, forward only', async () => {
     const chain = `cursor-${uniqueSuffix()}`;
     const p = lifecycle(chain, 1);

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { EntityManager } from 'typeorm';
 import {
   packetKey,
@@ -10,11 +11,18 @@ import {
 import type { Database } from '@unstuck/db';
 import type { OutgoingEvent } from '@unstuck/messaging';
 
-/** Everything known about one packet from one batch of events: each fact once, whatever order it came in. */
-interface PacketPatch {
-  key: PacketId;
+/**
+ * Everything known about one packet from one batch of events: each fact once, whatever order it came in. Flat, so
+ * that it is the JSON row the upsert reads (json_to_recordset ignores the keys it does not name).
+ */
+interface PacketPatch extends PacketId {
   /** Block time of the earliest event in the batch: the packet's created_at if the batch is the first to see it. */
   firstSeen: string;
+  /** The packet's packet_keys row, filled in just before the upsert. */
+  id?: string;
+  created_at?: string;
+  /** Relay rows of this packet really inserted by this commit. */
+  new_relays?: number;
   dst_chain_id?: string;
   dst_port?: string;
   dst_channel?: string;
@@ -60,6 +68,21 @@ interface RelayRow {
   height: string;
 }
 
+/** A packet's packet_keys row: its id and the partition (created_at) its packet_flow row lives in. */
+interface KeyRow {
+  id: string;
+  created_at: string;
+}
+
+/**
+ * A packet_keys row as the store reads it back: id and created_at as text (created_at keeps PostgreSQL's
+ * microseconds; a JS Date would cut them to milliseconds and miss the packet_flow row's partition key).
+ */
+const KEY_ROW = 'src_chain_id, src_port, src_channel, sequence::text AS sequence, id::text AS id, created_at::text AS created_at';
+
+/** Packet keys remembered per process (~100 bytes each). */
+const KEYS_CACHED = 200_000;
+
 export interface Cursor {
   chainId: string;
   height: string;
@@ -97,7 +120,7 @@ export function foldEvents(events: readonly OutgoingEvent[]): { patches: PacketP
     const k = packetKey(key);
     let p = patches.get(k);
     if (!p) {
-      p = { key, firstSeen: time };
+      p = { src_chain_id: key.src_chain_id, src_port: key.src_port, src_channel: key.src_channel, sequence: key.sequence, firstSeen: time };
       patches.set(k, p);
     } else if (time < p.firstSeen) p.firstSeen = time;
     return p;
@@ -201,6 +224,8 @@ const TIMEOUT_COLUMNS = [
 ] as const;
 
 const recordColumns = [
+  'id bigint',
+  'created_at timestamptz',
   'src_chain_id text',
   'src_port text',
   'src_channel text',
@@ -230,12 +255,11 @@ const current = (c: string) => `coalesce(pf.${c}, EXCLUDED.${c})`;
 const UPSERT_FLOW = `
   INSERT INTO packet_flow AS pf (id, created_at, src_chain_id, src_port, src_channel, sequence, ${ALL.join(', ')},
                                  relay_attempts, status, clear_time_ms, updated_at)
-  SELECT k.id, k.created_at, i.src_chain_id, i.src_port, i.src_channel, i.sequence,
+  SELECT i.id, i.created_at, i.src_chain_id, i.src_port, i.src_channel, i.sequence,
          ${MERGED.map(([c]) => `i.${c}`).join(', ')},
          ${TIMEOUT_COLUMNS.map(([c]) => `coalesce(i.${c}, 0)`).join(', ')},
          coalesce(i.new_relays, 0), ${STATUS(input)}, ${CLEAR_TIME(input)}, now()
     FROM json_to_recordset($1::json) AS i(${recordColumns})
-    JOIN packet_keys k USING (src_chain_id, src_port, src_channel, sequence)
    -- Rows are locked in key order in every statement, so two writers can wait for each other but never deadlock.
    ORDER BY i.src_chain_id, i.src_port, i.src_channel, i.sequence
   ON CONFLICT (created_at, src_chain_id, src_port, src_channel, sequence) DO UPDATE SET
@@ -299,20 +323,35 @@ export class GroupCommitter {
  * status is derived from the facts.
  */
 export class PacketStore {
+  /**
+   * packet_keys rows this process has seen committed: a packet's id and created_at never change once claimed, so a
+   * later batch with the same packet (its receive, its acknowledgement) neither claims nor looks its key up again.
+   * Bounded; a key not here is simply claimed (ON CONFLICT DO NOTHING) and read back.
+   */
+  private readonly keys = new LRUCache<string, KeyRow>({ max: KEYS_CACHED });
+
   constructor(private readonly db: Database) {}
 
   async commit(events: readonly OutgoingEvent[], cursor?: Cursor | readonly Cursor[]): Promise<CommitResult> {
     const cursors = cursor === undefined ? [] : Array.isArray(cursor) ? (cursor as readonly Cursor[]) : [cursor as Cursor];
     const { patches, relays } = foldEvents(events);
-    return this.db.write(async (m) => {
+    const learned = new Map<string, KeyRow>();
+    const result = await this.db.write(async (m) => {
       const relaysInserted = await this.insertRelays(m, relays);
       if (patches.length > 0) {
-        await this.claimKeys(m, patches);
+        const keys = await this.claimKeys(m, patches, learned);
         // Relay rows really inserted (not already there from an earlier delivery), counted per packet.
         const newRelays = new Map<string, number>();
         for (const r of relaysInserted) newRelays.set(packetKey(r), (newRelays.get(packetKey(r)) ?? 0) + 1);
-        const rows = patches.map(({ key, firstSeen: _firstSeen, ...fields }) => ({ ...key, ...fields, new_relays: newRelays.get(packetKey(key)) ?? 0 }));
-        await m.query(UPSERT_FLOW, [JSON.stringify(rows)]);
+        for (const p of patches) {
+          const k = packetKey(p);
+          const row = keys.get(k);
+          if (!row) throw new Error(`packet ${k} has no packet_keys row after claiming it`);
+          p.id = row.id;
+          p.created_at = row.created_at;
+          p.new_relays = newRelays.get(k) ?? 0;
+        }
+        await m.query(UPSERT_FLOW, [JSON.stringify(patches)]);
       }
       for (const c of [...cursors].sort((a, b) => a.chainId.localeCompare(b.chainId))) {
         await m.query(
@@ -326,6 +365,9 @@ export class PacketStore {
       }
       return { packets: patches.length, relaysInserted: relaysInserted.length };
     });
+    // Only once committed: keys claimed by a transaction that rolled back do not exist.
+    for (const [k, row] of learned) this.keys.set(k, row);
+    return result;
   }
 
   /**
@@ -349,17 +391,55 @@ export class PacketStore {
     return rows[0]?.height;
   }
 
-  /** First sight of a packet fixes its id and partition (created_at); later batches find them here. */
-  private async claimKeys(m: EntityManager, patches: PacketPatch[]): Promise<void> {
-    const rows = patches.map((p) => ({ ...p.key, created_at: p.firstSeen }));
-    await m.query(
-      `INSERT INTO packet_keys (src_chain_id, src_port, src_channel, sequence, created_at)
-       SELECT src_chain_id, src_port, src_channel, sequence, created_at
-         FROM json_to_recordset($1::json) AS x(src_chain_id text, src_port text, src_channel text, sequence bigint, created_at timestamptz)
-       ORDER BY 1, 2, 3, 4
-       ON CONFLICT DO NOTHING`,
-      [JSON.stringify(rows)],
+  /**
+   * First sight of a packet fixes its id and partition (created_at); later batches find them here. Returns every
+   * patch's key row: from this process's cache, else claimed in this transaction, else as committed by another.
+   */
+  private async claimKeys(m: EntityManager, patches: readonly PacketPatch[], learned: Map<string, KeyRow>): Promise<Map<string, KeyRow>> {
+    const out = new Map<string, KeyRow>();
+    const unknown: Array<PacketId & { first_seen: string }> = [];
+    for (const p of patches) {
+      const k = packetKey(p);
+      const cached = this.keys.get(k);
+      if (cached) out.set(k, cached);
+      else unknown.push({ src_chain_id: p.src_chain_id, src_port: p.src_port, src_channel: p.src_channel, sequence: p.sequence, first_seen: p.firstSeen });
+    }
+    if (unknown.length === 0) return out;
+    // One statement: the keys it inserts (RETURNING) and the ones that were already there (the join reads the
+    // snapshot from before the insert, so no key comes back twice).
+    const found = await m.query<Array<PacketId & KeyRow>>(
+      `WITH i AS (SELECT * FROM json_to_recordset($1::json) AS x(src_chain_id text, src_port text, src_channel text, sequence bigint, first_seen timestamptz)),
+            claimed AS (INSERT INTO packet_keys (src_chain_id, src_port, src_channel, sequence, created_at)
+                        SELECT src_chain_id, src_port, src_channel, sequence, first_seen FROM i
+                        ORDER BY 1, 2, 3, 4
+                        ON CONFLICT DO NOTHING
+                        RETURNING ${KEY_ROW})
+       SELECT * FROM claimed
+       UNION ALL
+       SELECT ${KEY_ROW} FROM i JOIN packet_keys USING (src_chain_id, src_port, src_channel, sequence)`,
+      [JSON.stringify(unknown)],
     );
+    const take = (rows: Array<PacketId & KeyRow>) => {
+      for (const r of rows) {
+        const row = { id: r.id, created_at: r.created_at };
+        out.set(packetKey(r), row);
+        learned.set(packetKey(r), row);
+      }
+    };
+    take(found);
+    // A key another writer committed while this statement waited for its lock is in neither half: read it now.
+    const late = unknown.filter((u) => !out.has(packetKey(u)));
+    if (late.length > 0) {
+      take(
+        await m.query(
+          `SELECT ${KEY_ROW}
+             FROM json_to_recordset($1::json) AS i(src_chain_id text, src_port text, src_channel text, sequence bigint)
+             JOIN packet_keys USING (src_chain_id, src_port, src_channel, sequence)`,
+          [JSON.stringify(late)],
+        ),
+      );
+    }
+    return out;
   }
 
   private async insertRelays(m: EntityManager, relays: RelayRow[]): Promise<PacketId[]> {
