@@ -115,13 +115,17 @@ class TxParser {
   private onSend(event: AbciEvent): void {
     const a = parsePacketAttributes(event);
     const transferMsg = this.tx?.transfers.find((t) => a.msgIndex === undefined || t.msgIndex === a.msgIndex);
-    emit(this.block, this.out, this.hash, 'send_packet', 'packet.sent', {
-      packet: packetId(this.block.chainId, a),
-      ...route(a, this.counterparty(this.block.chainId, a.srcPort, a.srcChannel)),
-      ...position(this.block, this.hash, a.msgIndex ?? transferMsg?.msgIndex ?? 0),
-      transfer: decodeTransferData(a.dataHex, a.srcPort),
-      ...(a.dataHex && a.dataHex.length <= MAX_HEX ? { data_hex: a.dataHex } : {}),
-    });
+    const payload = packetFields(
+      this.block,
+      this.hash,
+      a.msgIndex ?? transferMsg?.msgIndex ?? 0,
+      packetId(this.block.chainId, a),
+      a,
+      this.counterparty(this.block.chainId, a.srcPort, a.srcChannel),
+    );
+    payload.transfer = decodeTransferData(a.dataHex, a.srcPort);
+    if (a.dataHex && a.dataHex.length <= MAX_HEX) payload.data_hex = a.dataHex;
+    emit(this.block, this.out, this.hash, 'send_packet', 'packet.sent', payload);
   }
 
   private onRelay(event: AbciEvent, kind: RelayKind): void {
@@ -135,29 +139,24 @@ class TxParser {
       const src = this.counterparty(this.block.chainId, a.dstPort, a.dstChannel);
       if (!src) throw new MalformedEventError('unknown_counterparty', `no known chain behind ${a.dstPort}/${a.dstChannel} on ${this.block.chainId}`);
       const ack = this.writeAcknowledgement(a);
-      emit(this.block, this.out, this.hash, event.type, 'packet.received', {
-        packet: packetId(src, a),
-        ...route(a, this.block.chainId),
-        ...position(this.block, this.hash, msgIndex),
-        relayer,
-        effected: true,
-        ...(ack && ack.length <= MAX_HEX ? { ack_hex: ack } : {}),
-        ...optional('ack_success', acknowledgementSucceeded(ack)),
-      });
+      const payload = packetFields(this.block, this.hash, msgIndex, packetId(src, a), a, this.block.chainId);
+      payload.relayer = relayer;
+      payload.effected = true;
+      if (ack && ack.length <= MAX_HEX) payload.ack_hex = ack;
+      const succeeded = acknowledgementSucceeded(ack);
+      if (succeeded !== undefined) payload.ack_success = succeeded;
+      emit(this.block, this.out, this.hash, event.type, 'packet.received', payload);
       return;
     }
-    const fields = {
-      packet: packetId(this.block.chainId, a),
-      ...route(a, this.counterparty(this.block.chainId, a.srcPort, a.srcChannel)),
-      ...position(this.block, this.hash, msgIndex),
-      relayer,
-      effected: true,
-    };
+    const payload = packetFields(this.block, this.hash, msgIndex, packetId(this.block.chainId, a), a, this.counterparty(this.block.chainId, a.srcPort, a.srcChannel));
+    payload.relayer = relayer;
+    payload.effected = true;
     if (kind === 'ack') {
-      const ackHex = relay?.acknowledgement ? Buffer.from(relay.acknowledgement).toString('hex') : undefined;
-      emit(this.block, this.out, this.hash, event.type, 'packet.acknowledged', { ...fields, ...optional('ack_success', acknowledgementSucceeded(ackHex)) });
+      const succeeded = acknowledgementSucceeded(relay?.acknowledgement ? Buffer.from(relay.acknowledgement).toString('hex') : undefined);
+      if (succeeded !== undefined) payload.ack_success = succeeded;
+      emit(this.block, this.out, this.hash, event.type, 'packet.acknowledged', payload);
     } else {
-      emit(this.block, this.out, this.hash, event.type, 'packet.timed_out', fields);
+      emit(this.block, this.out, this.hash, event.type, 'packet.timed_out', payload);
     }
   }
 
@@ -205,15 +204,18 @@ function emitFrontrun(
       msgIndex: r.msgIndex,
     };
     try {
-      const base = { ...position(block, hash, r.msgIndex), relayer: r.signer || 'unknown', effected: false };
+      let payload: Record<string, unknown>;
       if (r.kind === 'recv') {
         const src = counterparty(block.chainId, a.dstPort, a.dstChannel);
         if (!src) throw new MalformedEventError('unknown_counterparty', `no known chain behind ${a.dstPort}/${a.dstChannel} on ${block.chainId}`);
-        emit(block, out, hash, 'MsgRecvPacket', 'packet.received', { packet: packetId(src, a), ...route(a, block.chainId), ...base });
+        payload = packetFields(block, hash, r.msgIndex, packetId(src, a), a, block.chainId);
       } else {
-        const fields = { packet: packetId(block.chainId, a), ...route(a, counterparty(block.chainId, a.srcPort, a.srcChannel)), ...base };
-        emit(block, out, hash, r.kind === 'ack' ? 'MsgAcknowledgement' : 'MsgTimeout', r.kind === 'ack' ? 'packet.acknowledged' : 'packet.timed_out', fields);
+        payload = packetFields(block, hash, r.msgIndex, packetId(block.chainId, a), a, counterparty(block.chainId, a.srcPort, a.srcChannel));
       }
+      payload.relayer = r.signer || 'unknown';
+      payload.effected = false;
+      if (r.kind === 'recv') emit(block, out, hash, 'MsgRecvPacket', 'packet.received', payload);
+      else emit(block, out, hash, r.kind === 'ack' ? 'MsgAcknowledgement' : 'MsgTimeout', r.kind === 'ack' ? 'packet.acknowledged' : 'packet.timed_out', payload);
     } catch (e) {
       if (!(e instanceof MalformedEventError)) throw e;
       out.problems.push(problem(block, hash, r.kind, e.reason, e.message));
@@ -228,13 +230,12 @@ export const PAYMENT_MEMO_PREFIX = 'CLR-';
 function emitPayments(block: BlockInput, tx: DecodedTx, hash: string, out: ParsedBlock): void {
   if (!tx.memo.startsWith(PAYMENT_MEMO_PREFIX)) return;
   for (const send of tx.bankSends) {
-    emit(block, out, hash, 'MsgSend', 'clearing.payment_observed', {
-      ...position(block, hash, send.msgIndex),
-      from: send.from,
-      to: send.to,
-      amount: send.amount,
-      memo: tx.memo.slice(0, 512),
-    });
+    const payload = placeAt({}, block, hash, send.msgIndex);
+    payload.from = send.from;
+    payload.to = send.to;
+    payload.amount = send.amount;
+    payload.memo = tx.memo.slice(0, 512);
+    emit(block, out, hash, 'MsgSend', 'clearing.payment_observed', payload);
   }
 }
 
@@ -242,24 +243,33 @@ function packetId(srcChainId: string, a: PacketAttributes): PacketId {
   return { src_chain_id: srcChainId, src_port: a.srcPort, src_channel: a.srcChannel, sequence: a.sequence };
 }
 
-function route(a: PacketAttributes, dstChainId: string | undefined) {
-  return {
-    ...(dstChainId ? { dst_chain_id: dstChainId } : {}),
-    dst_port: a.dstPort,
-    dst_channel: a.dstChannel,
-    ...(a.connectionId && /^connection-[0-9]{1,19}$/.test(a.connectionId) ? { connection_id: a.connectionId } : {}),
-    ...(a.ordering ? { channel_ordering: a.ordering } : {}),
-    timeout_height: a.timeoutHeight,
-    timeout_timestamp_ns: a.timeoutTimestampNs,
-  };
+const CONNECTION = /^connection-[0-9]{1,19}$/;
+
+/**
+ * The fields every packet event has: the packet, its route and timeout, and where it was seen. Built property by
+ * property in one order, not from spread fragments: this runs for every packet event, and the object is then
+ * checked, serialized and folded.
+ */
+function packetFields(block: BlockInput, hash: string, msgIndex: number, packet: PacketId, a: PacketAttributes, dstChainId: string | undefined): Record<string, unknown> {
+  const o: Record<string, unknown> = { packet };
+  if (dstChainId) o.dst_chain_id = dstChainId;
+  o.dst_port = a.dstPort;
+  o.dst_channel = a.dstChannel;
+  if (a.connectionId && CONNECTION.test(a.connectionId)) o.connection_id = a.connectionId;
+  if (a.ordering) o.channel_ordering = a.ordering;
+  o.timeout_height = a.timeoutHeight;
+  o.timeout_timestamp_ns = a.timeoutTimestampNs;
+  return placeAt(o, block, hash, msgIndex);
 }
 
-function position(block: BlockInput, hash: string, msgIndex: number) {
-  return { chain_id: block.chainId, height: block.height, block_time: block.time, tx_hash: hash, msg_index: msgIndex };
-}
-
-function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
-  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+/** Adds where an event was seen (chain, height, block time, tx, message) to `o`, in place. */
+function placeAt(o: Record<string, unknown>, block: BlockInput, hash: string, msgIndex: number): Record<string, unknown> {
+  o.chain_id = block.chainId;
+  o.height = block.height;
+  o.block_time = block.time;
+  o.tx_hash = hash;
+  o.msg_index = msgIndex;
+  return o;
 }
 
 /** Validates against the event's contract before it can be published; a violation is a problem, not a crash. */
