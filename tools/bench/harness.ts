@@ -165,7 +165,9 @@ export async function chainSimBacklog(): Promise<Backlog> {
   const startHeight = await headOf(RPC_BASE);
   while ((await headOf(RPC_BASE)) < startHeight + BACKLOG_BLOCKS) await sleep(500);
   await admin('/rate', { transfers_per_block: 0 });
-  await sleep(1_500);
+  // Packets already sent are still relayed and acknowledged for a few blocks: wait until every chain seals empty
+  // blocks, so the backlog is complete and chain-sim is idle (not building blocks) while ingest catches up.
+  await untilQuiet();
   const heads = await Promise.all(CHAINS.map((c) => headOf(c.port)));
   // Ingest starts at each chain's first block, so the whole backlog is ingested.
   const earliest = await ChainSimAdmin.earliestHeights(CHAINS.map((c) => c.port));
@@ -175,6 +177,24 @@ export async function chainSimBacklog(): Promise<Backlog> {
     CHAINS.map((c, i) => `- chain_id: ${c.id}\n  rpc: http://127.0.0.1:${c.port}\n  comet_version: "${c.v}"\n  start_height: ${earliest[i]}\n`).join(''),
   );
   return { sim, chainsFile, heads };
+}
+
+/** Waits until the last two blocks of every chain carry no transaction (at most 60 s). */
+async function untilQuiet(): Promise<void> {
+  const txsAt = async (port: number, height: number) =>
+    (await rpc<{ block: { data: { txs: string[] | null } } }>(port, 'block', { height: String(height) })).block.data.txs?.length ?? 0;
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const quiet = await Promise.all(
+      CHAINS.map(async (c) => {
+        const head = await headOf(c.port);
+        return (await txsAt(c.port, head)) === 0 && (await txsAt(c.port, head - 1)) === 0;
+      }),
+    );
+    if (quiet.every(Boolean)) return;
+    await sleep(500);
+  }
+  throw new Error('chain-sim still produces transactions 60 s after its rate was set to 0');
 }
 
 function startIngest(chainsFile: string): ServiceProcess {

@@ -13,6 +13,7 @@ import {
   histogramBuckets,
   ingestBacklog,
   metricsText,
+  profileArgs,
   quantileBetween,
   runBench,
   sleep,
@@ -63,7 +64,7 @@ async function run(): Promise<void> {
     // 2. The aggregator drains the same events, timed from its spawn (boot counts against it).
     const backlog = (await consumer()).num_pending;
     const statsStarted = performance.now();
-    stats = startBuiltApp('stats-aggregator', { ...BENCH_ENV, STATS_PORT: String(STATS_PORT), LOG_LEVEL: 'error' });
+    stats = startBuiltApp('stats-aggregator', { ...BENCH_ENV, STATS_PORT: String(STATS_PORT), LOG_LEVEL: 'error' }, profileArgs());
     for (;;) {
       const info = await consumer();
       if (info.num_pending === 0 && info.num_ack_pending === 0) break;
