@@ -167,8 +167,13 @@ export class DurableConsumer {
         const pending = await this.prepare(msg);
         if (!pending) continue;
         this.buffer.push(pending);
-        if (this.buffer.length >= this.batchMax) await this.flush();
-        else this.armTimer();
+        if (this.buffer.length >= this.batchMax) {
+          // The next batch is read and decoded while this one is handled (its database round trips): one batch
+          // ahead, never more.
+          const previous = this.flushing;
+          void this.flush();
+          await previous;
+        } else this.armTimer();
       }
     } catch (e) {
       if (!this.stopping) this.logger.error(`consumer loop ended: ${(e as Error).message}`);
@@ -190,7 +195,10 @@ export class DurableConsumer {
     const batch = this.buffer;
     this.buffer = [];
     if (batch.length === 0) return this.flushing;
-    this.flushing = this.flushing.then(() => this.process(batch));
+    // Never rejects: a batch whose handling failed outright (not even a nak went out) is redelivered after ack_wait.
+    this.flushing = this.flushing
+      .then(() => this.process(batch))
+      .catch((e: unknown) => this.logger.error(`a batch of ${batch.length} failed and will be redelivered: ${(e as Error).message}`));
     return this.flushing;
   }
 

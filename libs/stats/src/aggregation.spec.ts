@@ -1,5 +1,5 @@
 import { packetSentFixture } from '@unstuck/testing';
-import { contributionsOf, sumDeltas, type PacketEvent, type PacketFacts } from './aggregation';
+import { contributionsOf, dayOf, sumDeltas, type PacketEvent, type PacketFacts } from './aggregation';
 
 const sent = packetSentFixture('cosmoshub-4', 7, { block_time: '2026-11-20T10:15:00.000Z', dst_chain_id: 'osmosis-1' });
 const hash = (n: number) => n.toString(16).toUpperCase().padStart(64, '0');
@@ -82,5 +82,15 @@ describe('contributions of packet events', () => {
     (ack.payload as { ack_success?: boolean }).ack_success = false;
     const rows = sumDeltas(contributionsOf([ack], () => undefined));
     expect(rows.network[0]).toMatchObject({ acknowledged: 1, acks_successful: 0 });
+  });
+});
+
+describe('dayOf', () => {
+  it('is the UTC day, whether the time is written in UTC (nanoseconds included) or with an offset', () => {
+    expect(dayOf('2026-11-21T23:59:59.999999999Z')).toBe('2026-11-21');
+    expect(dayOf('2026-11-21T00:00:00Z')).toBe('2026-11-21');
+    expect(dayOf('2026-11-21T23:30:00+02:00')).toBe('2026-11-21');
+    expect(dayOf('2026-11-21T23:30:00-02:00')).toBe('2026-11-22');
+    expect(dayOf('2026-11-22T01:00:00.5+03:00')).toBe('2026-11-21');
   });
 });

@@ -81,7 +81,9 @@ export type PacketEvent = {
   [K in 'packet.sent' | 'packet.received' | 'packet.acknowledged' | 'packet.timed_out']: { event: K; payload: EventMap[K] };
 }['packet.sent' | 'packet.received' | 'packet.acknowledged' | 'packet.timed_out'];
 
-export const dayOf = (iso: string): string => new Date(iso).toISOString().slice(0, 10);
+/** A UTC RFC 3339 time ("…Z", what CometBFT and ingest write) names its day in its first ten characters. */
+const UTC_TIME = /^\d{4}-\d{2}-\d{2}T[^+]*Z$/;
+export const dayOf = (iso: string): string => (UTC_TIME.test(iso) ? iso.slice(0, 10) : new Date(iso).toISOString().slice(0, 10));
 export const hourOf = (iso: string): string => {
   const d = new Date(iso);
   d.setUTCMinutes(0, 0, 0);

@@ -74,7 +74,8 @@ export class StatsStore {
     for (const c of contributions) if (!unique.has(c.fact)) unique.set(c.fact, c);
     if (unique.size === 0) return [];
     const byHash = new Map([...unique.values()].map((c) => [factHash(c.fact), c]));
-    const ledger = [...byHash.entries()].map(([hash, c]) => ({ day: c.day, hash })).sort((a, b) => (a.day + a.hash < b.day + b.hash ? -1 : 1));
+    // Locked in (day, hash) order by the statement's ORDER BY, not by sorting here.
+    const ledger = [...byHash.entries()].map(([hash, c]) => ({ day: c.day, hash }));
     return this.db.write(async (m) => {
       const inserted: Array<{ hash: string }> = await m.query(
         `INSERT INTO stats_ledger (fact_day, fact_hash)
