@@ -1,13 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
 import { startBuiltApp, startServer, stopServer, waitFor } from '@unstuck/testing';
 
-/** Each app from its built JS, on ports of the test's own so a running `npm start` is not disturbed. */
+/** Each app from its built JS, on ports of the test's own (below the ephemeral range) so a running `npm start` is not disturbed. */
 const APPS = [
-  { name: 'api-gateway', portVar: 'GATEWAY_PORT', port: 43100 },
-  { name: 'clearing-service', portVar: 'CLEARING_PORT', port: 43101 },
-  { name: 'packet-ingest', portVar: 'INGEST_PORT', port: 43102 },
-  { name: 'stats-aggregator', portVar: 'STATS_PORT', port: 43103 },
-  { name: 'notifier', portVar: 'NOTIFIER_PORT', port: 43104 },
+  { name: 'api-gateway', portVar: 'GATEWAY_PORT', port: 23100 },
+  { name: 'clearing-service', portVar: 'CLEARING_PORT', port: 23101 },
+  { name: 'packet-ingest', portVar: 'INGEST_PORT', port: 23102 },
+  { name: 'stats-aggregator', portVar: 'STATS_PORT', port: 23103 },
+  { name: 'notifier', portVar: 'NOTIFIER_PORT', port: 23104 },
 ] as const;
 
 function start(app: (typeof APPS)[number], extraEnv: Record<string, string> = {}) {

@@ -5,7 +5,7 @@ import { Secp256k1HdWallet } from '@cosmjs/amino';
 import { io as connectClient, type Socket } from 'socket.io-client';
 import { loadEnv } from '@unstuck/config';
 import { createDataSource, Database, dbEnvShape } from '@unstuck/db';
-import { ChainSimAdmin, startBuiltApp, untilUp, waitFor, type ServiceProcess } from '@unstuck/testing';
+import { ChainSimAdmin, startBuiltApp, untilReady, waitFor, type ServiceProcess } from '@unstuck/testing';
 import { adr036SignDoc } from '../apps/api-gateway/src/auth/adr036';
 
 /**
@@ -13,10 +13,10 @@ import { adr036SignDoc } from '../apps/api-gateway/src/auth/adr036';
  * chain-sim relayer, refunds signed by the hot wallet and broadcast to chain-sim) → gateway → notifier → a
  * socket.io client. Payments are real bank sends on chain-sim, found by hash or noticed by ingest.
  */
-const SIM_ADMIN = 'http://127.0.0.1:39600';
-const SIM_PORTS = [39657, 39667, 39677];
-const GATEWAY = 'http://127.0.0.1:43350';
-const NOTIFIER = 'http://127.0.0.1:43354';
+const SIM_ADMIN = 'http://127.0.0.1:19600';
+const SIM_PORTS = [19657, 19667, 19677];
+const GATEWAY = 'http://127.0.0.1:23350';
+const NOTIFIER = 'http://127.0.0.1:23354';
 const MNEMONIC = 'notice oak worry limit wrap speak medal online prefer cluster roof addict wrist behave treat actual wasp year salad speed social layer crew genius';
 
 describe('clearing (chain-sim, built services, real servers)', () => {
@@ -90,7 +90,7 @@ describe('clearing (chain-sim, built services, real servers)', () => {
   };
   const restartClearing = async () => {
     processes[2] = startBuiltApp('clearing-service', clearingEnv);
-    await untilUp('http://127.0.0.1:43351/health/ready', 60_000);
+    await untilReady('http://127.0.0.1:23351/health/ready', [processes[2]!]);
   };
   /** Refund transactions from the hot wallet to the test wallet, as the chain's own tx_search finds them. */
   const refundTxsOnChain = async (hotWallet: string) => {
@@ -137,14 +137,14 @@ describe('clearing (chain-sim, built services, real servers)', () => {
     wallet = (await signer.getAccounts())[0]!.address;
     await db.query(`DELETE FROM clearing_operations WHERE wallet_address = $1`, [wallet]).catch(() => undefined);
 
-    processes.push(startBuiltApp('chain-sim', { CHAIN_SIM_RPC_BASE_PORT: String(SIM_PORTS[0]), CHAIN_SIM_ADMIN_PORT: '39600', CHAIN_SIM_BLOCK_MS: '250', CHAIN_SIM_TRANSFERS_PER_BLOCK: '1' }));
+    processes.push(startBuiltApp('chain-sim', { CHAIN_SIM_RPC_BASE_PORT: String(SIM_PORTS[0]), CHAIN_SIM_ADMIN_PORT: '19600', CHAIN_SIM_BLOCK_MS: '250', CHAIN_SIM_TRANSFERS_PER_BLOCK: '1' }));
     await sim.waitUntilUp();
     const earliest = await ChainSimAdmin.earliestHeights(SIM_PORTS);
     const chainsFile = join(mkdtempSync(join(tmpdir(), 'unstuck-clearing-')), 'chains.yaml');
     writeFileSync(chainsFile, ['cosmoshub-4', 'osmosis-1', 'neutron-1'].map((id, i) => `- chain_id: ${id}\n  rpc: http://127.0.0.1:${SIM_PORTS[i]}\n  start_height: ${earliest[i]}\n`).join(''));
-    processes.push(startBuiltApp('packet-ingest', { INGEST_PORT: '43352', CHAINS_FILE: chainsFile, INGEST_POLL_INTERVAL_MS: '200' }));
+    processes.push(startBuiltApp('packet-ingest', { INGEST_PORT: '23352', CHAINS_FILE: chainsFile, INGEST_POLL_INTERVAL_MS: '200' }));
     clearingEnv = {
-      CLEARING_PORT: '43351',
+      CLEARING_PORT: '23351',
       CHAINS_FILE: chainsFile,
       CHAIN_SIM_ADMIN_URL: SIM_ADMIN,
       CLEARING_DEADLINE_SECONDS: '8',
@@ -155,13 +155,9 @@ describe('clearing (chain-sim, built services, real servers)', () => {
       RELAYER_TIMEOUT_MS: '2000',
     };
     processes.push(startBuiltApp('clearing-service', clearingEnv));
-    processes.push(startBuiltApp('notifier', { NOTIFIER_PORT: '43354' }));
-    processes.push(startBuiltApp('api-gateway', { GATEWAY_PORT: '43350', CLEARING_URL: 'http://127.0.0.1:43351' }));
-    for (const url of [`${GATEWAY}/health/ready`, `${NOTIFIER}/health/ready`, 'http://127.0.0.1:43351/health/ready', 'http://127.0.0.1:43352/health/ready']) {
-      await untilUp(url, 60_000).catch((e: Error) => {
-        throw new Error(`${url} never became ready (${e.message})\n${processes.map((p) => p.output().slice(-2000)).join('\n---\n')}`);
-      });
-    }
+    processes.push(startBuiltApp('notifier', { NOTIFIER_PORT: '23354' }));
+    processes.push(startBuiltApp('api-gateway', { GATEWAY_PORT: '23350', CLEARING_URL: 'http://127.0.0.1:23351' }));
+    await untilReady([`${GATEWAY}/health/ready`, `${NOTIFIER}/health/ready`, 'http://127.0.0.1:23351/health/ready', 'http://127.0.0.1:23352/health/ready'], processes);
     const challenge = await (await fetch(`${GATEWAY}/api/v1/auth/challenge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ address: wallet }) })).json() as any;
     const { signature } = await signer.signAmino(wallet, adr036SignDoc(wallet, challenge.message));
     const verified = await (await fetch(`${GATEWAY}/api/v1/auth/verify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ address: wallet, nonce: challenge.nonce, signature }) })).json() as any;

@@ -9,14 +9,14 @@ import { redisEnvShape } from '@unstuck/cache';
 import { loadEnv } from '@unstuck/config';
 import { createDataSource, Database, dbEnvShape } from '@unstuck/db';
 import { EventPublisher, JetStreamConnection, natsEnvShape } from '@unstuck/messaging';
-import { REPO_ROOT, startBuiltApp, startServer, stopServer, sumSamples, uniqueSuffix, untilUp, waitFor, type ServiceProcess } from '@unstuck/testing';
+import { REPO_ROOT, startBuiltApp, startServer, stopServer, sumSamples, uniqueSuffix, untilReady, waitFor, type ServiceProcess } from '@unstuck/testing';
 import { adr036SignDoc } from '../apps/api-gateway/src/auth/adr036';
 
 /**
  * The built api-gateway against the real servers: rows seeded straight into PostgreSQL, events published to
  * JetStream as ingest would, sign-in with signatures made here by @cosmjs.
  */
-const PORT = 43310;
+const PORT = 23310;
 const BASE = `http://127.0.0.1:${PORT}`;
 const MNEMONIC_A = 'surround miss nominee dream gap cross assault thank captain prosper drop duty group candy wealth weather scale put';
 const MNEMONIC_B = 'notice oak worry limit wrap speak medal online prefer cluster roof addict wrist behave treat actual wasp year salad speed social layer crew genius';
@@ -102,7 +102,7 @@ describe('api-gateway (built, against real PostgreSQL, Redis and NATS)', () => {
       BODY_LIMIT_BYTES: '4096',
       READ_YOUR_WRITES_SECONDS: '5',
     });
-    await untilUp(`${BASE}/health/ready`, 30_000);
+    await untilReady(`${BASE}/health/ready`, [gateway], 30_000);
   });
 
   afterAll(async () => {
@@ -346,7 +346,7 @@ describe('api-gateway (built, against real PostgreSQL, Redis and NATS)', () => {
       const port = PORT + 9;
       const other = startBuiltApp('api-gateway', { GATEWAY_PORT: String(port), RATE_LIMIT_PER_IP: '40', RATE_LIMIT_SYNC_MS: '50' });
       try {
-        await untilUp(`http://127.0.0.1:${port}/health/ready`, 30_000);
+        await untilReady(`http://127.0.0.1:${port}/health/ready`, [other], 30_000);
         const h = { 'x-forwarded-for': client() };
         const atOther = async () => (await fetch(`http://127.0.0.1:${port}/api/v1/stats/platform`, { headers: h })).status;
         const statuses: number[] = [];
@@ -375,7 +375,7 @@ describe('api-gateway (built, against real PostgreSQL, Redis and NATS)', () => {
       // This instance trusts one proxy, which the test is not: the caller is 127.0.0.1 whatever the header says.
       const direct = startBuiltApp('api-gateway', { GATEWAY_PORT: String(port), RATE_LIMIT_PER_IP: '5', TRUST_PROXY: '10.9.9.9' });
       try {
-        await untilUp(`http://127.0.0.1:${port}/health/ready`, 30_000);
+        await untilReady(`http://127.0.0.1:${port}/health/ready`, [direct], 30_000);
         const statuses: number[] = [];
         for (let i = 0; i < 6; i++) statuses.push((await fetch(`http://127.0.0.1:${port}/api/v1/stats/platform`, { headers: { 'x-forwarded-for': client() } })).status);
         expect(statuses).toContain(429);

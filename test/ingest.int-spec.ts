@@ -12,11 +12,11 @@ import { ChainSimAdmin, startBuiltApp, waitFor, type ServiceProcess, type SimPac
  * packet-ingest against chain-sim, both from built JS, on ports of the test's own. chain-sim's ground truth
  * (every packet's state and the relayers that raced for it) is compared with what ingest committed.
  */
-const ADMIN = 'http://127.0.0.1:36600';
+const ADMIN = 'http://127.0.0.1:16600';
 const CHAINS = [
-  { chain_id: 'cosmoshub-4', port: 36657, comet: '0.38' },
-  { chain_id: 'osmosis-1', port: 36667, comet: '0.37' },
-  { chain_id: 'neutron-1', port: 36677, comet: '0.34' },
+  { chain_id: 'cosmoshub-4', port: 16657, comet: '0.38' },
+  { chain_id: 'osmosis-1', port: 16667, comet: '0.37' },
+  { chain_id: 'neutron-1', port: 16677, comet: '0.34' },
 ];
 
 interface TruthPacket extends SimPacket {
@@ -54,8 +54,8 @@ describe('packet-ingest against chain-sim (real Postgres, NATS and processes)', 
 
   beforeAll(async () => {
     sim = startBuiltApp('chain-sim', {
-      CHAIN_SIM_RPC_BASE_PORT: '36657',
-      CHAIN_SIM_ADMIN_PORT: '36600',
+      CHAIN_SIM_RPC_BASE_PORT: '16657',
+      CHAIN_SIM_ADMIN_PORT: '16600',
       CHAIN_SIM_BLOCK_MS: '100',
       CHAIN_SIM_SEED: '7',
       CHAIN_SIM_TRANSFERS_PER_BLOCK: '3',
@@ -73,7 +73,7 @@ describe('packet-ingest against chain-sim (real Postgres, NATS and processes)', 
     );
     await db.start();
     await nats.get();
-    startIngest(43202);
+    startIngest(23202);
   }, 60_000);
 
   afterAll(async () => {
@@ -200,7 +200,7 @@ describe('packet-ingest against chain-sim (real Postgres, NATS and processes)', 
     ingest[0]!.kill('SIGKILL');
     await ingest[0]!.exited;
     await new Promise((r) => setTimeout(r, 1_000));
-    startIngest(43202);
+    startIngest(23202);
     await new Promise((r) => setTimeout(r, 1_500));
     const truth = await quiesce();
     expect(await differences(truth)).toEqual([]);
@@ -243,16 +243,16 @@ describe('packet-ingest against chain-sim (real Postgres, NATS and processes)', 
 
   it('with two instances each chain is followed by exactly one; kill -9 that one and the other takes over', async () => {
     const a = ingest[ingest.length - 1]!;
-    const b = startIngest(43203);
-    await waitFor(async () => (await metricValue(43203, 'ingest_chains_followed')) !== undefined, 20_000, 200);
+    const b = startIngest(23203);
+    await waitFor(async () => (await metricValue(23203, 'ingest_chains_followed')) !== undefined, 20_000, 200);
     await new Promise((r) => setTimeout(r, 2_000));
-    expect(await metricValue(43202, 'ingest_chains_followed')).toBe(3);
-    expect(await metricValue(43203, 'ingest_chains_followed')).toBe(0);
+    expect(await metricValue(23202, 'ingest_chains_followed')).toBe(3);
+    expect(await metricValue(23203, 'ingest_chains_followed')).toBe(0);
 
     await admin('/rate', { transfers_per_block: 3 });
     a.kill('SIGKILL');
     await a.exited;
-    await waitFor(async () => (await metricValue(43203, 'ingest_chains_followed')) === 3, 15_000, 200);
+    await waitFor(async () => (await metricValue(23203, 'ingest_chains_followed')) === 3, 15_000, 200);
     const truth = await quiesce();
     expect(await differences(truth)).toEqual([]);
     b.kill('SIGTERM');

@@ -4,13 +4,13 @@ import { DEV_SECRET, WalletTokens } from '@unstuck/auth';
 import { loadEnv } from '@unstuck/config';
 import { createDataSource, Database, dbEnvShape } from '@unstuck/db';
 import { EventPublisher, JetStreamConnection, natsEnvShape } from '@unstuck/messaging';
-import { packetSentFixture, startBuiltApp, uniqueSuffix, untilUp, waitFor, type ServiceProcess } from '@unstuck/testing';
+import { packetSentFixture, startBuiltApp, uniqueSuffix, untilReady, waitFor, type ServiceProcess } from '@unstuck/testing';
 
 /**
  * Two built notifier processes against the real Redis, NATS and PostgreSQL, driven by socket.io-client; events are
  * published to JetStream as the other services would.
  */
-const PORTS = [43320, 43321];
+const PORTS = [23320, 23321];
 const ADDRESS_A = 'cosmos1qypqxpq9qcrsszg2pvxq6rs0zqg3yyc5lzv7xu';
 const ADDRESS_B = 'cosmos1qurswpc8qurswpc8qurswpc8qurswpc8nn86qp';
 
@@ -85,7 +85,7 @@ describe('notifier (two built instances, socket.io-client, real Redis, NATS and 
         }),
       );
     }
-    for (const port of PORTS) await untilUp(`http://127.0.0.1:${port}/health/ready`, 30_000);
+    await untilReady(PORTS.map((port) => `http://127.0.0.1:${port}/health/ready`), instances, 30_000);
   }, 60_000);
 
   afterEach(() => {

@@ -14,11 +14,11 @@ import { ChainSimAdmin, startBuiltApp, waitFor, type ServiceProcess } from '@uns
  * statistics the aggregators wrote are compared with counts recomputed from packet_flow and packet_relays for
  * the packets of this run (as deltas: the database outlives test runs).
  */
-const ADMIN = 'http://127.0.0.1:37600';
+const ADMIN = 'http://127.0.0.1:17600';
 const CHAINS = [
-  { chain_id: 'cosmoshub-4', port: 37657 },
-  { chain_id: 'osmosis-1', port: 37667 },
-  { chain_id: 'neutron-1', port: 37677 },
+  { chain_id: 'cosmoshub-4', port: 17657 },
+  { chain_id: 'osmosis-1', port: 17667 },
+  { chain_id: 'neutron-1', port: 17677 },
 ];
 const CHAIN_IDS = CHAINS.map((c) => c.chain_id);
 const DURABLE = 'stats-aggregator';
@@ -31,7 +31,7 @@ describe('stats-aggregator against chain-sim and packet-ingest (real servers and
   const dir = mkdtempSync(join(tmpdir(), 'unstuck-stats-'));
   const chainsFile = join(dir, 'chains.yaml');
   const processes: ServiceProcess[] = [];
-  const statsPorts = [43303, 43304];
+  const statsPorts = [23303, 23304];
 
   const networkTotals = () =>
     db.query<{ chain_id: string; sent: string; received: string; acknowledged: string; timed_out: string }>(
@@ -67,8 +67,8 @@ describe('stats-aggregator against chain-sim and packet-ingest (real servers and
 
     processes.push(
       startBuiltApp('chain-sim', {
-        CHAIN_SIM_RPC_BASE_PORT: '37657',
-        CHAIN_SIM_ADMIN_PORT: '37600',
+        CHAIN_SIM_RPC_BASE_PORT: '17657',
+        CHAIN_SIM_ADMIN_PORT: '17600',
         CHAIN_SIM_BLOCK_MS: '100',
         CHAIN_SIM_SEED: '11',
         CHAIN_SIM_TRANSFERS_PER_BLOCK: '3',
@@ -78,7 +78,7 @@ describe('stats-aggregator against chain-sim and packet-ingest (real servers and
     await simAdmin.waitUntilUp();
     const earliest = await ChainSimAdmin.earliestHeights(CHAINS.map((c) => c.port));
     writeFileSync(chainsFile, CHAINS.map((c, i) => `- chain_id: ${c.chain_id}\n  rpc: http://127.0.0.1:${c.port}\n  start_height: ${earliest[i]}\n`).join(''));
-    processes.push(startBuiltApp('packet-ingest', { INGEST_PORT: '43302', CHAINS_FILE: chainsFile, INGEST_POLL_INTERVAL_MS: '200' }));
+    processes.push(startBuiltApp('packet-ingest', { INGEST_PORT: '23302', CHAINS_FILE: chainsFile, INGEST_POLL_INTERVAL_MS: '200' }));
     for (const port of statsPorts) {
       processes.push(
         startBuiltApp('stats-aggregator', {

@@ -7,17 +7,17 @@ import { chromium, type Browser } from 'playwright-core';
 import { redisEnvShape } from '@unstuck/cache';
 import { loadEnv } from '@unstuck/config';
 import { createDataSource, Database, dbEnvShape } from '@unstuck/db';
-import { ChainSimAdmin, REPO_ROOT, startBuiltApp, uniqueSuffix, untilUp, waitFor, type ServiceProcess } from '@unstuck/testing';
+import { ChainSimAdmin, REPO_ROOT, startBuiltApp, uniqueSuffix, untilReady, waitFor, type ServiceProcess } from '@unstuck/testing';
 
 /**
  * The dashboard end to end, in Debian's Chromium driven by playwright-core: chain-sim → packet-ingest → NATS →
  * notifier → browser for the live feed; the gateway serving the built page, the demo wallet's ADR-036 sign-in and
  * its stuck packets. Screenshots go to test-artifacts/.
  */
-const SIM_ADMIN = 'http://127.0.0.1:38600';
-const SIM_PORTS = [38657, 38667, 38677];
-const GATEWAY = 'http://127.0.0.1:43340';
-const NOTIFIER_PORT = 43344;
+const SIM_ADMIN = 'http://127.0.0.1:18600';
+const SIM_PORTS = [18657, 18667, 18677];
+const GATEWAY = 'http://127.0.0.1:23340';
+const NOTIFIER_PORT = 23344;
 const DEMO_MNEMONIC = 'surround miss nominee dream gap cross assault thank captain prosper drop duty group candy wealth weather scale put';
 const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
 
@@ -54,7 +54,7 @@ describe('web dashboard (Chromium, built services, chain-sim)', () => {
     processes.push(
       startBuiltApp('chain-sim', {
         CHAIN_SIM_RPC_BASE_PORT: String(SIM_PORTS[0]),
-        CHAIN_SIM_ADMIN_PORT: '38600',
+        CHAIN_SIM_ADMIN_PORT: '18600',
         CHAIN_SIM_BLOCK_MS: '300',
         CHAIN_SIM_SEED: '5',
         CHAIN_SIM_TRANSFERS_PER_BLOCK: '4',
@@ -65,7 +65,7 @@ describe('web dashboard (Chromium, built services, chain-sim)', () => {
     const chainsFile = join(mkdtempSync(join(tmpdir(), 'unstuck-web-')), 'chains.yaml');
     const ids = ['cosmoshub-4', 'osmosis-1', 'neutron-1'];
     writeFileSync(chainsFile, ids.map((id, i) => `- chain_id: ${id}\n  rpc: http://127.0.0.1:${SIM_PORTS[i]}\n  start_height: ${earliest[i]}\n`).join(''));
-    processes.push(startBuiltApp('packet-ingest', { INGEST_PORT: '43342', CHAINS_FILE: chainsFile, INGEST_POLL_INTERVAL_MS: '200' }));
+    processes.push(startBuiltApp('packet-ingest', { INGEST_PORT: '23342', CHAINS_FILE: chainsFile, INGEST_POLL_INTERVAL_MS: '200' }));
     // And a real transfer of the demo wallet that no relayer delivers (the one cleared below), once ingest has it,
     // marked stuck as the detector would.
     realStuck = (await sim.call<{ sequence: string }>('/transfer', { src_chain_id: 'cosmoshub-4', src_channel: 'channel-141', sender: demoAddress, fate: 'awaiting_recv' })).sequence;
@@ -75,23 +75,18 @@ describe('web dashboard (Chromium, built services, chain-sim)', () => {
     await redis.del(`unstuck:cache:v1:stuck-by-wallet:${demoAddress}`);
     redis.disconnect();
     processes.push(startBuiltApp('notifier', { NOTIFIER_PORT: String(NOTIFIER_PORT), CORS_ORIGINS: GATEWAY }));
-    processes.push(startBuiltApp('clearing-service', { CLEARING_PORT: '43341', CHAINS_FILE: chainsFile, CHAIN_SIM_ADMIN_URL: SIM_ADMIN }));
+    processes.push(startBuiltApp('clearing-service', { CLEARING_PORT: '23341', CHAINS_FILE: chainsFile, CHAIN_SIM_ADMIN_URL: SIM_ADMIN }));
     processes.push(
       startBuiltApp('api-gateway', {
-        GATEWAY_PORT: '43340',
+        GATEWAY_PORT: '23340',
         WEB_DEMO_WALLET: 'true',
         WEB_DEMO_MNEMONIC: DEMO_MNEMONIC,
         WEB_NOTIFIER_URL: `http://127.0.0.1:${NOTIFIER_PORT}`,
-        CLEARING_URL: 'http://127.0.0.1:43341',
+        CLEARING_URL: 'http://127.0.0.1:23341',
         WEB_PAYMENT_RPCS: `cosmoshub-4=http://127.0.0.1:${SIM_PORTS[0]}`,
       }),
     );
-    for (const url of [`${GATEWAY}/health/ready`, `http://127.0.0.1:${NOTIFIER_PORT}/health/ready`, 'http://127.0.0.1:43341/health/ready']) {
-      await untilUp(url, 60_000).catch((e: Error) => {
-        // Say why: the services' own words.
-        throw new Error(`${url} never became ready (${e.message})\n${processes.map((p) => p.output().slice(-2000)).join('\n---\n')}`);
-      });
-    }
+    await untilReady([`${GATEWAY}/health/ready`, `http://127.0.0.1:${NOTIFIER_PORT}/health/ready`, 'http://127.0.0.1:23341/health/ready'], processes);
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-dev-shm-usage'] });
     mkdirSync(ARTIFACTS, { recursive: true });
   }, 120_000);

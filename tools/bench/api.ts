@@ -18,8 +18,8 @@ import { recordBenchmark } from './report';
  *  2. the cache hit rate under that skewed workload;
  *  3. the packet stream, paginated, over PACKET_ROWS (5 million) packet_flow rows: p95.
  */
-const GATEWAY_PORT = 43310;
-const HELLO_PORT = 43399;
+const GATEWAY_PORT = 23310;
+const HELLO_PORT = 23399;
 const PACKET_ROWS = Number(process.env.BENCH_PACKET_ROWS ?? 5_000_000);
 const WALLETS = Number(process.env.BENCH_WALLETS ?? 100_000);
 const DURATION = Number(process.env.BENCH_DURATION_SECONDS ?? 15);

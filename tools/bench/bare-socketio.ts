@@ -28,4 +28,4 @@ process.on('message', (m: { cmd: string; rate?: number; topics?: number }) => {
   }
   if (m.cmd === 'stop') clearInterval(timer);
 });
-http.listen(Number(process.env.PORT ?? 43398), '127.0.0.1', () => process.send?.({ ready: true }));
+http.listen(Number(process.env.PORT ?? 23398), '127.0.0.1', () => process.send?.({ ready: true }));

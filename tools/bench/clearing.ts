@@ -19,7 +19,7 @@ import { recordBenchmark } from './report';
  *    (verified) to completed, split into the chain's part (relay handed to chain-sim → the block holding it) and
  *    ours (everything else: job pickup, RPC reads, the relay call, ingest seeing the block, completion).
  */
-const CLEARING_PORT = 43305;
+const CLEARING_PORT = 23305;
 const SECRET = 'bench-gateway-secret-000000000000000000000';
 const BURST = Number(process.env.BENCH_CLEARING_BURST ?? 300);
 const RATE = Number(process.env.BENCH_CLEARING_RATE ?? 5);
@@ -123,7 +123,7 @@ async function timings(db: Client, ids: string[], timeoutMs: number): Promise<Ti
 async function run(): Promise<void> {
   const sim = startBuiltApp('chain-sim', {
     CHAIN_SIM_RPC_BASE_PORT: String(RPC_BASE),
-    CHAIN_SIM_ADMIN_PORT: '46600',
+    CHAIN_SIM_ADMIN_PORT: '28600',
     CHAIN_SIM_BLOCK_MS: String(BLOCK_MS),
     CHAIN_SIM_TRANSFERS_PER_BLOCK: '5',
     CHAIN_SIM_SEED: '12',

@@ -6,9 +6,9 @@ import { Client } from 'pg';
 import { ChainSimAdmin, REPO_ROOT, startBuiltApp, sumSamples, untilUp, type ServiceProcess } from '@unstuck/testing';
 
 /** What the benchmarks share: a chain-sim with a backlog, packet-ingest following it, and metric readers. */
-export const ADMIN = 'http://127.0.0.1:46600';
-export const RPC_BASE = 46657;
-export const INGEST_PORT = 43302;
+export const ADMIN = 'http://127.0.0.1:28600';
+export const RPC_BASE = 28657;
+export const INGEST_PORT = 23302;
 
 /**
  * Every benchmark runs on servers of its own: a fresh PostgreSQL primary + replica, Redis and NATS on ports next to
@@ -155,7 +155,7 @@ export interface Backlog {
 export async function chainSimBacklog(): Promise<Backlog> {
   const sim = startBuiltApp('chain-sim', {
     CHAIN_SIM_RPC_BASE_PORT: String(RPC_BASE),
-    CHAIN_SIM_ADMIN_PORT: '46600',
+    CHAIN_SIM_ADMIN_PORT: '28600',
     CHAIN_SIM_BLOCK_MS: '1000',
     CHAIN_SIM_TRANSFERS_PER_BLOCK: String(TRANSFERS_PER_BLOCK),
     CHAIN_SIM_WALLETS: '5000',

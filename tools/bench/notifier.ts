@@ -12,8 +12,8 @@ import { recordBenchmark } from './report';
  * topics, while RATE events/s are published to JetStream: delivery latency (publish → client) p50/p99 and memory per
  * connection; then the same clients and rate against a bare socket.io broadcast server, in the same run.
  */
-const NOTIFIER_PORT = 43330;
-const BARE_PORT = 43398;
+const NOTIFIER_PORT = 23330;
+const BARE_PORT = 23398;
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 5000);
 const TOPICS = Number(process.env.BENCH_TOPICS ?? 1000);
 const RATE = Number(process.env.BENCH_RATE ?? 1000);

@@ -33,7 +33,7 @@ import { recordBenchmark } from './report';
  *    `stats_freshness_seconds` histogram (JetStream stored → statistics committed). An event is stored before
  *    ingest commits it, so this is an upper bound on "event committed → stats row updated".
  */
-const STATS_PORT = 43303;
+const STATS_PORT = 23303;
 const DURABLE = 'stats-aggregator';
 const LIVE_SECONDS = Number(process.env.BENCH_LIVE_SECONDS ?? 30);
 

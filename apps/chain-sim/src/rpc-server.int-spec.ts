@@ -10,7 +10,7 @@ import { ChainRpcServer } from './rpc-server';
  * answers a block's height gets are the same whether they come from the text rendered when the block was sealed,
  * from a JSON-RPC batch or from a fresh rendering.
  */
-const PORT = 47_657;
+const PORT = 27_657;
 
 describe('chain-sim RPC read by @cosmjs/tendermint-rpc', () => {
   const { chains, paths } = loadNetwork(['cosmoshub', 'osmosis', 'neutron']);
