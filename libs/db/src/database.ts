@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { metric } from '@unstuck/observability';
 import { isConnectionError, isRecoveryConflict } from './errors';
+import { ReplicaLagEstimator } from './replica-lag';
 
 /**
  * Where a read may go. `primary` (the default) for writes' read-your-writes and anything that must be current;
@@ -24,7 +25,7 @@ export interface DatabaseOptions {
 const PRIMARY_LSN = `SELECT pg_current_wal_lsn()::text AS lsn`;
 const REPLICA_STATUS = `
   SELECT pg_is_in_recovery()                                                     AS in_recovery,
-         CASE WHEN $1::text IS NULL THEN NULL ELSE pg_last_wal_replay_lsn() >= $1::pg_lsn END AS caught_up,
+         pg_last_wal_replay_lsn()::text                                          AS replay_lsn,
          extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()) * 1000 AS since_replay_ms`;
 
 /**
@@ -32,14 +33,15 @@ const REPLICA_STATUS = `
  * replication picks a random replica with no lag check and no failover).
  *
  * Lag: a probe every REPLICA_CHECK_INTERVAL_MS compares the replica's replayed WAL position with the primary's
- * current one. Caught up → lag 0 however long ago the last commit was. Behind → the lag is the time since the
- * last transaction the replica replayed, an upper bound on how stale its data is. When the primary cannot be
- * asked, replica-safe reads keep going to the replica: stale beats failed.
+ * current one. Caught up → lag 0 however long ago the last commit was. Behind → the lag is how long ago the primary
+ * reached the oldest position the replica has not replayed yet, as earlier probes saw it (ReplicaLagEstimator).
+ * When the primary cannot be asked, replica-safe reads keep going to the replica: stale beats failed.
  */
 export class Database {
   private state: ReplicaState = { available: false, lagMs: null, reason: 'not checked yet', checkedAt: null };
   private timer: NodeJS.Timeout | undefined;
   private probing: Promise<ReplicaState> | undefined;
+  private readonly lag = new ReplicaLagEstimator();
 
   private readonly reads = metric.counter({
     name: 'db_reads_total',
@@ -147,16 +149,24 @@ export class Database {
     }
     try {
       await ensureInitialized(this.replica);
-      const [row] = (await this.replica.query(REPLICA_STATUS, [primaryLsn])) as Array<{
+      const [row] = (await this.replica.query(REPLICA_STATUS)) as Array<{
         in_recovery: boolean;
-        caught_up: boolean | null;
+        replay_lsn: string | null;
         since_replay_ms: string | number | null;
       }>;
-      if (!row!.in_recovery) return this.setState({ available: false, lagMs: null, reason: 'replica is not in recovery (promoted?)' });
-      if (row!.caught_up === null) {
+      if (!row!.in_recovery || row!.replay_lsn === null) {
+        this.lag.reset();
+        return this.setState({ available: false, lagMs: null, reason: 'replica is not in recovery (promoted?)' });
+      }
+      if (primaryLsn === null) {
         return this.setState({ available: true, lagMs: null, reason: 'primary unreachable; reading the replica' });
       }
-      const lagMs = row!.caught_up ? 0 : row!.since_replay_ms === null ? Number.POSITIVE_INFINITY : Number(row!.since_replay_ms);
+      const lagMs = this.lag.measure({
+        primaryLsn,
+        replayLsn: row!.replay_lsn,
+        sinceReplayMs: row!.since_replay_ms === null ? null : Number(row!.since_replay_ms),
+        now: Date.now(),
+      });
       const available = lagMs <= this.options.maxLagMs;
       return this.setState({
         available,
@@ -164,11 +174,13 @@ export class Database {
         reason: available ? null : `replay lag ${Math.round(lagMs)} ms exceeds ${this.options.maxLagMs} ms`,
       });
     } catch (e) {
+      this.lag.reset();
       return this.setState({ available: false, lagMs: null, reason: `replica unreachable: ${errorMessage(e)}` });
     }
   }
 
   private markReplicaDown(reason: string): void {
+    this.lag.reset();
     this.setState({ available: false, lagMs: this.state.lagMs, reason: `replica failed a query: ${reason}` });
   }
 
