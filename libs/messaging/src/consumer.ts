@@ -23,6 +23,11 @@ export interface ConsumerOptions {
   events: readonly EventName[];
   /** Up to `max` messages per handler call, waiting at most `maxWaitMs` to fill a batch. Default: one at a time. */
   batch?: { max: number; maxWaitMs: number };
+  /**
+   * Handler calls in flight at once (default 1: one at a time, in delivery order). More only for handlers whose
+   * calls may overlap as two instances' would: the database round trips of one batch then run beside another's.
+   */
+  concurrency?: number;
   /** Deliveries before a still-failing message is dead-lettered (default NATS_MAX_DELIVER). */
   maxDeliver?: number;
   ackWaitMs?: number;
@@ -75,7 +80,11 @@ export class DurableConsumer {
   private loop: Promise<void> | undefined;
   private buffer: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
+  /** Resolves when the next batch may start: the batch before it has started, and the `concurrency`-th before it has finished. */
+  private slot: Promise<void> = Promise.resolve();
+  /** The last `concurrency` handler calls, in the order they were started. */
+  private recent: Array<Promise<void>> = [];
+  private readonly concurrency: number;
   private stopping = false;
   private readonly streamName: string;
   private readonly batchMax: number;
@@ -105,6 +114,7 @@ export class DurableConsumer {
     if (streams.size !== 1) throw new Error(`consumer ${options.durable} mixes streams: ${[...streams].join(', ')}`);
     this.streamName = [...streams][0]!;
     this.batchMax = Math.max(1, options.batch?.max ?? 1);
+    this.concurrency = Math.max(1, options.concurrency ?? 1);
     this.maxDeliver = options.maxDeliver ?? defaults.maxDeliver;
     this.ackWaitMs = options.ackWaitMs ?? defaults.ackWaitMs;
     this.logger = new Logger(`Consumer:${options.durable}`);
@@ -168,11 +178,11 @@ export class DurableConsumer {
         if (!pending) continue;
         this.buffer.push(pending);
         if (this.buffer.length >= this.batchMax) {
-          // The next batch is read and decoded while this one is handled (its database round trips): one batch
-          // ahead, never more.
-          const previous = this.flushing;
+          // The next batch is read and decoded while this one waits for or is in its handler: one batch ahead of
+          // the handler calls, never more.
+          const ready = this.slot;
           void this.flush();
-          await previous;
+          await ready;
         } else this.armTimer();
       }
     } catch (e) {
@@ -188,18 +198,27 @@ export class DurableConsumer {
     }, this.options.batch?.maxWaitMs ?? 0);
   }
 
-  /** Serialised: one handler call at a time per consumer, in delivery order. */
+  /**
+   * Hands the buffered batch to the handler once a slot is free (batches start in delivery order; with concurrency
+   * 1 each waits for the one before it to finish). Resolves when every call in flight has finished.
+   */
   private flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
     const batch = this.buffer;
     this.buffer = [];
-    if (batch.length === 0) return this.flushing;
-    // Never rejects: a batch whose handling failed outright (not even a nak went out) is redelivered after ack_wait.
-    this.flushing = this.flushing
-      .then(() => this.process(batch))
-      .catch((e: unknown) => this.logger.error(`a batch of ${batch.length} failed and will be redelivered: ${(e as Error).message}`));
-    return this.flushing;
+    if (batch.length > 0) {
+      // Never rejects: a batch whose handling failed outright (not even a nak went out) is redelivered after ack_wait.
+      const run = this.slot
+        .then(() => this.process(batch))
+        .catch((e: unknown) => this.logger.error(`a batch of ${batch.length} failed and will be redelivered: ${(e as Error).message}`));
+      this.recent.push(run);
+      if (this.recent.length >= this.concurrency) {
+        this.slot = Promise.all([this.slot, this.recent[this.recent.length - this.concurrency]]).then(() => undefined);
+        this.recent = this.recent.slice(-this.concurrency);
+      }
+    }
+    return Promise.all(this.recent).then(() => undefined);
   }
 
   private async process(batch: Pending[]): Promise<void> {

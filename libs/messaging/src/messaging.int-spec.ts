@@ -195,6 +195,34 @@ describe('messaging on JetStream (real nats-server)', () => {
     expect(dead.map((m) => m.headers?.get(DEAD_LETTER_HEADERS.reason))).toEqual(['poison']);
   });
 
+  it.each([1, 2])('keeps at most %i handler calls in flight, started in delivery order, and acks every batch', async (concurrency) => {
+    const chain = `conc-${uniqueSuffix()}`;
+    let inFlight = 0;
+    let most = 0;
+    const started: number[] = [];
+    const done: string[] = [];
+    const { c, durable } = consumer(
+      async (d) => {
+        const mine = d.filter((x) => pkt(x).src_chain_id === chain);
+        if (mine.length === 0) return;
+        started.push(d[0]!.streamSequence);
+        most = Math.max(most, ++inFlight);
+        await new Promise((r) => setTimeout(r, 150));
+        inFlight -= 1;
+        done.push(...mine.map((x) => pkt(x).sequence));
+      },
+      { batch: { max: 2, maxWaitMs: 20 }, concurrency },
+    );
+    await c.start();
+    await publisher.publishBatch(Array.from({ length: 12 }, (_, i) => ({ event: 'packet.sent' as const, payload: sentEvent(chain, i + 1) })));
+    await waitFor(() => done.length === 12, 10_000);
+    expect(most).toBe(concurrency);
+    expect(started).toEqual([...started].sort((x, y) => x - y));
+    const { jsm } = await connection.get();
+    await waitFor(async () => (await jsm.consumers.info(STREAMS.PACKETS.name, durable)).num_ack_pending === 0, 5_000);
+    expect((await jsm.consumers.info(STREAMS.PACKETS.name, durable)).num_redelivered).toBe(0);
+  });
+
   it('on stop, finishes and acks the batch in hand, so nothing it committed is delivered again', async () => {
     const chain = `drain-${uniqueSuffix()}`;
     const committed: string[] = [];

@@ -68,7 +68,10 @@ export class PacketStatsConsumer implements OnModuleDestroy {
     this.stopping = true;
   }
 
-  @JetStreamHandler({ durable: PACKET_STATS_DURABLE, events: PACKET_EVENTS, batch: { max: 1_000, maxWaitMs: 50 } })
+  // Two batches at once, as two aggregator instances would: one's ledger insert and reads run beside the other's.
+  // Their facts are deduplicated by the ledger and their rows locked in key order, so they cannot double-count or
+  // deadlock; the second waits only on the statistics rows both touch.
+  @JetStreamHandler({ durable: PACKET_STATS_DURABLE, events: PACKET_EVENTS, batch: { max: 1_000, maxWaitMs: 50 }, concurrency: 2 })
   async handle(deliveries: Delivery[]): Promise<HandlerResult> {
     const { ready, notYet } = await this.gate.split(deliveries, this.env.STATS_COMMIT_WAIT_MS, () => this.stopping);
     if (ready.length > 0) await this.aggregate(ready);
