@@ -163,9 +163,11 @@ export function clearingPanel(root: HTMLElement, live: Live, config: WebConfig, 
         message.textContent = '';
         render(op);
       },
-      (err: unknown) => {
-        message.textContent = err instanceof ApiError ? err.message : 'The check failed; try again.';
-        void refresh();
+      async (err: unknown) => {
+        const said = err instanceof ApiError ? err.message : 'The check failed; try again.';
+        // The operation may have moved on meanwhile (ingest noticed the payment first): then there is nothing to say.
+        await refresh();
+        if (current?.state === 'quoted') message.textContent = said;
       },
     );
   for (const [id, wallet] of [['#pay-demo', 'demo'], ['#pay-keplr', 'keplr']] as const) {
@@ -175,6 +177,8 @@ export function clearingPanel(root: HTMLElement, live: Live, config: WebConfig, 
       message.textContent = 'Signing and sending the payment…';
       payFromPage(wallet, p, config).then(
         (txHash) => {
+          // Ingest may have noticed the payment on chain and moved the operation on before the wallet answered.
+          if (current && current.state !== 'quoted') return;
           message.textContent = `Payment ${txHash} is in a block; checking it…`;
           return checkPayment(txHash);
         },
