@@ -1,5 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
-import { startBuiltApp, startServer, stopServer, waitFor } from '@unstuck/testing';
+import { startBuiltApp, startServer, stopServer, untilReady, waitFor, type ServiceProcess } from '@unstuck/testing';
 
 /** Each app from its built JS, on ports of the test's own (below the ephemeral range) so a running `npm start` is not disturbed. */
 const APPS = [
@@ -17,18 +16,11 @@ function start(app: (typeof APPS)[number], extraEnv: Record<string, string> = {}
 const get = (port: number, path: string) => fetch(`http://127.0.0.1:${port}${path}`);
 
 describe('the five services, booted from built JS against the real infrastructure', () => {
-  const running: Array<{ app: (typeof APPS)[number]; child: ChildProcess; exited: Promise<unknown>; output: () => string }> = [];
+  const running: Array<ServiceProcess & { app: (typeof APPS)[number] }> = [];
 
   beforeAll(async () => {
     for (const app of APPS) running.push({ app, ...start(app) });
-    await Promise.all(
-      running.map(({ app, output }) =>
-        waitFor(async () => (await get(app.port, '/health/live')).ok, 30_000, 200).catch((e: unknown) => {
-          // Say which app did not come up, and what it printed.
-          throw new Error(`${app.name} is not live: ${String(e)}\n--- its output ---\n${output().slice(-4000)}`);
-        }),
-      ),
-    );
+    await untilReady(APPS.map((app) => `http://127.0.0.1:${app.port}/health/live`), running, 30_000);
   }, 60_000);
 
   afterAll(async () => {

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { ChainSimAdmin, REPO_ROOT, startBuiltApp, sumSamples, untilUp, type ServiceProcess } from '@unstuck/testing';
+import { ChainSimAdmin, REPO_ROOT, startBuiltApp, sumSamples, unlessExited, untilUp, type ServiceProcess } from '@unstuck/testing';
 
 /** What the benchmarks share: a chain-sim with a backlog, packet-ingest following it, and metric readers. */
 export const ADMIN = 'http://127.0.0.1:28600';
@@ -243,12 +243,7 @@ export async function ingestBacklog(
   const before = cpuSeconds();
   const spawned = performance.now();
   const ingest = startIngest(chainsFile);
-  await Promise.race([
-    untilCommitted(heads),
-    ingest.exited.then(({ code, signal }) => {
-      throw new Error(`packet-ingest exited (${code ?? signal}) before catching up:\n${ingest.output()}`);
-    }),
-  ]);
+  await unlessExited(untilCommitted(heads), [ingest]);
   const seconds = (performance.now() - spawned) / 1000;
   const after = cpuSeconds();
   const cpu = Object.fromEntries((Object.keys(after) as CpuGroup[]).map((g) => [g, after[g] - before[g]])) as Record<CpuGroup, number>;

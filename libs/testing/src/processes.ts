@@ -34,17 +34,22 @@ export function startBuiltApp(name: string, env: Record<string, string>, nodeArg
 }
 
 /**
- * Waits until every URL answers 2xx (the services' /health/ready). A service that exits meanwhile fails the wait at
- * once; either failure says why in the services' own words: how each ended, if it did, and the last of its output.
+ * Waits for `work` while the services it depends on run. A service that exits meanwhile fails the wait at once; a
+ * failure either way says why in the services' own words: how each ended, if it did, and the last of its output.
  */
-export async function untilReady(urls: string | readonly string[], services: readonly ServiceProcess[], timeoutMs = 60_000): Promise<void> {
+export async function unlessExited<T>(work: Promise<T>, services: readonly ServiceProcess[]): Promise<T> {
   const exit = Promise.race(
     services.map((s) => s.exited.then(({ code, signal }) => Promise.reject(new Error(`${s.name} exited (${signal ?? `code ${code}`})`)))),
   );
   try {
-    await Promise.race([Promise.all((typeof urls === 'string' ? [urls] : urls).map((url) => untilUp(url, timeoutMs))), exit]);
+    return await Promise.race([work, exit]);
   } catch (e) {
     const said = services.map((s) => `--- ${s.name}${s.child.exitCode !== null || s.child.signalCode ? ` (exited: ${s.child.signalCode ?? s.child.exitCode})` : ''} ---\n${s.output().slice(-3000)}`);
     throw new Error(`${(e as Error).message}\n${said.join('\n')}`);
   }
+}
+
+/** Waits until every URL answers 2xx (the services' /health/ready), failing at once if one of the services exits. */
+export async function untilReady(urls: string | readonly string[], services: readonly ServiceProcess[], timeoutMs = 60_000): Promise<void> {
+  await unlessExited(Promise.all((typeof urls === 'string' ? [urls] : urls).map((url) => untilUp(url, timeoutMs))), services);
 }
