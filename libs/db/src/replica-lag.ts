@@ -47,8 +47,9 @@ export class ReplicaLagEstimator {
       this.pending = [];
       return 0;
     }
-    const oldest = this.pending.find((p) => p.lsn > replay);
+    // Positions rise through the list, so what is left after dropping the replayed ones starts at the oldest.
     this.pending = this.pending.filter((p) => p.lsn > replay);
+    const oldest = this.pending[0];
     // With nothing to compare against, a replica far behind is as stale as its last replayed transaction, and stays so
     // until it replays past where the primary is now.
     const lag = oldest ? r.now - oldest.at : firstLook && primary - replay > NEAR_BYTES ? (r.sinceReplayMs ?? Number.POSITIVE_INFINITY) : 0;
