@@ -136,6 +136,12 @@ describe('api-gateway (built, against real PostgreSQL, Redis and NATS)', () => {
       // A cursor is bound to its filters.
       const other = await get(`/api/v1/packets/stuck?wallet=${addressA}&limit=2&cursor=${encodeURIComponent(first.body!.next_cursor)}`, h);
       expect(other.status).toBe(400);
+
+      // The whole list (three packets, over 1 KiB) is compressed for a client that takes brotli: the same JSON.
+      const whole = await fetch(`${BASE}/api/v1/packets/stuck?wallet=${addressA}&chain_id=${chain}`, { headers: { ...h, 'accept-encoding': 'br' } });
+      expect(whole.headers.get('content-encoding')).toBe('br');
+      expect(whole.headers.get('vary')).toContain('Accept-Encoding');
+      expect(((await whole.json()) as any).items.map((p: any) => p.sequence)).toEqual(['1', '2', '3']);
     });
 
     it('refuses malformed addresses and unknown prefixes with a message naming the parameter', async () => {

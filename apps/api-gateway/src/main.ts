@@ -11,6 +11,7 @@ import { runService } from '@unstuck/platform';
 import { AppModule } from './app.module';
 import { AuthService } from './auth/auth.service';
 import { envShape } from './env';
+import { COMPRESS_THRESHOLD_BYTES, ENCODINGS } from './http/encoded-body';
 import { fastifyErrorHandler } from './http/errors';
 import { serveDirectly } from './http/direct-route';
 import { registerRateLimit } from './http/rate-limit';
@@ -73,13 +74,13 @@ runService({
       void reply.headers(securityHeaders);
       done();
     });
-    await app.register(cors, { origin: env.CORS_ORIGINS, credentials: false, maxAge: 600 });
-    await app.register(compress, { threshold: 1024, encodings: ['br', 'gzip'] });
-    await registerRateLimit(app, env);
-
-    // The hottest lookup without Nest's per-request pipeline (same validation, same answer).
+    // The hottest lookup without Nest's per-request pipeline (same validation, same answer). It compresses its own
+    // answers (a hot page once per second), so @fastify/compress, registered next, leaves the route alone.
     const packets = app.get(PacketsService);
-    serveDirectly(fastify, 'GET', `/${API_PREFIX}/packets/stuck`, (request, reply) => stuckLookup(packets, request.query, reply));
+    serveDirectly(fastify, 'GET', `/${API_PREFIX}/packets/stuck`, (request, reply) => stuckLookup(packets, request, reply), { compress: false, decompress: false });
+    await app.register(cors, { origin: env.CORS_ORIGINS, credentials: false, maxAge: 600 });
+    await app.register(compress, { threshold: COMPRESS_THRESHOLD_BYTES, encodings: [...ENCODINGS] });
+    await registerRateLimit(app, env);
 
     SwaggerModule.setup('docs', app, () => buildOpenApi(app), { jsonDocumentUrl: 'docs/json', yamlDocumentUrl: 'docs/yaml' });
 

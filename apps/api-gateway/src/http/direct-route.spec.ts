@@ -21,6 +21,17 @@ describe('serveDirectly', () => {
     await app.close();
   });
 
+  it('sets its route options before plugins registered after it read them in onRoute', async () => {
+    const app = Fastify();
+    serveDirectly(app, 'GET', '/api/v1/things', async () => 'direct', { config: { seen: 'direct' } as never });
+    const seen: unknown[] = [];
+    app.addHook('onRoute', (route) => void seen.push((route.config as { seen?: unknown } | undefined)?.seen));
+    app.route({ method: 'GET', url: '/api/v1/things', handler: async () => 'nest' });
+    await app.ready();
+    expect(seen).toEqual(['direct']);
+    await app.close();
+  });
+
   it('refuses to start when the route it should serve was never registered', async () => {
     const app = Fastify();
     serveDirectly(app, 'GET', '/api/v1/missing', async () => 'direct');

@@ -4,6 +4,7 @@ import { ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagg
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ChainId, ChannelId, PortId, StuckKind, UintString } from '@unstuck/contracts';
+import { negotiateBody } from '../http/encoded-body';
 import { ERROR_RESPONSES } from '../http/openapi-common';
 import { ApiParams, parseWith, plain, Schema } from '../http/validation';
 import { walletParam } from '../http/wallet';
@@ -54,9 +55,9 @@ export class PacketsController {
   @ApiOperation({ summary: "A wallet's stuck packets, oldest first", description: 'Cached; a packet leaves the list as soon as its acknowledgement, timeout or resolution is processed.' })
   @ApiParams(StuckQuerySchema, 'query')
   @ApiOkResponse({ schema: plain(listingOf(StuckPacket)) })
-  stuck(@Query() query: unknown, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
+  stuck(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<Buffer> {
     // main.ts serves this route with stuckLookup directly (serveDirectly): the hottest lookup skips Nest's pipeline.
-    return stuckLookup(this.packets, query, reply);
+    return stuckLookup(this.packets, request, reply);
   }
 
   @Get('stream')
@@ -85,14 +86,14 @@ export class PacketsController {
 }
 
 /**
- * A wallet's stuck packets: the query checked, the wallet normalised, the page as JSON text (a hot wallet's page is
- * encoded once per second, not per request).
+ * A wallet's stuck packets: the query checked, the wallet normalised, the page as JSON bytes, compressed when the
+ * client accepts it (a hot wallet's page is encoded and compressed once per second, not per request).
  */
-export function stuckLookup(packets: PacketsService, query: unknown, reply: FastifyReply): Promise<string> {
-  const q = parseWith(StuckQuerySchema, query, 'query');
+export async function stuckLookup(packets: PacketsService, request: FastifyRequest, reply: FastifyReply): Promise<Buffer> {
+  const q = parseWith(StuckQuerySchema, request.query, 'query');
   const wallet = walletParam(q.wallet, 'wallet');
   void reply.type('application/json; charset=utf-8');
-  return packets.stuckJson({ ...q, wallet });
+  return negotiateBody(request, reply, await packets.stuckJson({ ...q, wallet }));
 }
 
 /**

@@ -4,6 +4,7 @@ import { LRUCache } from 'lru-cache';
 import { TieredCache, type Keyspace } from '@unstuck/cache';
 import { SingleFlight } from '@unstuck/resilience';
 import { GatewayDb } from '../data/gateway-db';
+import { EncodedBody } from '../http/encoded-body';
 import { ApiError } from '../http/errors';
 import { CursorCodec, type CursorPosition } from '../http/pagination';
 import { metric } from '@unstuck/observability';
@@ -49,10 +50,10 @@ export class PacketsService {
   private readonly flights = new SingleFlight<unknown>();
   /**
    * Serialized stuck-list pages, reused for up to a second while the wallet's cached set is the same object (an
-   * invalidation or reload makes a new one): a hot wallet's list is built and encoded once per second, not per request.
-   * A reused body is a true snapshot as of its own snapshot_at.
+   * invalidation or reload makes a new one): a hot wallet's list is built, encoded and compressed once per second,
+   * not per request. A reused body is a true snapshot as of its own snapshot_at.
    */
-  private readonly stuckBodies = new LRUCache<string, { source: unknown; body: string }>({ max: 10_000, ttl: 1_000, ttlAutopurge: false });
+  private readonly stuckBodies = new LRUCache<string, { source: unknown; body: EncodedBody }>({ max: 10_000, ttl: 1_000, ttlAutopurge: false });
   private readonly indexAnswers = metric.counter({ name: 'gateway_stuck_index_answers_total', help: 'stuck lookups answered empty by the stuck-wallet index, without cache or database' });
 
   constructor(
@@ -69,21 +70,21 @@ export class PacketsService {
    * A wallet's stuck packets, as sender or receiver, oldest first, as the JSON the API answers. Filters and pages
    * are applied to the wallet's cached set; a page encoded within the last second from the same set is reused.
    */
-  async stuckJson(q: StuckQuery): Promise<string> {
+  async stuckJson(q: StuckQuery): Promise<EncodedBody> {
     // The scope (a hash) is only needed for cursors and pages; most lookups are answered by the index without it.
     let scope: string | undefined;
     let after: CursorPosition | undefined;
     if (q.cursor) after = this.cursors.decode(q.cursor, (scope = stuckScope(q)));
     if (!this.index.mayHaveStuck(q.wallet)) {
       this.indexAnswers.inc();
-      return `{"items":[],"next_cursor":null,"snapshot_at":"${new Date().toISOString()}"}`;
+      return new EncodedBody(`{"items":[],"next_cursor":null,"snapshot_at":"${new Date().toISOString()}"}`);
     }
     const all = await this.stuckSet(q.wallet);
     scope ??= stuckScope(q);
     const key = `${scope}\u0000${q.limit}\u0000${q.cursor ?? ''}`;
     const reused = this.stuckBodies.get(key);
     if (reused && reused.source === all) return reused.body;
-    const body = JSON.stringify(this.stuckPage(all, q, scope, after));
+    const body = new EncodedBody(JSON.stringify(this.stuckPage(all, q, scope, after)));
     this.stuckBodies.set(key, { source: all, body });
     return body;
   }
