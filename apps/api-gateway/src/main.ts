@@ -4,7 +4,6 @@ import compress from '@fastify/compress';
 import cors from '@fastify/cors';
 import fastifyStatic from '@fastify/static';
 import { SwaggerModule } from '@nestjs/swagger';
-import helmet from 'helmet';
 import { assertProductionSecret } from '@unstuck/auth';
 import { repoRoot } from '@unstuck/config';
 import { runService } from '@unstuck/platform';
@@ -15,20 +14,11 @@ import { COMPRESS_THRESHOLD_BYTES, ENCODINGS } from './http/encoded-body';
 import { fastifyErrorHandler } from './http/errors';
 import { serveDirectly } from './http/direct-route';
 import { registerRateLimit } from './http/rate-limit';
+import { registerSecurityHeaders } from './http/security-headers';
 import { API_PREFIX, buildOpenApi, UNPREFIXED } from './openapi';
 import { stuckLookup } from './packets/packets.controller';
 import { PacketsService } from './packets/packets.service';
 import { paymentRpcs } from './web-config.controller';
-
-/** The headers a middleware that only sets fixed headers (helmet without nonces) sets, captured once. */
-function staticHeaders(middleware: (req: never, res: never, next: (err?: unknown) => void) => void): Record<string, string> {
-  const headers: Record<string, string> = {};
-  const res = { setHeader: (name: string, value: unknown) => void (headers[name.toLowerCase()] = String(value)), removeHeader: (name: string) => void delete headers[name.toLowerCase()] };
-  middleware({ headers: {} } as never, res as never, (err) => {
-    if (err) throw err instanceof Error ? err : new Error(String(err));
-  });
-  return Object.freeze(headers);
-}
 
 runService({
   envShape,
@@ -55,25 +45,8 @@ runService({
       }, done);
     });
 
-    // helmet's security headers, computed once: they do not depend on the request (no CSP nonces). @fastify/helmet
-    // 13 rebuilt helmet's middleware on every request (14 % of the gateway's CPU on cached lookups), and even built
-    // once, running it set each header on the raw response one by one (9 %).
-    const securityHeaders = staticHeaders(helmet({
-      contentSecurityPolicy: {
-        directives: {
-          defaultSrc: ["'self'"],
-          imgSrc: ["'self'", 'data:'],
-          styleSrc: ["'self'", "'unsafe-inline'"],
-          scriptSrc: ["'self'"],
-          // The notifier's websocket, and the RPCs the dashboard broadcasts payments to.
-          connectSrc: ["'self'", 'ws:', 'wss:', ...paymentRpcs(env.WEB_PAYMENT_RPCS).map((r) => r.origin)],
-        },
-      },
-    }));
-    fastify.addHook('onRequest', (_request, reply, done) => {
-      void reply.headers(securityHeaders);
-      done();
-    });
+    // The notifier's websocket, and the RPCs the dashboard broadcasts payments to.
+    registerSecurityHeaders(fastify, API_PREFIX, ['ws:', 'wss:', ...paymentRpcs(env.WEB_PAYMENT_RPCS).map((r) => r.origin)]);
     // The hottest lookup without Nest's per-request pipeline (same validation, same answer). It compresses its own
     // answers (a hot page once per second), so @fastify/compress, registered next, leaves the route alone.
     const packets = app.get(PacketsService);
