@@ -51,9 +51,16 @@ export class PacketsService {
   /**
    * Serialized stuck-list pages, reused for up to a second while the wallet's cached set is the same object (an
    * invalidation or reload makes a new one): a hot wallet's list is built, encoded and compressed once per second,
-   * not per request. A reused body is a true snapshot as of its own snapshot_at.
+   * not per request. A reused body is a true snapshot as of its own snapshot_at. Bounded in bytes too (a page of 500
+   * packets is ~0.3 MB), counting a quarter more for its compressed forms (a tenth each for these pages).
    */
-  private readonly stuckBodies = new LRUCache<string, { source: unknown; body: EncodedBody }>({ max: 10_000, ttl: 1_000, ttlAutopurge: false });
+  private readonly stuckBodies = new LRUCache<string, { source: unknown; body: EncodedBody }>({
+    max: 10_000,
+    maxSize: 64 * 1024 * 1024,
+    sizeCalculation: (v) => Math.ceil(v.body.identity.length * 1.25),
+    ttl: 1_000,
+    ttlAutopurge: false,
+  });
   private readonly indexAnswers = metric.counter({ name: 'gateway_stuck_index_answers_total', help: 'stuck lookups answered empty by the stuck-wallet index, without cache or database' });
 
   constructor(
