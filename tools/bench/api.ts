@@ -8,8 +8,8 @@ import { toBech32 } from '@cosmjs/encoding';
 import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { REPO_ROOT, startBuiltApp, type ServiceProcess } from '@unstuck/testing';
-import { BENCH_ENV, runBench, DB_URL, metricsText, profileArgs, sleep, sumSamples, untilUp } from './harness';
-import { pacedLoad, quantile } from './paced';
+import { BENCH_ENV, runBench, DB_URL, metricsText, percentile, profileArgs, sleep, sumSamples, untilUp } from './harness';
+import { pacedLoad } from './paced';
 import { recordBenchmark } from './report';
 
 /**
@@ -140,7 +140,7 @@ async function benchmark(): Promise<void> {
       `stuck lookups: ${Math.round(full.requests.average)} req/s, p99 ${full.latency.p99} ms, non-2xx ${full.non2xx}; without the database ${(hitRate * 100).toFixed(1)} % (index ${(indexShare * 100).toFixed(1)} %, cache hit rate of the rest ${(cacheHitRate * 100).toFixed(1)} %)\n`,
     );
     const steady = await pacedLoad({ url, rate: 1000, durationS: DURATION, connections: CONNECTIONS, path: stuckPath, headers: CLIENT_HEADERS });
-    const [p50Steady, p99Steady, maxSteady] = [0.5, 0.99, 1].map((q) => quantile(steady.latencies, q));
+    const [p50Steady, p99Steady, maxSteady] = [50, 99, 100].map((p) => percentile(steady.latencies, p));
     process.stdout.write(
       `stuck lookups at a steady 1,000 req/s: p50 ${p50Steady!.toFixed(1)} ms, p99 ${p99Steady!.toFixed(1)} ms, max ${maxSteady!.toFixed(0)} ms (${steady.rate.toFixed(0)} req/s started, ${steady.errors} errors)\n`,
     );
@@ -173,9 +173,7 @@ async function benchmark(): Promise<void> {
       await (await fetch(`${url}${paths[i % paths.length]}`)).arrayBuffer();
       latencies.push(performance.now() - t);
     }
-    latencies.sort((a, b) => a - b);
-    const p95 = latencies[Math.floor(latencies.length * 0.95)]!;
-    const p50 = latencies[Math.floor(latencies.length * 0.5)]!;
+    const [p50, p95] = [percentile(latencies, 50), percentile(latencies, 95)];
     process.stdout.write(`stream pages: ${Math.round(listing.requests.average)} req/s at 10 connections; one at a time p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms\n`);
 
     const ratio = full.requests.average / ceiling.requests.average;

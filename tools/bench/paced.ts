@@ -1,8 +1,8 @@
 import { Agent, get } from 'node:http';
 
 export interface PacedResult {
-  /** Milliseconds from each request's scheduled start to the end of its answer, sorted. */
-  latencies: Float64Array;
+  /** Milliseconds from each request's scheduled start to the end of its answer, in the order they ended. */
+  latencies: number[];
   /** Requests that failed or answered other than 2xx (not in `latencies`). */
   errors: number;
   /** Requests per second actually started. */
@@ -24,20 +24,19 @@ export async function pacedLoad(opts: { url: string; rate: number; durationS: nu
   const agent = new Agent({ keepAlive: true, maxSockets: opts.connections });
   const total = Math.round(opts.rate * opts.durationS);
   const interval = 1000 / opts.rate;
-  const latencies = new Float64Array(total);
-  let answered = 0;
+  const latencies: number[] = [];
   let errors = 0;
   let sent = 0;
   const start = performance.now();
   await new Promise<void>((resolve) => {
     const settle = () => {
-      if (answered + errors === total) resolve();
+      if (latencies.length + errors === total) resolve();
     };
     const send = (due: number) => {
       const req = get({ agent, host: base.hostname, port: base.port, path: opts.path(), headers: opts.headers }, (res) => {
         res.resume();
         res.on('end', () => {
-          if (res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300) latencies[answered++] = performance.now() - due;
+          if (res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300) latencies.push(performance.now() - due);
           else errors++;
           settle();
         });
@@ -56,8 +55,5 @@ export async function pacedLoad(opts: { url: string; rate: number; durationS: nu
   });
   const elapsed = (performance.now() - start) / 1000;
   agent.destroy();
-  return { latencies: latencies.subarray(0, answered).sort(), errors, rate: sent / elapsed };
+  return { latencies, errors, rate: sent / elapsed };
 }
-
-/** The value at quantile q (0–1) of sorted values. */
-export const quantile = (sorted: Float64Array, q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
