@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { AuthInfo, TxBody, TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 import { SignMode } from 'cosmjs-types/cosmos/tx/signing/v1beta1/signing';
+import { LRUCache } from 'lru-cache';
 import type { Any } from 'cosmjs-types/google/protobuf/any';
 import { SimAccounts } from './accounts';
 import type { ChainInfo } from './registry';
@@ -46,8 +47,7 @@ export class SimChain {
   private readonly blocks = new Map<number, SimBlock>();
   private readonly txIndex = new Map<string, { height: number; index: number }>();
   /** `block` and `block_results` answers as JSON text, rendered once per height (see renderedJson). */
-  private readonly rendered = new Map<string, string>();
-  private renderedBytes = 0;
+  private readonly rendered = new LRUCache<string, string>({ maxSize: RENDERED_BYTES, sizeCalculation: (text) => text.length });
   private pending: SimTx[] = [];
   private nonce = 0;
   readonly accounts: SimAccounts;
@@ -125,8 +125,8 @@ export class SimChain {
     while (this.height - this.earliest >= this.retainBlocks) {
       for (const tx of this.blocks.get(this.earliest)?.txs ?? []) this.txIndex.delete(tx.hash);
       this.blocks.delete(this.earliest);
-      this.forgetRendered(`block/${this.earliest}`);
-      this.forgetRendered(`block_results/${this.earliest}`);
+      this.rendered.delete(`block/${this.earliest}`);
+      this.rendered.delete(`block_results/${this.earliest}`);
       this.earliest += 1;
     }
     return block;
@@ -143,7 +143,7 @@ export class SimChain {
   /**
    * The `block` or `block_results` answer for a height as JSON text. A sealed block never changes, so its answers
    * are rendered once, when it is sealed (a node writes them to its store then, and serves them from there), and kept
-   * while they fit in RENDERED_BYTES; an older height is rendered again on demand.
+   * while they fit in RENDERED_BYTES (least recently used first out); an older height is rendered again on demand.
    */
   renderedJson(kind: 'block' | 'block_results', block: SimBlock): string {
     const key = `${kind}/${block.height}`;
@@ -151,21 +151,8 @@ export class SimChain {
     if (text === undefined) {
       text = JSON.stringify(kind === 'block' ? this.renderBlock(block) : this.renderBlockResults(block));
       this.rendered.set(key, text);
-      this.renderedBytes += text.length;
-      // Maps iterate in insertion order: the first key is the oldest.
-      for (const oldest of this.rendered.keys()) {
-        if (this.renderedBytes <= RENDERED_BYTES || oldest === key) break;
-        this.forgetRendered(oldest);
-      }
     }
     return text;
-  }
-
-  private forgetRendered(key: string): void {
-    const text = this.rendered.get(key);
-    if (text === undefined) return;
-    this.rendered.delete(key);
-    this.renderedBytes -= text.length;
   }
 
   renderEvents(events: SimEvent[]): Array<{ type: string; attributes: Array<{ key: string; value: string; index: boolean }> }> {
