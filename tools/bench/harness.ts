@@ -63,6 +63,8 @@ function benchInfra(): BenchInfra {
 export const TRANSFERS_PER_BLOCK = Number(process.env.BENCH_TRANSFERS_PER_BLOCK ?? 250);
 export const BACKLOG_BLOCKS = Number(process.env.BENCH_BACKLOG_BLOCKS ?? 40);
 export const BATCH_BLOCKS = process.env.BENCH_BATCH_BLOCKS ?? '10';
+/** packet-ingest's decoding threads (its INGEST_DECODE_THREADS; 0 parses on the main thread), read at each start. */
+export const decodeThreads = () => process.env.BENCH_DECODE_THREADS ?? '2';
 
 export const CHAINS = [
   { id: 'cosmoshub-4', port: RPC_BASE, v: '0.38' },
@@ -204,6 +206,7 @@ function startIngest(chainsFile: string): ServiceProcess {
     CHAINS_FILE: chainsFile,
     INGEST_BATCH_BLOCKS: BATCH_BLOCKS,
     INGEST_POLL_INTERVAL_MS: '200',
+    INGEST_DECODE_THREADS: decodeThreads(),
     LOG_LEVEL: 'error',
   },
   profileArgs());

@@ -45,12 +45,17 @@ export class KeepAliveHttpClient {
     });
   }
 
-  getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
-    return this.send<T>(url, { method: 'GET', signal });
+  async getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
+    return parseJson<T>(url, await this.send(url, { method: 'GET', signal }));
   }
 
-  postJson<T>(url: string, body: unknown, signal?: AbortSignal): Promise<T> {
-    return this.send<T>(url, {
+  async postJson<T>(url: string, body: unknown, signal?: AbortSignal): Promise<T> {
+    return parseJson<T>(url, await this.postText(url, body, signal));
+  }
+
+  /** POSTs `body` as JSON and returns the 2xx answer's text unparsed, for a caller that parses it elsewhere. */
+  postText(url: string, body: unknown, signal?: AbortSignal): Promise<string> {
+    return this.send(url, {
       method: 'POST',
       body: JSON.stringify(body),
       headers: { 'content-type': 'application/json' },
@@ -58,18 +63,23 @@ export class KeepAliveHttpClient {
     });
   }
 
-  private async send<T>(url: string, opts: Omit<Dispatcher.RequestOptions, 'origin' | 'path'>): Promise<T> {
+  private async send(url: string, opts: Omit<Dispatcher.RequestOptions, 'origin' | 'path'>): Promise<string> {
     const res = await request(url, { ...opts, dispatcher: this.agent, headers: { accept: 'application/json', ...opts.headers } });
     const text = await res.body.text();
     if (res.statusCode < 200 || res.statusCode >= 300) throw new HttpError(res.statusCode, url, text);
-    try {
-      return JSON.parse(text) as T;
-    } catch {
-      throw new HttpError(res.statusCode, url, `invalid JSON: ${text.slice(0, 100)}`);
-    }
+    return text;
   }
 
   close(): Promise<void> {
     return this.agent.close();
+  }
+}
+
+/** A 2xx answer's text as JSON; text that is not JSON is an HttpError naming the URL. */
+export function parseJson<T>(url: string, text: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new HttpError(200, url, `invalid JSON: ${text.slice(0, 100)}`);
   }
 }

@@ -2,14 +2,14 @@ import { Logger } from '@nestjs/common';
 import { headers as natsHeaders } from '@nats-io/nats-core';
 import WebSocket from 'ws';
 import { DEAD_LETTER_HEADERS, deadLetterSubject } from '@unstuck/contracts';
-import type { EventPublisher, JetStreamConnection, OutgoingEvent } from '@unstuck/messaging';
+import type { EventPublisher, JetStreamConnection } from '@unstuck/messaging';
 import { metric } from '@unstuck/observability';
 import { backoffDelay } from '@unstuck/resilience';
-import { detectBase64Attributes } from '../parsing/abci-events';
-import { parseBlock, type CounterpartyResolver, type ParseProblem } from '../parsing/block';
+import type { ParseProblem } from '../parsing/block';
 import type { GroupCommitter, PacketStore } from '../store/packet-store';
+import type { BlockDecoder, DecodedBatch } from './block-decoder';
 import type { ChainConfig } from './chains-config';
-import type { CometRpcClient, FetchedBlock } from './comet-rpc-client';
+import type { CometRpcClient } from './comet-rpc-client';
 
 export interface FollowerOptions {
   /** Heights fetched per JSON-RPC batch. */
@@ -71,7 +71,7 @@ export class ChainFollower {
     private readonly writer: GroupCommitter,
     private readonly publisher: EventPublisher,
     private readonly connection: JetStreamConnection,
-    private readonly counterparty: CounterpartyResolver,
+    private readonly decoder: BlockDecoder,
     private readonly options: FollowerOptions,
   ) {
     this.logger = new Logger(`Follower:${config.chain_id}`);
@@ -134,26 +134,24 @@ export class ChainFollower {
   }
 
   /**
-   * Ingests [from, to] in batches, three deep: the next batch is fetched while this one is parsed and published,
+   * Ingests [from, to] in batches, three deep: the next batch is fetched and decoded while this one is published,
    * and this one is published while the previous one commits. Commits stay in height order, and a batch's events
    * are always published before its rows and cursor commit. Returns the next height once everything is committed.
    */
   private async catchUp(from: number, to: number): Promise<number> {
     let next = from;
     const span = (start: number) => Array.from({ length: Math.min(this.options.batchBlocks, to - start + 1) }, (_, i) => start + i);
-    let pending: Promise<FetchedBlock[]> | undefined = next <= to ? this.rpc.blocks(span(next)) : undefined;
+    let pending: Promise<DecodedBatch> | undefined = next <= to ? this.fetchAndDecode(span(next)) : undefined;
     let committing: Promise<void> | undefined;
     try {
       while (pending && !this.stopped) {
-        const waited = m.stage.startTimer({ chain_id: this.chainId, stage: 'fetch' });
-        const blocks = await pending;
-        waited();
-        const after = next + blocks.length;
-        pending = after <= to ? this.rpc.blocks(span(after)) : undefined;
+        const batch = await pending;
+        const after = next + batch.blocks.length;
+        pending = after <= to ? this.fetchAndDecode(span(after)) : undefined;
         pending?.catch(() => undefined);
-        const events = await this.publishBlocks(blocks);
+        await this.publishBatch(batch);
         await committing;
-        committing = this.commitBlocks(blocks, events);
+        committing = this.commitBlocks(batch);
         next = after;
       }
     } finally {
@@ -164,36 +162,29 @@ export class ChainFollower {
     return next;
   }
 
-  /** Parses blocks and publishes their events (and dead-letters their malformed input). */
-  private async publishBlocks(blocks: FetchedBlock[]): Promise<OutgoingEvent[]> {
+  /** One batch of heights from the node, parsed into events (on the decoder's threads). */
+  private async fetchAndDecode(heights: number[]): Promise<DecodedBatch> {
+    const fetching = m.stage.startTimer({ chain_id: this.chainId, stage: 'fetch' });
+    const answer = await this.rpc.blocksAnswer(heights);
+    fetching();
     const parsing = m.stage.startTimer({ chain_id: this.chainId, stage: 'parse' });
-    const events: OutgoingEvent[] = [];
-    const problems: ParseProblem[] = [];
-    for (const b of blocks) {
-      if (this.base64 === undefined) {
-        const all = b.txResults.flatMap((r) => r.events ?? []);
-        if (all.some((e) => (e.attributes?.length ?? 0) > 0)) this.base64 = detectBase64Attributes(all);
-      }
-      const parsed = parseBlock(
-        { chainId: this.chainId, height: String(b.height), time: b.time, txs: b.txs, txResults: b.txResults, base64Attributes: this.base64 ?? false },
-        this.counterparty,
-      );
-      events.push(...parsed.events);
-      problems.push(...parsed.problems);
-      // A block at a time: the writer's database round trips and the acknowledgements are handled in between.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
+    const batch = await this.decoder.decode({ chainId: this.chainId, answer, base64: this.base64 });
     parsing();
-    const publishing = m.stage.startTimer({ chain_id: this.chainId, stage: 'publish' });
-    // parseBlock checked every event against its contract (a violation became a dead letter instead).
-    if (events.length) await this.publisher.publishBatch(events, { checked: true });
-    if (problems.length) await this.deadLetter(problems);
-    publishing();
-    return events;
+    this.base64 ??= batch.base64;
+    return batch;
   }
 
-  /** Writes the blocks' packet rows and moves the cursor past them, in one transaction. */
-  private async commitBlocks(blocks: FetchedBlock[], events: OutgoingEvent[]): Promise<void> {
+  /** Publishes a batch's events (and dead-letters its malformed input). */
+  private async publishBatch(batch: DecodedBatch): Promise<void> {
+    const publishing = m.stage.startTimer({ chain_id: this.chainId, stage: 'publish' });
+    // The decoder checked every event against its contract (a violation became a dead letter instead).
+    if (batch.events.length) await this.publisher.publishBatch(batch.events, { checked: true });
+    if (batch.problems.length) await this.deadLetter(batch.problems);
+    publishing();
+  }
+
+  /** Writes the batch's packet rows and moves the cursor past its blocks, in one transaction. */
+  private async commitBlocks({ blocks, events }: DecodedBatch): Promise<void> {
     const last = blocks[blocks.length - 1]!;
     const committing = m.stage.startTimer({ chain_id: this.chainId, stage: 'commit' });
     await this.writer.commit(events, { chainId: this.chainId, height: String(last.height), blockTime: last.time });

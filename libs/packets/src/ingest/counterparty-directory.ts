@@ -23,6 +23,17 @@ export class CounterpartyDirectory {
     }
   }
 
+  /** A directory with exactly these (`chain/port/channel`, counterparty chain id) entries, as `entries()` gave them. */
+  static fromEntries(entries: Iterable<[string, string]>): CounterpartyDirectory {
+    const d = new CounterpartyDirectory([], false);
+    for (const [k, v] of entries) d.map.set(k, v);
+    return d;
+  }
+
+  entries(): Array<[string, string]> {
+    return [...this.map];
+  }
+
   resolve = (chainId: string, port: string, channel: string): string | undefined => this.map.get(`${chainId}/${port}/${channel}`);
 
   get size(): number {

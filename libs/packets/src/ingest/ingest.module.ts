@@ -4,6 +4,7 @@ import { AdvisoryLeases, Database, DB_ENV, type DbEnv } from '@unstuck/db';
 import { EventPublisher, JetStreamConnection } from '@unstuck/messaging';
 import { metric } from '@unstuck/observability';
 import { GroupCommitter, PacketStore } from '../store/packet-store';
+import { BlockDecoder } from './block-decoder';
 import { ChainFollower } from './chain-follower';
 import { loadChainsConfig, type ChainConfig } from './chains-config';
 import { CometRpcClient } from './comet-rpc-client';
@@ -17,6 +18,8 @@ export const ingestEnvShape = {
   INGEST_RPC_ATTEMPTS: envVar.int(3, 1, 10),
   /** How often a replica tries to take over chains no replica follows. */
   INGEST_LEASE_CHECK_MS: envVar.int(2_000, 100, 60_000),
+  /** Worker threads that parse blocks; 0 parses on the main thread. */
+  INGEST_DECODE_THREADS: envVar.int(2, 0, 16),
 };
 export type IngestEnv = EnvOf<typeof ingestEnvShape>;
 
@@ -32,6 +35,7 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly leases: AdvisoryLeases;
   private readonly store: PacketStore;
   private readonly writer: GroupCommitter;
+  private readonly decoder: BlockDecoder;
   private timer: NodeJS.Timeout | undefined;
   private checking = false;
   private readonly held = metric.gauge({ name: 'ingest_chains_followed', help: 'chains this replica follows' });
@@ -43,10 +47,11 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(Database) db: Database,
     @Inject(EventPublisher) private readonly publisher: EventPublisher,
     @Inject(JetStreamConnection) private readonly connection: JetStreamConnection,
-    @Inject(CounterpartyDirectory) private readonly directory: CounterpartyDirectory,
+    @Inject(CounterpartyDirectory) directory: CounterpartyDirectory,
   ) {
     this.store = new PacketStore(db);
     this.writer = new GroupCommitter(this.store);
+    this.decoder = new BlockDecoder(env.INGEST_DECODE_THREADS, directory);
     this.leases = new AdvisoryLeases(dbEnv.DATABASE_URL, 'ingest', (chainId) => {
       this.logger.warn(`lost the lease of ${chainId}`);
       void this.stopFollower(chainId);
@@ -67,6 +72,7 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
     await Promise.all([...this.followers.keys()].map((c) => this.stopFollower(c)));
     await this.leases.close();
     await Promise.all([...this.clients.values()].map((c) => c.close()));
+    await this.decoder.close();
   }
 
   private async checkLeases(): Promise<void> {
@@ -79,7 +85,7 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
         this.logger.log(`following ${chain.chain_id} at ${chain.rpc}`);
         const client = this.clients.get(chain.chain_id) ?? new CometRpcClient(chain.chain_id, chain.rpc, { timeoutMs: this.env.INGEST_RPC_TIMEOUT_MS, attempts: this.env.INGEST_RPC_ATTEMPTS });
         this.clients.set(chain.chain_id, client);
-        const follower = new ChainFollower(chain, client, this.store, this.writer, this.publisher, this.connection, this.directory.resolve, {
+        const follower = new ChainFollower(chain, client, this.store, this.writer, this.publisher, this.connection, this.decoder, {
           batchBlocks: this.env.INGEST_BATCH_BLOCKS,
           pollIntervalMs: this.env.INGEST_POLL_INTERVAL_MS,
           retryInitialMs: 500,
