@@ -11,6 +11,7 @@ import {
   committedHeights,
   type CpuGroup,
   DB_URL,
+  decodeThreads,
   headOf,
   INGEST_PORT,
   ingestBacklog,
@@ -107,7 +108,7 @@ async function run(): Promise<void> {
 
     const ratio = eventsPerSecond / copyRate;
     recordBenchmark('ingest', [
-      `Command: \`npm run bench:ingest\` (chain-sim backlog of ${BACKLOG_BLOCKS} blocks × 3 chains at ${TRANSFERS_PER_BLOCK} transfers/block/chain; ingest batch ${BATCH_BLOCKS} blocks).`,
+      `Command: \`npm run bench:ingest\` (chain-sim backlog of ${BACKLOG_BLOCKS} blocks × 3 chains at ${TRANSFERS_PER_BLOCK} transfers/block/chain; ingest batch ${BATCH_BLOCKS} blocks, ${decodeThreads()} decoding threads).`,
       '',
       '| measure | value |',
       '| --- | --- |',
