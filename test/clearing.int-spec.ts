@@ -1,11 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Secp256k1HdWallet } from '@cosmjs/amino';
 import { io as connectClient, type Socket } from 'socket.io-client';
 import { loadEnv } from '@unstuck/config';
 import { createDataSource, Database, dbEnvShape } from '@unstuck/db';
-import { ChainSimAdmin, startBuiltApp, untilReady, waitFor, type ServiceProcess } from '@unstuck/testing';
+import { ChainSimAdmin, startBuiltApp, untilReady, waitFor, writeChainsFile, type ServiceProcess } from '@unstuck/testing';
 import { adr036SignDoc } from '../apps/api-gateway/src/auth/adr036';
 
 /**
@@ -140,8 +137,7 @@ describe('clearing (chain-sim, built services, real servers)', () => {
     processes.push(startBuiltApp('chain-sim', { CHAIN_SIM_RPC_BASE_PORT: String(SIM_PORTS[0]), CHAIN_SIM_ADMIN_PORT: '19600', CHAIN_SIM_BLOCK_MS: '250', CHAIN_SIM_TRANSFERS_PER_BLOCK: '1' }));
     await sim.waitUntilUp();
     const earliest = await ChainSimAdmin.earliestHeights(SIM_PORTS);
-    const chainsFile = join(mkdtempSync(join(tmpdir(), 'unstuck-clearing-')), 'chains.yaml');
-    writeFileSync(chainsFile, ['cosmoshub-4', 'osmosis-1', 'neutron-1'].map((id, i) => `- chain_id: ${id}\n  rpc: http://127.0.0.1:${SIM_PORTS[i]}\n  start_height: ${earliest[i]}\n`).join(''));
+    const chainsFile = writeChainsFile(['cosmoshub-4', 'osmosis-1', 'neutron-1'].map((id, i) => ({ chain_id: id, port: SIM_PORTS[i]!, start_height: earliest[i]! })));
     processes.push(startBuiltApp('packet-ingest', { INGEST_PORT: '23352', CHAINS_FILE: chainsFile, INGEST_POLL_INTERVAL_MS: '200' }));
     clearingEnv = {
       CLEARING_PORT: '23351',

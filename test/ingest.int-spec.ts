@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadEnv } from '@unstuck/config';
@@ -6,7 +6,7 @@ import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { DEAD_LETTER_HEADERS, STREAMS } from '@unstuck/contracts';
 import { createDataSource, Database, dbEnvShape } from '@unstuck/db';
 import { JetStreamConnection, natsEnvShape } from '@unstuck/messaging';
-import { ChainSimAdmin, startBuiltApp, waitFor, type ServiceProcess, type SimPacket } from '@unstuck/testing';
+import { ChainSimAdmin, startBuiltApp, waitFor, writeChainsFile, type ServiceProcess, type SimPacket } from '@unstuck/testing';
 
 /**
  * packet-ingest against chain-sim, both from built JS, on ports of the test's own. chain-sim's ground truth
@@ -65,11 +65,9 @@ describe('packet-ingest against chain-sim (real Postgres, NATS and processes)', 
     // Ingest starts at the chain head when nothing is committed yet; this run's chains start at their first
     // height so that every packet chain-sim made is expected in the database.
     const earliest = await ChainSimAdmin.earliestHeights(CHAINS.map((c) => c.port));
-    writeFileSync(
+    writeChainsFile(
+      CHAINS.map((c, i) => ({ chain_id: c.chain_id, port: c.port, comet_version: c.comet, start_height: earliest[i]! })),
       chainsFile,
-      CHAINS.map(
-        (c, i) => `- chain_id: ${c.chain_id}\n  rpc: http://127.0.0.1:${c.port}\n  comet_version: "${c.comet}"\n  start_height: ${earliest[i]}\n`,
-      ).join(''),
     );
     await db.start();
     await nats.get();

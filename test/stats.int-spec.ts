@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
@@ -7,7 +7,7 @@ import { loadEnv } from '@unstuck/config';
 import { STREAMS, subjectFilter } from '@unstuck/contracts';
 import { createDataSource, Database, dbEnvShape } from '@unstuck/db';
 import { JetStreamConnection, natsEnvShape } from '@unstuck/messaging';
-import { ChainSimAdmin, startBuiltApp, waitFor, type ServiceProcess } from '@unstuck/testing';
+import { ChainSimAdmin, startBuiltApp, waitFor, writeChainsFile, type ServiceProcess } from '@unstuck/testing';
 
 /**
  * chain-sim → packet-ingest → two stats-aggregator instances, all from built JS on ports of the test's own. The
@@ -77,7 +77,7 @@ describe('stats-aggregator against chain-sim and packet-ingest (real servers and
     );
     await simAdmin.waitUntilUp();
     const earliest = await ChainSimAdmin.earliestHeights(CHAINS.map((c) => c.port));
-    writeFileSync(chainsFile, CHAINS.map((c, i) => `- chain_id: ${c.chain_id}\n  rpc: http://127.0.0.1:${c.port}\n  start_height: ${earliest[i]}\n`).join(''));
+    writeChainsFile(CHAINS.map((c, i) => ({ chain_id: c.chain_id, port: c.port, start_height: earliest[i]! })), chainsFile);
     processes.push(startBuiltApp('packet-ingest', { INGEST_PORT: '23302', CHAINS_FILE: chainsFile, INGEST_POLL_INTERVAL_MS: '200' }));
     for (const port of statsPorts) {
       processes.push(

@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Secp256k1HdWallet } from '@cosmjs/amino';
 import { Redis } from 'ioredis';
@@ -7,7 +6,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { redisEnvShape } from '@unstuck/cache';
 import { loadEnv } from '@unstuck/config';
 import { createDataSource, Database, dbEnvShape } from '@unstuck/db';
-import { ChainSimAdmin, REPO_ROOT, startBuiltApp, uniqueSuffix, untilReady, waitFor, type ServiceProcess } from '@unstuck/testing';
+import { ChainSimAdmin, REPO_ROOT, startBuiltApp, uniqueSuffix, untilReady, waitFor, writeChainsFile, type ServiceProcess } from '@unstuck/testing';
 
 /**
  * The dashboard end to end, in Debian's Chromium driven by playwright-core: chain-sim → packet-ingest → NATS →
@@ -62,9 +61,8 @@ describe('web dashboard (Chromium, built services, chain-sim)', () => {
     );
     await sim.waitUntilUp();
     const earliest = await ChainSimAdmin.earliestHeights(SIM_PORTS);
-    const chainsFile = join(mkdtempSync(join(tmpdir(), 'unstuck-web-')), 'chains.yaml');
     const ids = ['cosmoshub-4', 'osmosis-1', 'neutron-1'];
-    writeFileSync(chainsFile, ids.map((id, i) => `- chain_id: ${id}\n  rpc: http://127.0.0.1:${SIM_PORTS[i]}\n  start_height: ${earliest[i]}\n`).join(''));
+    const chainsFile = writeChainsFile(ids.map((id, i) => ({ chain_id: id, port: SIM_PORTS[i]!, start_height: earliest[i]! })));
     processes.push(startBuiltApp('packet-ingest', { INGEST_PORT: '23342', CHAINS_FILE: chainsFile, INGEST_POLL_INTERVAL_MS: '200' }));
     // And a real transfer of the demo wallet that no relayer delivers (the one cleared below), once ingest has it,
     // marked stuck as the detector would.

@@ -1,10 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { toBech32 } from '@cosmjs/encoding';
 import { Client } from 'pg';
-import { startBuiltApp, type ServiceProcess } from '@unstuck/testing';
+import { startBuiltApp, writeChainsFile, type ServiceProcess } from '@unstuck/testing';
 import { ADMIN, admin, BENCH_ENV, CHAINS, DB_URL, headOf, INGEST_PORT, percentile, RPC_BASE, runBench, sleep, untilUp } from './harness';
 import { recordBenchmark } from './report';
 
@@ -134,8 +131,7 @@ async function run(): Promise<void> {
   try {
     await untilUp(`${ADMIN}/chains`, 20_000);
     const heads = await Promise.all(CHAINS.map((c) => headOf(c.port)));
-    const chainsFile = join(mkdtempSync(join(tmpdir(), 'unstuck-bench-clearing-')), 'chains.yaml');
-    writeFileSync(chainsFile, CHAINS.map((c, i) => `- chain_id: ${c.id}\n  rpc: http://127.0.0.1:${c.port}\n  comet_version: "${c.v}"\n  start_height: ${heads[i]}\n`).join(''));
+    const chainsFile = writeChainsFile(CHAINS.map((c, i) => ({ chain_id: c.id, port: c.port, comet_version: c.v, start_height: heads[i]! })));
     const common = { ...BENCH_ENV, CHAINS_FILE: chainsFile, LOG_LEVEL: 'error', GATEWAY_SECRET: SECRET };
     services.push(startBuiltApp('packet-ingest', { ...common, INGEST_PORT: String(INGEST_PORT), INGEST_POLL_INTERVAL_MS: '200' }));
     services.push(startBuiltApp('clearing-service', { ...common, CLEARING_PORT: String(CLEARING_PORT), CHAIN_SIM_ADMIN_URL: ADMIN, CLEARING_TOKEN_TTL_SECONDS: '3600' }));

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { ChainSimAdmin, REPO_ROOT, startBuiltApp, sumSamples, unlessExited, untilUp, type ServiceProcess } from '@unstuck/testing';
+import { ChainSimAdmin, REPO_ROOT, startBuiltApp, sumSamples, unlessExited, untilUp, writeChainsFile, type ServiceProcess } from '@unstuck/testing';
 
 /** What the benchmarks share: a chain-sim with a backlog, packet-ingest following it, and metric readers. */
 export const ADMIN = 'http://127.0.0.1:28600';
@@ -63,8 +63,8 @@ function benchInfra(): BenchInfra {
 export const TRANSFERS_PER_BLOCK = Number(process.env.BENCH_TRANSFERS_PER_BLOCK ?? 250);
 export const BACKLOG_BLOCKS = Number(process.env.BENCH_BACKLOG_BLOCKS ?? 40);
 export const BATCH_BLOCKS = process.env.BENCH_BATCH_BLOCKS ?? '10';
-/** packet-ingest's decoding threads (its INGEST_DECODE_THREADS; 0 parses on the main thread), read at each start. */
-export const decodeThreads = () => process.env.BENCH_DECODE_THREADS ?? '2';
+/** packet-ingest's decoding threads (its INGEST_DECODE_THREADS; 0 parses on the main thread). */
+export const DECODE_THREADS = process.env.BENCH_DECODE_THREADS ?? '2';
 
 export const CHAINS = [
   { id: 'cosmoshub-4', port: RPC_BASE, v: '0.38' },
@@ -173,11 +173,7 @@ export async function chainSimBacklog(): Promise<Backlog> {
   const heads = await Promise.all(CHAINS.map((c) => headOf(c.port)));
   // Ingest starts at each chain's first block, so the whole backlog is ingested.
   const earliest = await ChainSimAdmin.earliestHeights(CHAINS.map((c) => c.port));
-  const chainsFile = join(mkdtempSync(join(tmpdir(), 'unstuck-bench-chains-')), 'chains.yaml');
-  writeFileSync(
-    chainsFile,
-    CHAINS.map((c, i) => `- chain_id: ${c.id}\n  rpc: http://127.0.0.1:${c.port}\n  comet_version: "${c.v}"\n  start_height: ${earliest[i]}\n`).join(''),
-  );
+  const chainsFile = writeChainsFile(CHAINS.map((c, i) => ({ chain_id: c.id, port: c.port, comet_version: c.v, start_height: earliest[i]! })));
   return { sim, chainsFile, heads };
 }
 
@@ -206,7 +202,7 @@ function startIngest(chainsFile: string): ServiceProcess {
     CHAINS_FILE: chainsFile,
     INGEST_BATCH_BLOCKS: BATCH_BLOCKS,
     INGEST_POLL_INTERVAL_MS: '200',
-    INGEST_DECODE_THREADS: decodeThreads(),
+    INGEST_DECODE_THREADS: DECODE_THREADS,
     LOG_LEVEL: 'error',
   },
   profileArgs());

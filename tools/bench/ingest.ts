@@ -11,7 +11,7 @@ import {
   committedHeights,
   type CpuGroup,
   DB_URL,
-  decodeThreads,
+  DECODE_THREADS,
   headOf,
   INGEST_PORT,
   ingestBacklog,
@@ -108,7 +108,7 @@ async function run(): Promise<void> {
 
     const ratio = eventsPerSecond / copyRate;
     recordBenchmark('ingest', [
-      `Command: \`npm run bench:ingest\` (chain-sim backlog of ${BACKLOG_BLOCKS} blocks × 3 chains at ${TRANSFERS_PER_BLOCK} transfers/block/chain; ingest batch ${BATCH_BLOCKS} blocks, ${decodeThreads()} decoding threads).`,
+      `Command: \`npm run bench:ingest\` (chain-sim backlog of ${BACKLOG_BLOCKS} blocks × 3 chains at ${TRANSFERS_PER_BLOCK} transfers/block/chain; ingest batch ${BATCH_BLOCKS} blocks, ${DECODE_THREADS} decoding threads).`,
       '',
       '| measure | value |',
       '| --- | --- |',

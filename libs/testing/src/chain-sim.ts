@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { untilUp, waitFor } from './infra';
 
 /** What the waits need of a database (libs/db's Database; not imported, since libs/db's tests use this lib). */
@@ -64,4 +67,21 @@ export class ChainSimAdmin {
     }, ingestTimeoutMs, 200);
     return this.packets<T>();
   }
+}
+
+/** One chain-sim chain as packet-ingest's chains file lists it. */
+export interface SimChainEntry {
+  chain_id: string;
+  /** chain-sim's RPC port for the chain (on 127.0.0.1). */
+  port: number;
+  start_height: string | number;
+  comet_version?: string;
+}
+
+/** Writes a CHAINS_FILE for chain-sim's chains (to `file`, else to a new temporary folder) and returns its path. */
+export function writeChainsFile(chains: readonly SimChainEntry[], file = join(mkdtempSync(join(tmpdir(), 'unstuck-chains-')), 'chains.yaml')): string {
+  const entry = (c: SimChainEntry) =>
+    `- chain_id: ${c.chain_id}\n  rpc: http://127.0.0.1:${c.port}\n${c.comet_version ? `  comet_version: "${c.comet_version}"\n` : ''}  start_height: ${c.start_height}\n`;
+  writeFileSync(file, chains.map(entry).join(''));
+  return file;
 }

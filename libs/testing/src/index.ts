@@ -1,5 +1,5 @@
 export { REPO_ROOT, startServer, stopServer, superuser, uniqueSuffix, untilUp, waitFor, type Component } from './infra';
 export { packetSentFixture } from './fixtures';
 export { startBuiltApp, unlessExited, untilReady, type ServiceProcess } from './processes';
-export { ChainSimAdmin, type SimPacket } from './chain-sim';
+export { ChainSimAdmin, writeChainsFile, type SimChainEntry, type SimPacket } from './chain-sim';
 export { sumSamples } from './metrics';
