@@ -53,26 +53,40 @@ export class KeepAliveHttpClient {
     return parseJson<T>(url, await this.postText(url, body, signal));
   }
 
-  /** POSTs `body` as JSON and returns the 2xx answer's text unparsed, for a caller that parses it elsewhere. */
-  postText(url: string, body: unknown, signal?: AbortSignal): Promise<string> {
-    return this.send(url, {
-      method: 'POST',
-      body: JSON.stringify(body),
-      headers: { 'content-type': 'application/json' },
-      signal,
-    });
+  private postText(url: string, body: unknown, signal?: AbortSignal): Promise<string> {
+    return this.send(url, postOptions(body, signal));
   }
 
-  private async send(url: string, opts: Omit<Dispatcher.RequestOptions, 'origin' | 'path'>): Promise<string> {
-    const res = await request(url, { ...opts, dispatcher: this.agent, headers: { accept: 'application/json', ...opts.headers } });
+  /**
+   * POSTs `body` as JSON and returns the 2xx answer's bytes, undecoded: one buffer of its own (not pooled), which a
+   * caller can transfer to a worker thread that decodes and parses it there.
+   */
+  async postBytes(url: string, body: unknown, signal?: AbortSignal): Promise<Uint8Array<ArrayBuffer>> {
+    const res = await this.request(url, postOptions(body, signal));
+    if (res.statusCode < 200 || res.statusCode >= 300) throw new HttpError(res.statusCode, url, await res.body.text());
+    return new Uint8Array(await res.body.arrayBuffer());
+  }
+
+  private async send(url: string, opts: RequestOptions): Promise<string> {
+    const res = await this.request(url, opts);
     const text = await res.body.text();
     if (res.statusCode < 200 || res.statusCode >= 300) throw new HttpError(res.statusCode, url, text);
     return text;
   }
 
+  private request(url: string, opts: RequestOptions): Promise<Dispatcher.ResponseData> {
+    return request(url, { ...opts, dispatcher: this.agent, headers: { accept: 'application/json', ...opts.headers } });
+  }
+
   close(): Promise<void> {
     return this.agent.close();
   }
+}
+
+type RequestOptions = Omit<Dispatcher.RequestOptions, 'origin' | 'path'>;
+
+function postOptions(body: unknown, signal: AbortSignal | undefined): RequestOptions {
+  return { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' }, signal };
 }
 
 /** A 2xx answer's text as JSON; text that is not JSON is an HttpError naming the URL. */

@@ -125,4 +125,14 @@ describe('KeepAliveHttpClient', () => {
     await expect(client.getJson(`${base}/fail`)).rejects.toMatchObject({ status: 503 });
     await client.close();
   });
+
+  it('returns a POST answer as bytes in a buffer of their own (transferable), and a non-2xx with its text', async () => {
+    const client = new KeepAliveHttpClient({ connections: 1 });
+    const bytes = await client.postBytes(`${base}/b`, { q: 1 });
+    expect(JSON.parse(Buffer.from(bytes).toString('utf8'))).toEqual({ url: '/b' });
+    expect(bytes.byteOffset).toBe(0);
+    expect(bytes.buffer.byteLength).toBe(bytes.byteLength);
+    await expect(client.postBytes(`${base}/fail`, {})).rejects.toMatchObject({ name: 'HttpError', status: 503, body: 'busy' });
+    await client.close();
+  });
 });

@@ -1,7 +1,7 @@
 import { nobleSendPacketBase64, osmosisSendPacket } from '../parsing/__fixtures__/mainnet';
-import { batchAnswer, directory } from './__fixtures__/batch-answer';
+import { batchAnswer, bytes, directory } from './__fixtures__/batch-answer';
 import { BlockDecoder, decodeBatch } from './block-decoder';
-import { RpcAnswerError, type BlocksAnswer } from './blocks-answer';
+import { RpcAnswerError, utf8, type BlocksAnswer } from './blocks-answer';
 
 describe('decodeBatch', () => {
   it('decodes every height of a batch answer, matched by JSON-RPC id whatever the answer order', async () => {
@@ -17,6 +17,18 @@ describe('decodeBatch', () => {
     ]);
   });
 
+  it('reads the answer as UTF-8: a memo in any script arrives intact', async () => {
+    const memo = 'gm ☀️ café 你好';
+    const data = JSON.stringify({ denom: 'uosmo', amount: '1', sender: 'osmo1a', receiver: 'cosmos1b', memo });
+    const withMemo = {
+      ...osmosisSendPacket,
+      attributes: osmosisSendPacket.attributes!.filter((a) => a.key !== 'packet_data_hex').map((a) => (a.key === 'packet_data' ? { ...a, value: data } : a)),
+    };
+    const batch = await decodeBatch({ chainId: 'osmosis-1', answer: batchAnswer([100], [withMemo]), base64: false }, directory.resolve);
+    expect(batch.problems).toEqual([]);
+    expect(batch.events[0]!.payload).toMatchObject({ transfer: { memo } });
+  });
+
   it('detects base64 (CometBFT 0.34) attributes when the encoding is not configured, and reports it', async () => {
     const batch = await decodeBatch({ chainId: 'noble-1', answer: batchAnswer([5], [nobleSendPacketBase64]), base64: undefined }, directory.resolve);
     expect(batch.base64).toBe(true);
@@ -26,17 +38,17 @@ describe('decodeBatch', () => {
   it('rejects answers it cannot use with a retryable RpcAnswerError naming the problem', async () => {
     const decode = (answer: BlocksAnswer) => decodeBatch({ chainId: 'osmosis-1', answer, base64: false }, directory.resolve);
     const good = batchAnswer([100], [osmosisSendPacket]);
-    const mismatched = JSON.parse(good.text) as Array<{ result: { block?: { data: { txs: string[] } } } }>;
+    const mismatched = JSON.parse(utf8(good.body)) as Array<{ result: { block?: { data: { txs: string[] } } } }>;
     mismatched[0]!.result.block!.data.txs = [];
-    await expect(decode({ ...good, text: JSON.stringify(mismatched) })).rejects.toMatchObject({
+    await expect(decode({ ...good, body: bytes(JSON.stringify(mismatched)) })).rejects.toMatchObject({
       name: 'RpcAnswerError',
       retryable: true,
       message: expect.stringContaining('inconsistent answer from http://node:26657 for height 100: 0 txs, 1 results'),
     });
-    await expect(decode({ ...good, text: '<html>502</html>' })).rejects.toMatchObject({ retryable: true, message: expect.stringContaining('invalid JSON') });
-    await expect(decode({ ...good, text: JSON.stringify(mismatched.slice(1)) })).rejects.toMatchObject({ retryable: true, message: expect.stringContaining('no answer') });
+    await expect(decode({ ...good, body: bytes('<html>502</html>') })).rejects.toMatchObject({ retryable: true, message: expect.stringContaining('invalid JSON') });
+    await expect(decode({ ...good, body: bytes(JSON.stringify(mismatched.slice(1))) })).rejects.toMatchObject({ retryable: true, message: expect.stringContaining('no answer') });
     const pruned = [{ jsonrpc: '2.0', id: 7, error: { code: -32603, message: 'Internal error', data: 'height 100 is not available, lowest height is 2000' } }];
-    const error = await decode({ ...good, text: JSON.stringify(pruned) }).catch((e: unknown) => e);
+    const error = await decode({ ...good, body: bytes(JSON.stringify(pruned)) }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RpcAnswerError);
     expect(error).toMatchObject({ method: 'block', retryable: false });
   });

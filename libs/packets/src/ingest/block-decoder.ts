@@ -75,7 +75,8 @@ export class BlockDecoder {
   }
 
   decode(task: DecodeTask): Promise<DecodedBatch> {
-    if (this.pool) return this.pool.run(task) as Promise<DecodedBatch>;
+    // The answer's bytes move to the thread (no copy; the buffer is the answer's own), which decodes them.
+    if (this.pool) return this.pool.run(task, { transferList: [task.answer.body.buffer] }) as Promise<DecodedBatch>;
     return decodeBatch(task, this.directory.resolve, () => new Promise<void>((resolve) => setImmediate(resolve)));
   }
 

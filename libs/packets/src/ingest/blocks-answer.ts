@@ -23,7 +23,13 @@ export interface BlocksAnswer {
   heights: number[];
   /** JSON-RPC id of the first height's /block request; /block_results is id + 1, the next height id + 2... */
   firstId: number;
-  text: string;
+  /** The answer's bytes (UTF-8 JSON), in a buffer of their own so that they can be moved to a decoding thread. */
+  body: Uint8Array<ArrayBuffer>;
+}
+
+/** UTF-8 bytes as text. */
+export function utf8(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 }
 
 /**
@@ -68,10 +74,11 @@ export function unwrap<T>(url: string, r: JsonRpcResponse<T> | undefined, method
 /** The blocks of a batched answer, checked: every height answered, each block's txs matching its results. */
 export function readBlocksAnswer(answer: BlocksAnswer): FetchedBlock[] {
   let parsed: Array<JsonRpcResponse<BlockResponse | BlockResultsResponse>>;
+  const text = utf8(answer.body);
   try {
-    parsed = JSON.parse(answer.text) as typeof parsed;
+    parsed = JSON.parse(text) as typeof parsed;
   } catch {
-    throw new RpcAnswerError('block', `invalid JSON from ${answer.url}: ${answer.text.slice(0, 100)}`, true);
+    throw new RpcAnswerError('block', `invalid JSON from ${answer.url}: ${text.slice(0, 100)}`, true);
   }
   if (!Array.isArray(parsed)) throw new RpcAnswerError('block', `expected a JSON-RPC batch answer from ${answer.url}`, true);
   const byId = new Map(parsed.map((r) => [r.id, r]));

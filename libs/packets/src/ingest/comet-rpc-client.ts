@@ -1,6 +1,6 @@
 import { metric } from '@unstuck/observability';
 import { createBreaker, KeepAliveHttpClient, parseJson, retry } from '@unstuck/resilience';
-import { RpcAnswerError, unwrap, type BlockResponse, type BlocksAnswer, type JsonRpcResponse } from './blocks-answer';
+import { RpcAnswerError, unwrap, utf8, type BlockResponse, type BlocksAnswer, type JsonRpcResponse } from './blocks-answer';
 
 export interface ChainStatus {
   chainId: string;
@@ -16,7 +16,7 @@ export interface ChainStatus {
  */
 export class CometRpcClient {
   private readonly http: KeepAliveHttpClient;
-  private readonly call: (body: unknown) => Promise<string>;
+  private readonly call: (body: unknown) => Promise<Uint8Array<ArrayBuffer>>;
   private nextId = 1;
   private readonly errors = metric.counter({
     name: 'ingest_rpc_errors_total',
@@ -30,7 +30,7 @@ export class CometRpcClient {
     options: { timeoutMs: number; attempts: number },
   ) {
     this.http = new KeepAliveHttpClient({ connections: 8, requestTimeoutMs: options.timeoutMs, connectTimeoutMs: Math.min(5_000, options.timeoutMs) });
-    const { fire } = createBreaker(`rpc:${chainId}`, (body: unknown) => this.http.postText(this.baseUrl, body), {
+    const { fire } = createBreaker(`rpc:${chainId}`, (body: unknown) => this.http.postBytes(this.baseUrl, body), {
       timeoutMs: options.timeoutMs,
       resetTimeoutMs: 5_000,
       volumeThreshold: 3,
@@ -64,7 +64,7 @@ export class CometRpcClient {
       { jsonrpc: '2.0', id: firstId + 2 * i, method: 'block', params: { height: String(h) } },
       { jsonrpc: '2.0', id: firstId + 2 * i + 1, method: 'block_results', params: { height: String(h) } },
     ]);
-    return { url: this.baseUrl, heights: [...heights], firstId, text: await this.call(requests) };
+    return { url: this.baseUrl, heights: [...heights], firstId, body: await this.call(requests) };
   }
 
   /** One transaction by hash with its result, or null when the node has no such transaction. */
@@ -88,7 +88,7 @@ export class CometRpcClient {
   }
 
   private async single<T>(method: string, params: Record<string, unknown>): Promise<T> {
-    const r = parseJson<JsonRpcResponse<T>>(this.baseUrl, await this.call({ jsonrpc: '2.0', id: this.nextId++, method, params }));
+    const r = parseJson<JsonRpcResponse<T>>(this.baseUrl, utf8(await this.call({ jsonrpc: '2.0', id: this.nextId++, method, params })));
     return unwrap(this.baseUrl, r, method);
   }
 }
