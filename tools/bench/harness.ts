@@ -238,15 +238,51 @@ export function cpuSeconds(): Record<CpuGroup, number> {
 export async function ingestBacklog(
   chainsFile: string,
   heads: number[],
-): Promise<{ ingest: ServiceProcess; events: number; seconds: number; cpu: Record<CpuGroup, number> }> {
+): Promise<{ ingest: ServiceProcess; events: number; seconds: number; cpu: Record<CpuGroup, number>; committed: CommittedAt[] }> {
   const before = cpuSeconds();
   const spawned = performance.now();
   const ingest = startIngest(chainsFile);
-  await unlessExited(untilCommitted(heads), [ingest]);
+  // Events committed so far, read from ingest's own counter every 250 ms (0 until its HTTP server is up).
+  const committed: CommittedAt[] = [];
+  let watching = true;
+  const watch = (async () => {
+    while (watching) {
+      await sleep(250);
+      const events = await metricsText(INGEST_PORT).then((t) => sumSamples(t, 'ingest_events_total'), () => 0);
+      committed.push({ seconds: (performance.now() - spawned) / 1000, events });
+    }
+  })();
+  try {
+    await unlessExited(untilCommitted(heads), [ingest]);
+  } finally {
+    watching = false;
+    await watch;
+  }
   const seconds = (performance.now() - spawned) / 1000;
   const after = cpuSeconds();
   const cpu = Object.fromEntries((Object.keys(after) as CpuGroup[]).map((g) => [g, after[g] - before[g]])) as Record<CpuGroup, number>;
-  return { ingest, events: await settledMetric(INGEST_PORT, 'ingest_events_total'), seconds, cpu };
+  const events = await settledMetric(INGEST_PORT, 'ingest_events_total');
+  committed.push({ seconds, events });
+  return { ingest, events, seconds, cpu, committed };
+}
+
+/** How many events ingest had committed, `seconds` after its process was spawned. */
+export interface CommittedAt {
+  seconds: number;
+  events: number;
+}
+
+/**
+ * The sustained rate of a catch-up: events per second between the first reading at or past 10 % of the backlog and
+ * the first at or past 90 %. It leaves out the process start and the first batch's way through the pipeline
+ * (fetch, parse, publish, commit: nothing is committed for the first seconds), and the last chain's tail.
+ * undefined when the readings are too coarse to have two distinct points in that window.
+ */
+export function steadyRate(committed: readonly CommittedAt[], total: number): { eventsPerSecond: number; from: CommittedAt; to: CommittedAt } | undefined {
+  const from = committed.find((c) => c.events >= 0.1 * total);
+  const to = committed.find((c) => c.events >= 0.9 * total);
+  if (!from || !to || to.seconds <= from.seconds || to.events <= from.events) return undefined;
+  return { eventsPerSecond: (to.events - from.events) / (to.seconds - from.seconds), from, to };
 }
 
 /** Waits until ingest has committed every chain's head. */

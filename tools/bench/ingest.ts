@@ -21,6 +21,7 @@ import {
   RPC_BASE,
   runBench,
   sleep,
+  steadyRate,
   sumSamples,
   TRANSFERS_PER_BLOCK,
 } from './harness';
@@ -79,6 +80,12 @@ async function run(): Promise<void> {
     const { events, seconds: elapsed, cpu } = caughtUp;
     const eventsPerSecond = events / elapsed;
     process.stdout.write(`ingest catch-up: ${events} events in ${elapsed.toFixed(1)} s = ${Math.round(eventsPerSecond)} events/s\n`);
+    const steady = steadyRate(caughtUp.committed, events);
+    if (!steady) throw new Error(`the catch-up was too short to measure a sustained rate: ${JSON.stringify(caughtUp.committed)}`);
+    const firstCommit = caughtUp.committed.find((c) => c.events > 0)!.seconds;
+    process.stdout.write(
+      `sustained (10 % → 90 % of the backlog, ${steady.from.seconds.toFixed(1)} s → ${steady.to.seconds.toFixed(1)} s): ${Math.round(steady.eventsPerSecond)} events/s; first commit ${firstCommit.toFixed(1)} s after the process started\n`,
+    );
     const perEvent = (Object.keys(cpu) as CpuGroup[]).map((g) => `${g} ${Math.round((cpu[g] * 1e6) / events)} µs`).join(', ');
     const coresBusy = Object.values(cpu).reduce((a, b) => a + b, 0) / elapsed;
     process.stdout.write(`CPU per event during catch-up: ${perEvent} (${coresBusy.toFixed(2)} of 2 cores busy)\n`);
@@ -106,21 +113,23 @@ async function run(): Promise<void> {
     const live = { p50: percentile(latencies, 50), p99: percentile(latencies, 99), blocks: latencies.length };
     process.stdout.write(`live following at ${liveRate} transfers/block/chain: block → committed p50 ${live.p50} ms, p99 ${live.p99} ms (${live.blocks} blocks)\n`);
 
-    const ratio = eventsPerSecond / copyRate;
+    const ratio = steady.eventsPerSecond / copyRate;
+    const sustained = Math.round(steady.eventsPerSecond).toLocaleString('en-US');
     recordBenchmark('ingest', [
       `Command: \`npm run bench:ingest\` (chain-sim backlog of ${BACKLOG_BLOCKS} blocks × 3 chains at ${TRANSFERS_PER_BLOCK} transfers/block/chain; ingest batch ${BATCH_BLOCKS} blocks, ${DECODE_THREADS} decoding threads).`,
       '',
       '| measure | value |',
       '| --- | --- |',
-      `| packet events persisted per second (catch-up of ${events} events in ${elapsed.toFixed(1)} s, process start included) | ${Math.round(eventsPerSecond).toLocaleString('en-US')} |`,
+      `| packet events persisted per second, sustained (from 10 % to 90 % of the backlog committed) | ${sustained} |`,
+      `| same over the whole catch-up of ${events.toLocaleString('en-US')} events, process start included (${elapsed.toFixed(1)} s; first commit after ${firstCommit.toFixed(1)} s) | ${Math.round(eventsPerSecond).toLocaleString('en-US')} |`,
       `| raw \`COPY\` into packet_flow, same run (rows/s, the ceiling) | ${Math.round(copyRate).toLocaleString('en-US')} |`,
-      `| ingest ÷ raw COPY | ${(ratio * 100).toFixed(0)} % |`,
+      `| ingest (sustained) ÷ raw COPY | ${(ratio * 100).toFixed(0)} % (whole catch-up: ${((eventsPerSecond / copyRate) * 100).toFixed(0)} %) |`,
       `| block time → committed row, live at ${liveRate} transfers/block/chain, p50 | ${live.p50} ms |`,
       `| same, p99 | ${live.p99} ms |`,
       `| CPU time per event during catch-up, by process (${coresBusy.toFixed(2)} of 2 cores busy on average) | ${perEvent} |`,
       `| time in each stage during catch-up, summed over the three followers (fetch / parse / publish / commit) | ${['fetch', 'parse', 'publish', 'commit'].map((k) => `${stages[k]!.toFixed(1)} s`).join(' / ')} |`,
       '',
-      `Targets: ≥ 20,000 events/s sustained (${eventsPerSecond >= 20_000 ? 'met' : 'NOT met'}) and ≥ 50 % of raw COPY (${ratio >= 0.5 ? 'met' : 'NOT met'}).`,
+      `Targets: ≥ 20,000 events/s sustained (${steady.eventsPerSecond >= 20_000 ? 'met' : 'NOT met'}) and ≥ 50 % of raw COPY (${ratio >= 0.5 ? 'met' : 'NOT met'}).`,
       'chain-sim, packet-ingest, PostgreSQL and NATS share the same two cores during the run.',
     ]);
   } finally {
