@@ -252,14 +252,17 @@ export async function ingestBacklog(
       committed.push({ seconds: (performance.now() - spawned) / 1000, events });
     }
   })();
+  let seconds: number;
+  let after: Record<CpuGroup, number>;
   try {
     await unlessExited(untilCommitted(heads), [ingest]);
+    // Timed now: stopping the watcher waits for its current sleep and read, which is not ingest's time.
+    seconds = (performance.now() - spawned) / 1000;
+    after = cpuSeconds();
   } finally {
     watching = false;
     await watch;
   }
-  const seconds = (performance.now() - spawned) / 1000;
-  const after = cpuSeconds();
   const cpu = Object.fromEntries((Object.keys(after) as CpuGroup[]).map((g) => [g, after[g] - before[g]])) as Record<CpuGroup, number>;
   const events = await settledMetric(INGEST_PORT, 'ingest_events_total');
   committed.push({ seconds, events });
