@@ -9,8 +9,7 @@ export { feeToken, InvalidWalletError, knownPrefixes, parseWallet, registryChain
 export { foldEvents, GroupCommitter, PacketStore, type CommitResult, type Cursor } from './store/packet-store';
 export { ChainFollower, type FollowerOptions } from './ingest/chain-follower';
 export { ChainsConfigError, loadChainsConfig, type ChainConfig } from './ingest/chains-config';
-export { BlockDecoder, decodeBatch, type DecodedBatch, type DecodeTask } from './ingest/block-decoder';
-export { readBlocksAnswer, RpcAnswerError, type BlocksAnswer, type FetchedBlock } from './ingest/blocks-answer';
+export { RpcAnswerError, type FetchedBlock } from './ingest/blocks-answer';
 export { CometRpcClient, type ChainStatus } from './ingest/comet-rpc-client';
 export { CounterpartyDirectory } from './ingest/counterparty-directory';
 export { ingestEnvShape, IngestModule, IngestService, type IngestEnv } from './ingest/ingest.module';

@@ -50,11 +50,7 @@ export class KeepAliveHttpClient {
   }
 
   async postJson<T>(url: string, body: unknown, signal?: AbortSignal): Promise<T> {
-    return parseJson<T>(url, await this.postText(url, body, signal));
-  }
-
-  private postText(url: string, body: unknown, signal?: AbortSignal): Promise<string> {
-    return this.send(url, postOptions(body, signal));
+    return parseJson<T>(url, await this.send(url, postOptions(body, signal)));
   }
 
   /**

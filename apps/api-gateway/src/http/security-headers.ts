@@ -4,7 +4,7 @@ import helmet from 'helmet';
 type Middleware = (req: never, res: never, next: (err?: unknown) => void) => void;
 
 /** The headers a middleware that only sets fixed headers (helmet without nonces) sets, captured once. */
-export function staticHeaders(middleware: Middleware): Readonly<Record<string, string>> {
+function staticHeaders(middleware: Middleware): Readonly<Record<string, string>> {
   const headers: Record<string, string> = {};
   const res = { setHeader: (name: string, value: unknown) => void (headers[name.toLowerCase()] = String(value)), removeHeader: (name: string) => void delete headers[name.toLowerCase()] };
   middleware({ headers: {} } as never, res as never, (err) => {
