@@ -133,8 +133,8 @@ async function benchmark(): Promise<void> {
     process.stdout.write(`bare fastify, one fixed request: ${Math.round(fixedHello.requests.average)} req/s, p99 ${fixedHello.latency.p99} ms\n`);
 
     // 2. Stuck lookups, Zipf-skewed: warm-up, then full speed (alternating with the ceiling), then a steady 1,000 req/s.
-    //    The warm-up is as long as a run: after 5 s, the gateway's first run was the slowest of every record (caches
-    //    and the set of wallets already seen still growing).
+    //    The warm-up is as long as a run: after 5 s, the gateway's first run was the slowest of every record. It still
+    //    is, less so (the gateway keeps getting faster for a minute or more; see docs/api.md): every run counts.
     await run({ url, connections: CONNECTIONS, duration: DURATION, requests });
     await run({ url: helloUrl, connections: CONNECTIONS, duration: DURATION, requests });
     const before = await metricsText(GATEWAY_PORT);
