@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { brotliDecompressSync, gunzipSync } from 'node:zlib';
+import { brotliCompressSync, brotliDecompressSync, constants, gunzipSync } from 'node:zlib';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { COMPRESS_THRESHOLD_BYTES, EncodedBody, negotiateBody } from './encoded-body';
 
@@ -61,6 +61,21 @@ describe('EncodedBody and negotiateBody', () => {
       expect(res.headers['content-encoding']).toBeUndefined();
       expect(res.headers.vary).toBe('Origin, Accept-Encoding');
       expect(res.payload).toBe(large);
+    }
+  });
+
+  it('fits brotli\'s window to the body: as small as with the default 4 MB window, whatever the size', () => {
+    for (const copies of [1, 5, 40]) {
+      const text = JSON.stringify(Array.from({ length: copies }, () => JSON.parse(large) as unknown));
+      const body = new EncodedBody(text);
+      for (const thorough of [false, true]) {
+        const bytes = body.encoded('br');
+        expect(brotliDecompressSync(bytes).toString('utf8')).toBe(text);
+        const quality = thorough ? 4 : 1;
+        const defaultWindow = brotliCompressSync(Buffer.from(text), { params: { [constants.BROTLI_PARAM_QUALITY]: quality } });
+        // A window under 64 KB takes 3 more bits to declare in the stream's header than the default one.
+        expect(bytes.length).toBeLessThanOrEqual(defaultWindow.length + 1);
+      }
     }
   });
 

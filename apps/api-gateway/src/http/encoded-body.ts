@@ -12,10 +12,24 @@ type Encoding = (typeof ENCODINGS)[number];
 /** Accept-Encoding values are few in practice, but they are the client's to choose: the cache of answers is bounded. */
 const negotiator = new Negotiator<Encoding>({ supportedValues: [...ENCODINGS], cache: new LRUCache<string, string>({ max: 1_000 }) });
 
+/**
+ * Brotli's window: the smallest that holds the whole body ((1 << bits) - 16 bytes; a larger one finds nothing more). The default, 4 MB, made
+ * quality 1 allocate and fault in buffers sized for it on every call: 71 µs of CPU for a 28 KB page, 37 µs with a
+ * window of 32 KB, the same bytes out.
+ */
+const brotliWindowBits = (length: number) =>
+  Math.min(constants.BROTLI_MAX_WINDOW_BITS, Math.max(constants.BROTLI_MIN_WINDOW_BITS, Math.ceil(Math.log2(length + 16))));
+
 /** How hard to compress: quickly for a body's first answer in an encoding, thoroughly once it is sent again. */
 function compress(bytes: Buffer, encoding: Encoding, thorough: boolean): Buffer {
   if (encoding === 'gzip') return gzipSync(bytes, { level: thorough ? constants.Z_DEFAULT_COMPRESSION : 1 });
-  return brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: thorough ? 4 : 1, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } });
+  return brotliCompressSync(bytes, {
+    params: {
+      [constants.BROTLI_PARAM_QUALITY]: thorough ? 4 : 1,
+      [constants.BROTLI_PARAM_LGWIN]: brotliWindowBits(bytes.length),
+      [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
+    },
+  });
 }
 
 /**
