@@ -12,6 +12,7 @@ import { GATEWAY_ENV } from '../tokens';
 import type { AppEnv } from '../env';
 import { StuckWalletIndex } from './stuck-wallet-index';
 import { iso, SUMMARY_COLUMNS, toSummary, type PacketDetail, type PacketSummary, type StuckPacket, type SummaryRow } from './packet-views';
+import { renderStuckPage, type CachedStuck } from './stuck-page';
 
 export interface StuckQuery {
   wallet: string;
@@ -33,13 +34,6 @@ export interface Listing<T> {
   items: T[];
   next_cursor: string | null;
   snapshot_at: string;
-}
-
-/** Rows of a wallet's stuck set, as cached: whole, unfiltered, so one invalidation covers every filter and page. */
-interface CachedStuck {
-  row: PacketSummary;
-  role: 'sender' | 'receiver';
-  key: string;
 }
 
 @Injectable()
@@ -87,36 +81,15 @@ export class PacketsService {
       return new EncodedBody(`{"items":[],"next_cursor":null,"snapshot_at":"${new Date().toISOString()}"}`);
     }
     const all = await this.stuckSet(q.wallet);
-    scope ??= stuckScope(q);
-    const key = `${scope}\u0000${q.limit}\u0000${q.cursor ?? ''}`;
+    const pageScope = scope ?? stuckScope(q);
+    const key = `${pageScope}\u0000${q.limit}\u0000${q.cursor ?? ''}`;
     const reused = this.stuckBodies.get(key);
     if (reused && reused.source === all) return reused.body;
-    const body = new EncodedBody(JSON.stringify(this.stuckPage(all, q, scope, after)));
+    const body = new EncodedBody(
+      renderStuckPage(all, q, after, Date.now(), (last, snapshotAt) => this.cursors.encode({ t: last.row.created_at, id: last.key, s: snapshotAt }, pageScope)),
+    );
     this.stuckBodies.set(key, { source: all, body });
     return body;
-  }
-
-  /** One page of a wallet's stuck set, with ages and times to timeout as of now. */
-  private stuckPage(all: CachedStuck[], q: StuckQuery, scope: string, after: CursorPosition | undefined): Listing<StuckPacket> {
-    const now = Date.now();
-    const items: StuckPacket[] = [];
-    let next: string | null = null;
-    for (const { row, role, key } of all) {
-      if (q.chain_id && row.src_chain_id !== q.chain_id && row.dst_chain_id !== q.chain_id) continue;
-      if (q.kind && row.stuck_kind !== q.kind) continue;
-      const sentAt = Date.parse(row.sent_at ?? row.created_at);
-      const age = Math.max(0, Math.floor((now - sentAt) / 1000));
-      if (q.min_age_seconds !== undefined && age < q.min_age_seconds) continue;
-      if (after && (row.created_at < after.t || (row.created_at === after.t && key <= after.id))) continue;
-      if (items.length === q.limit) {
-        const last = items[items.length - 1]!;
-        next = this.cursors.encode({ t: last.created_at, id: keyOf(last), s: new Date(now).toISOString() }, scope);
-        break;
-      }
-      const timeout = row.timeout_at ? Math.floor((Date.parse(row.timeout_at) - now) / 1000) : null;
-      items.push({ ...row, role, age_seconds: age, seconds_to_timeout: timeout });
-    }
-    return { items, next_cursor: next, snapshot_at: new Date(now).toISOString() };
   }
 
   private stuckSet(wallet: string): Promise<CachedStuck[]> {
