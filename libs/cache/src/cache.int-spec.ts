@@ -2,20 +2,20 @@ import { loadEnv } from '@unstuck/config';
 import { metricsRegistry } from '@unstuck/observability';
 import { startServer, stopServer, uniqueSuffix, waitFor } from '@unstuck/testing';
 import type { Redis } from 'ioredis';
-import { createRedis } from './cache.module';
+import { createRedis, followInvalidations } from './cache.module';
 import { redisEnvShape } from './env';
-import { INVALIDATION_CHANNEL, TieredCache, type Keyspace } from './tiered-cache';
+import { TieredCache, type Keyspace, type TieredCacheOptions } from './tiered-cache';
 
 const env = loadEnv(redisEnvShape, {});
 const options = { l1MaxEntries: 1000, l1TtlMs: 30_000, compressThresholdBytes: 1024, lockTtlMs: 3_000, prefix: 'test:cache' };
 
-/** One "instance": its own Redis connections, its own L1, subscribed to invalidations like CacheModule does. */
-function instance(name: string) {
+/** One "instance": its own Redis connections, its own L1, following invalidations as CacheModule does. */
+function instance(name: string, overrides: Partial<TieredCacheOptions> = {}) {
   const redis = createRedis(env, name);
   const sub = createRedis(env, `${name}:sub`, { offlineQueue: true });
-  const cache = new TieredCache(redis, options);
-  sub.on('message', (channel: string, message: string) => channel === INVALIDATION_CHANNEL && cache.onInvalidationMessage(message));
-  const ready = sub.subscribe(INVALIDATION_CHANNEL);
+  const cache = new TieredCache(redis, { ...options, ...overrides });
+  followInvalidations(sub, cache);
+  const ready = waitFor(() => cache.invalidationFeedLive, 10_000);
   return { cache, redis, sub, ready, close: () => Promise.allSettled([redis.quit(), sub.quit()]) };
 }
 
@@ -128,6 +128,44 @@ describe('TieredCache (real Redis)', () => {
     expect(await unlucky.getOrLoad(ks, 'k', slowLoader(calls, 'v2', 5))).toBe('v1');
     await waitFor(async () => (await unlucky.get(ks, 'k')) === 'v2', 3_000);
     expect(calls.n).toBe(2);
+  });
+
+  it('serves no L1 copy it may have missed an invalidation of: none while its subscription is lost, none from before once it is back', async () => {
+    // c serves no L1 copy at all while unsynced (its unsynced lifetime is 0), so the test needs no timing.
+    const c = instance('cache-test-c', { l1UnsyncedTtlMs: 0 });
+    try {
+      await c.ready;
+      const ks = keyspace();
+      expect(await c.cache.getOrLoad(ks, 'k', async () => 'v1')).toBe('v1');
+      const hits = () => counter('cache_requests_total', { keyspace: ks.name, result: 'l1_hit' });
+      expect(await c.cache.getOrLoad(ks, 'k', async () => 'unused')).toBe('v1');
+      expect(await hits()).toBe(1);
+
+      // c's subscription connection is cut; the value changes meanwhile, and c does not hear the invalidation.
+      const clients = String(await raw.call('CLIENT', 'LIST', 'TYPE', 'pubsub'));
+      const id = /id=(\d+) .*name=cache-test-c:sub /.exec(clients)?.[1];
+      expect(id).toBeDefined();
+      const closed = new Promise((resolve) => c.sub.once('close', resolve));
+      await raw.call('CLIENT', 'KILL', 'ID', id!);
+      await a.cache.invalidate(ks, 'k');
+      await a.cache.set(ks, 'k', 'v2');
+      await closed;
+      expect(c.cache.invalidationFeedLive).toBe(false);
+      // Before: c kept answering 'v1' from L1 for its whole lifetime (30 s here).
+      expect(await c.cache.getOrLoad(ks, 'k', async () => 'unused')).toBe('v2');
+      expect(await hits()).toBe(1);
+
+      // Back: the copies from before are gone, new ones are served from L1 again.
+      await waitFor(() => c.cache.invalidationFeedLive, 10_000);
+      expect(await c.cache.getOrLoad(ks, 'k', async () => 'unused')).toBe('v2');
+      expect(await c.cache.getOrLoad(ks, 'k', async () => 'unused')).toBe('v2');
+      expect(await hits()).toBe(2);
+      // And invalidations reach it again.
+      await a.cache.invalidate(ks, 'k');
+      await waitFor(async () => (await c.cache.getOrLoad(ks, 'k', async () => 'v3')) === 'v3', 3_000);
+    } finally {
+      await c.close();
+    }
   });
 
   it('returns the loader value and counts the error while Redis is stopped', async () => {

@@ -42,6 +42,27 @@ export class RedisReadiness implements ReadinessCheck {
   }
 }
 
+/**
+ * Subscribes `cache` to the invalidations other instances publish, and tells it whether they reach it: from the
+ * moment Redis confirms the subscription on the current connection until that connection closes. ioredis subscribes
+ * again on its own after a reconnect; subscribing on 'ready' as well gives a reply to wait for (a connection answers
+ * in order, so by then its own resubscription is in effect too).
+ */
+export function followInvalidations(subscriber: Redis, cache: TieredCache): void {
+  subscriber.on('message', (channel: string, message: string) => {
+    if (channel === INVALIDATION_CHANNEL) cache.onInvalidationMessage(message);
+  });
+  const listen = () =>
+    subscriber.subscribe(INVALIDATION_CHANNEL).then(
+      () => subscriber.status === 'ready' && cache.invalidationFeed(true),
+      () => undefined,
+    );
+  cache.invalidationFeed(false);
+  subscriber.on('close', () => cache.invalidationFeed(false));
+  subscriber.on('ready', () => void listen());
+  void listen();
+}
+
 @Injectable()
 class CacheLifecycle implements OnModuleInit, OnApplicationShutdown {
   constructor(
@@ -52,10 +73,7 @@ class CacheLifecycle implements OnModuleInit, OnApplicationShutdown {
   ) {}
 
   onModuleInit(): void {
-    this.subscriber.on('message', (channel: string, message: string) => {
-      if (channel === INVALIDATION_CHANNEL) this.cache.onInvalidationMessage(message);
-    });
-    this.subscriber.subscribe(INVALIDATION_CHANNEL).catch(() => undefined);
+    followInvalidations(this.subscriber, this.cache);
     this.memory?.register('tiered-cache-l1', (level) => this.cache.shedL1(level));
   }
 
@@ -86,6 +104,7 @@ export class CacheModule {
             new TieredCache(redis, {
               l1MaxEntries: env.CACHE_L1_MAX_ENTRIES,
               l1TtlMs: env.CACHE_L1_TTL_MS,
+              l1UnsyncedTtlMs: env.CACHE_L1_UNSYNCED_TTL_MS,
               compressThresholdBytes: env.CACHE_COMPRESS_THRESHOLD_BYTES,
               lockTtlMs: env.CACHE_LOCK_TTL_MS,
               prefix: 'unstuck:cache:v1',

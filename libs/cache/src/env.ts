@@ -5,8 +5,13 @@ export const redisEnvShape = {
   /** A Redis command slower than this fails and the caller gets the loader's answer instead. */
   REDIS_COMMAND_TIMEOUT_MS: envVar.int(500, 10),
   CACHE_L1_MAX_ENTRIES: envVar.int(10_000, 0),
-  /** Upper bound on how long an instance may serve a value another instance invalidated while Redis was down. */
+  /** Longest an in-process copy lives while invalidations reach the instance (one removes it at once). */
   CACHE_L1_TTL_MS: envVar.int(30_000, 0),
+  /**
+   * Longest an instance serves an in-process copy while invalidations do not reach it (Redis down, subscription
+   * lost): how long it can show what another instance invalidated.
+   */
+  CACHE_L1_UNSYNCED_TTL_MS: envVar.int(5_000, 0),
   CACHE_COMPRESS_THRESHOLD_BYTES: envVar.int(1_024, 0),
   /** How long one loader may hold a key's lock; others wait for its value at most this long. */
   CACHE_LOCK_TTL_MS: envVar.int(5_000, 100),

@@ -21,3 +21,40 @@ describe('TieredCache L1 shedding', () => {
     expect(cache.l1Size).toBe(0);
   });
 });
+
+describe('TieredCache L1 while invalidations do not reach it', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('serves copies younger than l1UnsyncedTtlMs only, and drops every copy when the feed is back', () => {
+    jest.useFakeTimers({ now: Date.parse('2026-11-22T12:00:00Z') });
+    const cache = new TieredCache(noRedis, { ...options, l1UnsyncedTtlMs: 5_000 });
+    const ks = { name: 'ks', ttlMs: 60_000 };
+    const internals = cache as unknown as {
+      l1Set: (k: typeof ks, key: string, v: unknown, exp: number) => void;
+      l1Get: (k: typeof ks, key: string) => { hit: boolean; value?: unknown };
+    };
+    const set = (key: string) => internals.l1Set(ks, key, key, Date.now() + 60_000);
+    const hit = (key: string) => internals.l1Get(ks, key).hit;
+
+    set('old');
+    jest.advanceTimersByTime(20_000);
+    expect(hit('old')).toBe(true); // synced: the keyspace's lifetime (60 s) applies
+
+    cache.invalidationFeed(false);
+    expect(cache.invalidationFeedLive).toBe(false);
+    set('young');
+    jest.advanceTimersByTime(4_000);
+    expect(hit('old')).toBe(false); // 24 s old, past the unsynced 5 s
+    expect(hit('young')).toBe(true);
+    jest.advanceTimersByTime(2_000);
+    expect(hit('young')).toBe(false);
+
+    set('before-back');
+    cache.invalidationFeed(true);
+    expect(hit('before-back')).toBe(false);
+    expect(cache.l1Size).toBe(0);
+    set('after');
+    jest.advanceTimersByTime(30_000);
+    expect(hit('after')).toBe(true);
+  });
+});

@@ -10,7 +10,10 @@ export interface Keyspace {
   readonly name: string;
   /** Lifetime in Redis. */
   readonly ttlMs: number;
-  /** Lifetime in the in-process L1 (capped by ttlMs and by CACHE_L1_TTL_MS); 0 keeps this keyspace out of L1. */
+  /**
+   * Lifetime in the in-process L1 (capped by ttlMs and by CACHE_L1_TTL_MS) while invalidations reach this instance;
+   * 0 keeps this keyspace out of L1. See `invalidationFeed` for while they do not.
+   */
   readonly l1TtlMs?: number;
   /**
    * XFetch early refresh: a hit is refreshed in the background with a probability that grows as expiry nears,
@@ -22,6 +25,8 @@ export interface Keyspace {
 export interface TieredCacheOptions {
   l1MaxEntries: number;
   l1TtlMs: number;
+  /** How old an L1 copy may be and still be served while invalidations do not reach this instance (default 5 s). */
+  l1UnsyncedTtlMs?: number;
   compressThresholdBytes: number;
   lockTtlMs: number;
   /** Prefix of every Redis key; lets several environments share one Redis. */
@@ -64,7 +69,14 @@ const hitRatioGauge = () =>
  *   is counted.
  */
 export class TieredCache {
-  private readonly l1: LRUCache<string, { value: unknown }>;
+  /** L1 copies, with when each was stored (epoch ms). */
+  private readonly l1: LRUCache<string, { value: unknown; at: number }>;
+  /** Whether invalidations published by other instances reach this one; see `invalidationFeed`. */
+  private synced = true;
+  private readonly feedGauge = metric.gauge({
+    name: 'cache_invalidation_feed_up',
+    help: '1 while other instances’ cache invalidations reach this one (Redis pub/sub); 0 while not, when L1 copies are served for at most CACHE_L1_UNSYNCED_TTL_MS',
+  });
   private readonly flights = new SingleFlight<unknown>();
   private readonly random: () => number;
 
@@ -175,6 +187,23 @@ export class TieredCache {
     }
   }
 
+  /**
+   * Whether invalidations published by other instances reach this one (CacheModule reports its pub/sub
+   * subscription; a TieredCache on its own assumes they do). While they do, an L1 copy lives for its keyspace's
+   * l1TtlMs, since an invalidation anywhere removes it at once. While they do not (Redis down, the subscription
+   * lost), only copies younger than l1UnsyncedTtlMs are served: that bounds how long an instance can show what
+   * another instance invalidated. When the feed is back every copy is dropped: an invalidation may have been missed.
+   */
+  invalidationFeed(live: boolean): void {
+    if (live && !this.synced) this.l1.clear();
+    this.synced = live;
+    this.feedGauge.set(live ? 1 : 0);
+  }
+
+  get invalidationFeedLive(): boolean {
+    return this.synced;
+  }
+
   /** Applies an invalidation message from another instance. */
   onInvalidationMessage(message: string): void {
     const i = message.indexOf(SEP);
@@ -222,13 +251,19 @@ export class TieredCache {
 
   private l1Get<T>(ks: Keyspace, key: string): { hit: true; value: T } | { hit: false } {
     if (this.l1TtlFor(ks) <= 0) return { hit: false };
-    const entry = this.l1.get(this.redisKey(ks, key));
-    return entry ? { hit: true, value: entry.value as T } : { hit: false };
+    const fullKey = this.redisKey(ks, key);
+    const entry = this.l1.get(fullKey);
+    if (!entry) return { hit: false };
+    if (!this.synced && Date.now() - entry.at > (this.options.l1UnsyncedTtlMs ?? 5_000)) {
+      this.l1.delete(fullKey);
+      return { hit: false };
+    }
+    return { hit: true, value: entry.value as T };
   }
 
   private l1Set(ks: Keyspace, key: string, value: unknown, expiresAt: number): void {
     const ttl = Math.min(this.l1TtlFor(ks), expiresAt - Date.now());
-    if (ttl > 0) this.l1.set(this.redisKey(ks, key), { value }, { ttl });
+    if (ttl > 0) this.l1.set(this.redisKey(ks, key), { value, at: Date.now() }, { ttl });
   }
 
   private l1TtlFor(ks: Keyspace): number {

@@ -63,7 +63,9 @@ export class PacketsService {
     @Inject(GATEWAY_ENV) private readonly env: AppEnv,
     @Inject(StuckWalletIndex) private readonly index: StuckWalletIndex,
   ) {
-    this.stuckKeyspace = { name: 'stuck-by-wallet', ttlMs: env.CACHE_STUCK_TTL_SECONDS * 1000, l1TtlMs: 5_000, earlyRefreshBeta: 0 };
+    // In L1 for CACHE_L1_TTL_MS (30 s): an invalidation removes a wallet's set from every instance at once, and while
+    // invalidations cannot reach an instance its copies are served for CACHE_L1_UNSYNCED_TTL_MS (5 s) at most.
+    this.stuckKeyspace = { name: 'stuck-by-wallet', ttlMs: env.CACHE_STUCK_TTL_SECONDS * 1000, earlyRefreshBeta: 0 };
     this.cursors = new CursorCodec(env.GATEWAY_SECRET);
   }
 
