@@ -32,18 +32,22 @@ function compress(bytes: Buffer, encoding: Encoding, thorough: boolean): Buffer 
   });
 }
 
+/** Answers in one encoding after which a body is compressed again, thoroughly: it is being reused enough to pay. */
+export const THOROUGH_AFTER_SENDS = 8;
+
 /**
  * A response body that may be reused (a cached page sent many times a second): encoded to UTF-8 once, and compressed
  * per encoding when a client first asks for it, instead of on every response as @fastify/compress would.
  *
- * Most bodies are sent once (a wallet asked about once in a while), so the first answer in an encoding is compressed
- * quickly (brotli quality 1, gzip level 1: a 28 KB page of 50 packets in ~40 µs instead of ~190 µs, ~12 % larger);
- * a body sent a second time is being reused and is compressed again, as @fastify/compress would (brotli quality 4,
- * gzip level 6), for every answer after that.
+ * Most bodies are sent once or a few times (a wallet asked about now and then, a page reused for at most a second),
+ * so they are compressed quickly (brotli quality 1, gzip level 1: a 28 KB page of 50 packets in ~37 µs of CPU). A
+ * body sent THOROUGH_AFTER_SENDS times in an encoding is compressed again as @fastify/compress would (brotli quality
+ * 4, gzip level 6: ~120 µs, ~12 % smaller) for every answer after that. Recompressing at the second answer, as
+ * before, cost a wallet asked about twice a second 157 µs of CPU to save 330 bytes once.
  */
 export class EncodedBody {
   readonly identity: Buffer;
-  private readonly compressed: Partial<Record<Encoding, { bytes: Buffer; thorough: boolean }>> = {};
+  private readonly compressed: Partial<Record<Encoding, { bytes: Buffer; sends: number }>> = {};
 
   constructor(text: string) {
     this.identity = Buffer.from(text, 'utf8');
@@ -51,11 +55,14 @@ export class EncodedBody {
 
   encoded(encoding: Encoding): Buffer {
     const held = this.compressed[encoding];
-    if (held?.thorough) return held.bytes;
-    const thorough = held !== undefined;
-    const bytes = compress(this.identity, encoding, thorough);
-    this.compressed[encoding] = { bytes, thorough };
-    return bytes;
+    if (held === undefined) {
+      const bytes = compress(this.identity, encoding, false);
+      this.compressed[encoding] = { bytes, sends: 1 };
+      return bytes;
+    }
+    held.sends += 1;
+    if (held.sends === THOROUGH_AFTER_SENDS + 1) held.bytes = compress(this.identity, encoding, true);
+    return held.bytes;
   }
 }
 
