@@ -74,7 +74,8 @@ export class PacketsService {
    * are applied to the wallet's cached set; a page encoded within the last second from the same set is reused.
    */
   async stuckJson(q: StuckQuery): Promise<EncodedBody> {
-    // The scope (a hash) is only needed for cursors and pages; most lookups are answered by the index without it.
+    // The scope (a hash) binds cursors: it is computed only to read or write one. Most lookups are answered by the
+    // index, or with a page built within the last second, without it.
     let scope: string | undefined;
     let after: CursorPosition | undefined;
     if (q.cursor) after = this.cursors.decode(q.cursor, (scope = stuckScope(q)));
@@ -83,12 +84,14 @@ export class PacketsService {
       return new EncodedBody(`{"items":[],"next_cursor":null,"snapshot_at":"${new Date().toISOString()}"}`);
     }
     const all = await this.stuckSet(q.wallet);
-    const pageScope = scope ?? stuckScope(q);
-    const key = `${pageScope}\u0000${q.limit}\u0000${q.cursor ?? ''}`;
+    // Every part is validated (a bech32 address, a chain id, an enum, integers, a cursor's base64url): none holds NUL.
+    const key = `${q.wallet}\u0000${q.chain_id ?? ''}\u0000${q.kind ?? ''}\u0000${q.min_age_seconds ?? ''}\u0000${q.limit}\u0000${q.cursor ?? ''}`;
     const reused = this.stuckBodies.get(key);
     if (reused && reused.source === all) return reused.body;
     const body = new EncodedBody(
-      renderStuckPage(all, q, after, Date.now(), (last, snapshotAt) => this.cursors.encode({ t: last.row.created_at, id: last.key, s: snapshotAt }, pageScope)),
+      renderStuckPage(all, q, after, Date.now(), (last, snapshotAt) =>
+        this.cursors.encode({ t: last.row.created_at, id: last.key, s: snapshotAt }, (scope ??= stuckScope(q))),
+      ),
     );
     this.stuckBodies.set(key, { source: all, body });
     return body;
