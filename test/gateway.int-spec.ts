@@ -81,7 +81,7 @@ describe('api-gateway (built, against real PostgreSQL, Redis and NATS)', () => {
     await db.query(`DELETE FROM clearing_operations WHERE wallet_address = ANY($1)`, [[addressA, addressB]]);
     // ...and their cached stuck lists, which an earlier run's gateway left in Redis.
     const redis = new Redis(loadEnv(redisEnvShape, {}).REDIS_URL);
-    await redis.del(...[addressA, addressB].map((a) => `unstuck:cache:v1:stuck-by-wallet:${a}`));
+    await redis.del(...[addressA, addressB].map((a) => `unstuck:cache:v1:stuck-by-wallet-v2:${a}`));
     redis.disconnect();
     await db.query(`UPDATE packet_flow SET stuck_kind = NULL, stuck_since = NULL WHERE sender = ANY($1) AND stuck_kind IS NOT NULL`, [[addressA, addressB]]);
     const base = Date.now() - 3_600_000;

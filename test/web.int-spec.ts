@@ -70,7 +70,7 @@ describe('web dashboard (Chromium, built services, chain-sim)', () => {
     await waitFor(async () => (await db.query(`SELECT 1 FROM packet_keys WHERE src_chain_id = 'cosmoshub-4' AND src_channel = 'channel-141' AND sequence = $1`, [realStuck])).length > 0, 30_000, 100);
     await db.query(`UPDATE packet_flow SET stuck_kind = 'awaiting_recv', stuck_since = now() WHERE src_chain_id = 'cosmoshub-4' AND src_channel = 'channel-141' AND sequence = $1`, [realStuck]);
     const redis = new Redis(loadEnv(redisEnvShape, {}).REDIS_URL);
-    await redis.del(`unstuck:cache:v1:stuck-by-wallet:${demoAddress}`);
+    await redis.del(`unstuck:cache:v1:stuck-by-wallet-v2:${demoAddress}`);
     redis.disconnect();
     processes.push(startBuiltApp('notifier', { NOTIFIER_PORT: String(NOTIFIER_PORT), CORS_ORIGINS: GATEWAY }));
     processes.push(startBuiltApp('clearing-service', { CLEARING_PORT: '23341', CHAINS_FILE: chainsFile, CHAIN_SIM_ADMIN_URL: SIM_ADMIN }));

@@ -12,7 +12,7 @@ import { GATEWAY_ENV } from '../tokens';
 import type { AppEnv } from '../env';
 import { StuckWalletIndex } from './stuck-wallet-index';
 import { iso, SUMMARY_COLUMNS, toSummary, type PacketDetail, type PacketSummary, type StuckPacket, type SummaryRow } from './packet-views';
-import { renderStuckPage, type CachedStuck } from './stuck-page';
+import { cachedStuck, renderStuckPage, type CachedStuck } from './stuck-page';
 
 export interface StuckQuery {
   wallet: string;
@@ -65,7 +65,7 @@ export class PacketsService {
   ) {
     // In L1 for CACHE_L1_TTL_MS (30 s): an invalidation removes a wallet's set from every instance at once, and while
     // invalidations cannot reach an instance its copies are served for CACHE_L1_UNSYNCED_TTL_MS (5 s) at most.
-    this.stuckKeyspace = { name: 'stuck-by-wallet', ttlMs: env.CACHE_STUCK_TTL_SECONDS * 1000, earlyRefreshBeta: 0 };
+    this.stuckKeyspace = { name: 'stuck-by-wallet-v2', ttlMs: env.CACHE_STUCK_TTL_SECONDS * 1000, earlyRefreshBeta: 0 };
     this.cursors = new CursorCodec(env.GATEWAY_SECRET);
   }
 
@@ -90,7 +90,7 @@ export class PacketsService {
     if (reused && reused.source === all) return reused.body;
     const body = new EncodedBody(
       renderStuckPage(all, q, after, Date.now(), (last, snapshotAt) =>
-        this.cursors.encode({ t: last.row.created_at, id: last.key, s: snapshotAt }, (scope ??= stuckScope(q))),
+        this.cursors.encode({ t: last.created, id: last.key, s: snapshotAt }, (scope ??= stuckScope(q))),
       ),
     );
     this.stuckBodies.set(key, { source: all, body });
@@ -124,9 +124,9 @@ export class PacketsService {
     return rows
       .map((r) => {
         const row = toSummary(r);
-        return { row, role: r.role, key: keyOf(row) };
+        return cachedStuck(row, r.role, keyOf(row));
       })
-      .sort((a, b) => (a.row.created_at < b.row.created_at ? -1 : a.row.created_at > b.row.created_at ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+      .sort((a, b) => (a.created < b.created ? -1 : a.created > b.created ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
       .slice(0, this.env.STUCK_LIST_MAX);
   }
 

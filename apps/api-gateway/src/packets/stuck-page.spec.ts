@@ -1,14 +1,22 @@
 import type { CursorPosition } from '../http/pagination';
 import type { PacketSummary } from './packet-views';
-import { renderStuckPage, type CachedStuck, type StuckPageQuery } from './stuck-page';
+import { cachedStuck, renderStuckPage, type CachedStuck, type StuckPageQuery } from './stuck-page';
+
+/** A packet as the service loads it, before it is cached. */
+interface Loaded {
+  row: PacketSummary;
+  role: 'sender' | 'receiver';
+  key: string;
+}
+type Cursor = (t: string, id: string, snapshotAt: string) => string;
 
 /**
- * The page as the service built it before rows were rendered once per set: objects, then JSON.stringify. The text
+ * The page as the service built it before packets were cached rendered: objects, then JSON.stringify. The text
  * renderer must answer byte for byte the same.
  */
-function reference(all: CachedStuck[], q: StuckPageQuery, after: CursorPosition | undefined, now: number, cursor: (last: CachedStuck, s: string) => string): string {
+function reference(all: Loaded[], q: StuckPageQuery, after: CursorPosition | undefined, now: number, cursor: Cursor): string {
   const items: object[] = [];
-  let last: CachedStuck | undefined;
+  let last: Loaded | undefined;
   let next: string | null = null;
   for (const entry of all) {
     const { row, role, key } = entry;
@@ -18,7 +26,7 @@ function reference(all: CachedStuck[], q: StuckPageQuery, after: CursorPosition 
     if (q.min_age_seconds !== undefined && age < q.min_age_seconds) continue;
     if (after && (row.created_at < after.t || (row.created_at === after.t && key <= after.id))) continue;
     if (items.length === q.limit) {
-      next = cursor(last!, new Date(now).toISOString());
+      next = cursor(last!.row.created_at, last!.key, new Date(now).toISOString());
       break;
     }
     const timeout = row.timeout_at ? Math.floor((Date.parse(row.timeout_at) - now) / 1000) : null;
@@ -30,7 +38,7 @@ function reference(all: CachedStuck[], q: StuckPageQuery, after: CursorPosition 
 
 const NOW = Date.parse('2026-11-22T12:00:00.000Z');
 
-function packet(i: number): CachedStuck {
+function packet(i: number): Loaded {
   // Pairs of packets share a creation time: the cursor's ties.
   const created = new Date(NOW - Math.floor((100 - i) / 2) * 60_000).toISOString();
   const row: PacketSummary = {
@@ -60,7 +68,10 @@ describe('renderStuckPage', () => {
   const all = Array.from({ length: 60 }, (_, i) => packet(i)).sort((a, b) =>
     a.row.created_at < b.row.created_at ? -1 : a.row.created_at > b.row.created_at ? 1 : a.key < b.key ? -1 : 1,
   );
-  const cursor = (last: CachedStuck, s: string) => `${last.row.created_at}|${last.key}|${s}`;
+  const cursor: Cursor = (t, id, s) => `${t}|${id}|${s}`;
+  const cached = all.map(({ row, role, key }) => cachedStuck(row, role, key));
+  const render = (q: StuckPageQuery, after: CursorPosition | undefined, now: number) =>
+    renderStuckPage(cached, q, after, now, (last: CachedStuck, s) => cursor(last.created, last.key, s));
   const queries: StuckPageQuery[] = [
     { limit: 100 },
     { limit: 50 },
@@ -74,8 +85,8 @@ describe('renderStuckPage', () => {
   ];
 
   it.each(queries)('answers the same text as building objects and JSON.stringify (%j)', (q) => {
-    expect(JSON.parse(renderStuckPage(all, q, undefined, NOW, cursor))).toBeDefined();
-    expect(renderStuckPage(all, q, undefined, NOW, cursor)).toBe(reference(all, q, undefined, NOW, cursor));
+    expect(JSON.parse(render(q, undefined, NOW))).toBeDefined();
+    expect(render(q, undefined, NOW)).toBe(reference(all, q, undefined, NOW, cursor));
   });
 
   it('follows a cursor, ties on created_at broken by key, through to the last page', () => {
@@ -84,7 +95,7 @@ describe('renderStuckPage', () => {
     let pages = 0;
     const seen: string[] = [];
     for (;;) {
-      const text = renderStuckPage(all, q, after, NOW, cursor);
+      const text = render(q, after, NOW);
       expect(text).toBe(reference(all, q, after, NOW, cursor));
       const page = JSON.parse(text) as { items: Array<{ sequence: string }>; next_cursor: string | null };
       seen.push(...page.items.map((p) => p.sequence));
@@ -97,12 +108,19 @@ describe('renderStuckPage', () => {
     expect(seen).toEqual(all.map((p) => p.row.sequence));
   });
 
-  it('renders a set once and keeps answering with ages as of each call', () => {
+  it('answers the same from a set read back from Redis (a JSON round trip)', () => {
+    const fromRedis = JSON.parse(JSON.stringify(cached)) as CachedStuck[];
+    const q = { limit: 7, kind: 'awaiting_recv' as const };
+    const c = (last: CachedStuck, s: string) => cursor(last.created, last.key, s);
+    expect(renderStuckPage(fromRedis, q, undefined, NOW, c)).toBe(renderStuckPage(cached, q, undefined, NOW, c));
+  });
+
+  it('keeps answering from the same cached set with ages as of each call', () => {
     const q = { limit: 3 };
     const later = NOW + 61_500;
-    const first = JSON.parse(renderStuckPage(all, q, undefined, NOW, cursor)) as { items: Array<{ age_seconds: number; seconds_to_timeout: number | null }> };
-    const second = JSON.parse(renderStuckPage(all, q, undefined, later, cursor)) as typeof first;
-    expect(renderStuckPage(all, q, undefined, later, cursor)).toBe(reference(all, q, undefined, later, cursor));
+    const first = JSON.parse(render(q, undefined, NOW)) as { items: Array<{ age_seconds: number; seconds_to_timeout: number | null }> };
+    const second = JSON.parse(render(q, undefined, later)) as typeof first;
+    expect(render(q, undefined, later)).toBe(reference(all, q, undefined, later, cursor));
     first.items.forEach((item, i) => {
       expect(second.items[i]!.age_seconds - item.age_seconds).toBeGreaterThanOrEqual(61);
       if (item.seconds_to_timeout !== null) expect(item.seconds_to_timeout - second.items[i]!.seconds_to_timeout!).toBeGreaterThanOrEqual(61);
