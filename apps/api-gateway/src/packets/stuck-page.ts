@@ -4,8 +4,8 @@ import type { PacketSummary, StuckPacket } from './packet-views';
 /**
  * One packet of a wallet's stuck set as it is cached (in L1 and in Redis): what filtering, ordering and rendering
  * need, its JSON rendered once when the set is loaded. A set is cached whole, unfiltered, so one invalidation covers
- * every filter and page. (Caching the PacketSummary objects themselves cost ~68 KB of heap per 50-packet set, most of
- * it the 17 strings of each row; this holds one string per packet and the few fields filters read.)
+ * every filter and page. (Cached as PacketSummary objects, with 17 strings each, a 50-packet set took ~70 KB of heap;
+ * as this, ~43 KB: one string per packet and the few fields filters and cursors read.)
  */
 export interface CachedStuck {
   /** `{"src_chain_id":…,"created_at":…,"role":…` — the item's JSON without the fields that depend on now. */
