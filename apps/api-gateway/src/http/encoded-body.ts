@@ -13,14 +13,14 @@ type Encoding = (typeof ENCODINGS)[number];
 const negotiator = new Negotiator<Encoding>({ supportedValues: [...ENCODINGS], cache: new LRUCache<string, string>({ max: 1_000 }) });
 
 /**
- * Brotli's window: the smallest that holds the whole body ((1 << bits) - 16 bytes; a larger one finds nothing more). The default, 4 MB, made
- * quality 1 allocate and fault in buffers sized for it on every call: 71 µs of CPU for a 28 KB page, 37 µs with a
- * window of 32 KB, the same bytes out.
+ * Brotli's window: the smallest that holds the whole body ((1 << bits) - 16 bytes; a larger one finds nothing more).
+ * The default, 4 MB, made quality 1 allocate and fault in buffers sized for it on every call: 71 µs of CPU for a
+ * 28 KB page, 37 µs with a window of 32 KB, the same bytes out.
  */
 const brotliWindowBits = (length: number) =>
   Math.min(constants.BROTLI_MAX_WINDOW_BITS, Math.max(constants.BROTLI_MIN_WINDOW_BITS, Math.ceil(Math.log2(length + 16))));
 
-/** How hard to compress: quickly for a body's first answer in an encoding, thoroughly once it is sent again. */
+/** Compresses quickly (brotli 1, gzip 1) or thoroughly (brotli 4, gzip 6); EncodedBody decides which. */
 function compress(bytes: Buffer, encoding: Encoding, thorough: boolean): Buffer {
   if (encoding === 'gzip') return gzipSync(bytes, { level: thorough ? constants.Z_DEFAULT_COMPRESSION : 1 });
   return brotliCompressSync(bytes, {

@@ -11,15 +11,12 @@ import { metric } from '@unstuck/observability';
 import { GATEWAY_ENV } from '../tokens';
 import type { AppEnv } from '../env';
 import { StuckWalletIndex } from './stuck-wallet-index';
-import { iso, SUMMARY_COLUMNS, toSummary, type PacketDetail, type PacketSummary, type StuckPacket, type SummaryRow } from './packet-views';
-import { cachedStuck, renderStuckPage, type CachedStuck } from './stuck-page';
+import { iso, SUMMARY_COLUMNS, toSummary, type PacketDetail, type PacketSummary, type SummaryRow } from './packet-views';
+import { cachedStuck, renderStuckPage, type CachedStuck, type StuckPageQuery } from './stuck-page';
 
-export interface StuckQuery {
+/** A stuck lookup: whose, and the page's filters and size (as renderStuckPage reads them). */
+export interface StuckQuery extends StuckPageQuery {
   wallet: string;
-  chain_id?: string;
-  kind?: StuckPacket['stuck_kind'];
-  min_age_seconds?: number;
-  limit: number;
   cursor?: string;
 }
 
