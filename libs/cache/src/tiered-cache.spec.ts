@@ -58,3 +58,17 @@ describe('TieredCache L1 while invalidations do not reach it', () => {
     expect(hit('after')).toBe(true);
   });
 });
+
+describe('TieredCache.peek', () => {
+  it('answers from L1 without waiting, falsy values included, and nothing when L1 does not hold the key', async () => {
+    const cache = new TieredCache(noRedis, options);
+    const ks = { name: 'ks', ttlMs: 60_000 };
+    const l1Set = (cache as unknown as { l1Set: (k: typeof ks, key: string, v: unknown, exp: number) => void }).l1Set.bind(cache);
+    expect(cache.peek(ks, 'zero')).toBeUndefined();
+    l1Set(ks, 'zero', 0, Date.now() + 60_000);
+    expect(cache.peek(ks, 'zero')?.value).toBe(0);
+    // getOrLoad answers the same L1 value (no loader call, no Redis: this cache has none).
+    await expect(cache.getOrLoad(ks, 'zero', () => Promise.reject(new Error('loader called')))).resolves.toBe(0);
+    expect(cache.peek({ name: 'other', ttlMs: 60_000 }, 'zero')).toBeUndefined();
+  });
+});

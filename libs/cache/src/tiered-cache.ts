@@ -110,11 +110,8 @@ export class TieredCache {
 
   /** The value for `key`, loading and storing it when neither level has it. */
   async getOrLoad<T>(ks: Keyspace, key: string, loader: () => Promise<T>): Promise<T> {
-    const l1 = this.l1Get<T>(ks, key);
-    if (l1.hit) {
-      this.count(ks, 'l1_hit');
-      return l1.value;
-    }
+    const held = this.peek<T>(ks, key);
+    if (held) return held.value;
     return this.flights.do(this.redisKey(ks, key), async () => {
       const cached = await this.l2Get<T>(ks, key);
       if (cached) {
@@ -126,6 +123,18 @@ export class TieredCache {
       this.count(ks, 'miss');
       return this.loadWithLock(ks, key, loader, 'miss');
     }) as Promise<T>;
+  }
+
+  /**
+   * The value for `key` when this process holds it (L1), without waiting, counted as an L1 hit as `getOrLoad` would;
+   * undefined otherwise (then `getOrLoad`, which counts the lookup itself). For callers that answer synchronously
+   * when they can: a resolved promise still costs a trip through the microtask queue.
+   */
+  peek<T>(ks: Keyspace, key: string): { value: T } | undefined {
+    const l1 = this.l1Get<T>(ks, key);
+    if (!l1.hit) return undefined;
+    this.count(ks, 'l1_hit');
+    return l1;
   }
 
   async get<T>(ks: Keyspace, key: string): Promise<T | undefined> {

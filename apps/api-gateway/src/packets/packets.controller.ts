@@ -4,7 +4,7 @@ import { ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagg
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ChainId, ChannelId, PortId, StuckKind, UintString } from '@unstuck/contracts';
-import { negotiateBody } from '../http/encoded-body';
+import { EncodedBody, negotiateBody } from '../http/encoded-body';
 import { ERROR_RESPONSES } from '../http/openapi-common';
 import { ApiParams, parseWith, plain, Schema } from '../http/validation';
 import { walletParam } from '../http/wallet';
@@ -55,7 +55,7 @@ export class PacketsController {
   @ApiOperation({ summary: "A wallet's stuck packets, oldest first", description: 'Cached; a packet leaves the list as soon as its acknowledgement, timeout or resolution is processed.' })
   @ApiParams(StuckQuerySchema, 'query')
   @ApiOkResponse({ schema: plain(listingOf(StuckPacket)) })
-  stuck(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<Buffer> {
+  stuck(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Buffer | Promise<Buffer> {
     // main.ts serves this route with stuckLookup directly (serveDirectly): the hottest lookup skips Nest's pipeline.
     return stuckLookup(this.packets, request, reply);
   }
@@ -87,13 +87,15 @@ export class PacketsController {
 
 /**
  * A wallet's stuck packets: the query checked, the wallet normalised, the page as JSON bytes, compressed when the
- * client accepts it (a hot wallet's page is encoded and compressed once per second, not per request).
+ * client accepts it (a hot wallet's page is encoded and compressed once per second, not per request). Synchronous
+ * when the answer needs no I/O (most lookups: see PacketsService.stuckJson); a bad query throws (a 400).
  */
-export async function stuckLookup(packets: PacketsService, request: FastifyRequest, reply: FastifyReply): Promise<Buffer> {
+export function stuckLookup(packets: PacketsService, request: FastifyRequest, reply: FastifyReply): Buffer | Promise<Buffer> {
   const q = parseWith(StuckQuerySchema, request.query, 'query');
   const wallet = walletParam(q.wallet, 'wallet');
   void reply.type('application/json; charset=utf-8');
-  return negotiateBody(request, reply, await packets.stuckJson({ ...q, wallet }));
+  const body = packets.stuckJson({ ...q, wallet });
+  return body instanceof EncodedBody ? negotiateBody(request, reply, body) : body.then((b) => negotiateBody(request, reply, b));
 }
 
 /**

@@ -52,6 +52,8 @@ export class PacketsService {
     ttl: 1_000,
     ttlAutopurge: false,
   });
+  /** The last answer for a wallet with no stuck packet, and the millisecond it is a snapshot of. */
+  private empty: { at: number; body: EncodedBody } | undefined;
   private readonly indexAnswers = metric.counter({ name: 'gateway_stuck_index_answers_total', help: 'stuck lookups answered empty by the stuck-wallet index, without cache or database' });
 
   constructor(
@@ -69,26 +71,38 @@ export class PacketsService {
   /**
    * A wallet's stuck packets, as sender or receiver, oldest first, as the JSON the API answers. Filters and pages
    * are applied to the wallet's cached set; a page encoded within the last second from the same set is reused.
+   * Answered synchronously when no I/O is needed (the index says the wallet has none, or this process holds its
+   * set): most lookups then skip the microtask queue altogether.
    */
-  async stuckJson(q: StuckQuery): Promise<EncodedBody> {
+  stuckJson(q: StuckQuery): EncodedBody | Promise<EncodedBody> {
     // The scope (a hash) binds cursors: it is computed only to read or write one. Most lookups are answered by the
     // index, or with a page built within the last second, without it.
-    let scope: string | undefined;
-    let after: CursorPosition | undefined;
-    if (q.cursor) after = this.cursors.decode(q.cursor, (scope = stuckScope(q)));
+    const after = q.cursor ? this.cursors.decode(q.cursor, stuckScope(q)) : undefined;
     if (!this.index.mayHaveStuck(q.wallet)) {
       this.indexAnswers.inc();
-      return new EncodedBody(`{"items":[],"next_cursor":null,"snapshot_at":"${new Date().toISOString()}"}`);
+      return this.emptyPage();
     }
-    const all = await this.stuckSet(q.wallet);
+    const held = this.cache.peek<CachedStuck[]>(this.stuckKeyspace, q.wallet);
+    if (held) return this.stuckPage(held.value, q, after);
+    return this.stuckSet(q.wallet).then((all) => this.stuckPage(all, q, after));
+  }
+
+  /** The answer for a wallet with no stuck packet, made once per millisecond (its snapshot time). */
+  private emptyPage(): EncodedBody {
+    const now = Date.now();
+    if (this.empty?.at !== now) {
+      this.empty = { at: now, body: new EncodedBody(`{"items":[],"next_cursor":null,"snapshot_at":"${new Date(now).toISOString()}"}`) };
+    }
+    return this.empty.body;
+  }
+
+  private stuckPage(all: CachedStuck[], q: StuckQuery, after: CursorPosition | undefined): EncodedBody {
     // Every part is validated (a bech32 address, a chain id, an enum, integers, a cursor's base64url): none holds NUL.
     const key = `${q.wallet}\u0000${q.chain_id ?? ''}\u0000${q.kind ?? ''}\u0000${q.min_age_seconds ?? ''}\u0000${q.limit}\u0000${q.cursor ?? ''}`;
     const reused = this.stuckBodies.get(key);
     if (reused && reused.source === all) return reused.body;
     const body = new EncodedBody(
-      renderStuckPage(all, q, after, Date.now(), (last, snapshotAt) =>
-        this.cursors.encode({ t: last.created, id: last.key, s: snapshotAt }, (scope ??= stuckScope(q))),
-      ),
+      renderStuckPage(all, q, after, Date.now(), (last, snapshotAt) => this.cursors.encode({ t: last.created, id: last.key, s: snapshotAt }, stuckScope(q))),
     );
     this.stuckBodies.set(key, { source: all, body });
     return body;
