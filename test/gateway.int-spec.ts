@@ -337,15 +337,19 @@ describe('api-gateway (built, against real PostgreSQL, Redis and NATS)', () => {
   });
 
   describe('protection', () => {
-    it('answers 429 with Retry-After once an address passes its limit', async () => {
+    it('answers 429 with Retry-After once an address passes its limit, and tells where it stands from half its quota on', async () => {
       const h = { 'x-forwarded-for': client() };
-      const statuses: number[] = [];
-      for (let i = 0; i < 41; i++) statuses.push((await get('/api/v1/stats/platform', h)).status);
-      expect(statuses.slice(0, 40)).toEqual(Array(40).fill(200));
+      const answers: Array<Awaited<ReturnType<typeof get>>> = [];
+      for (let i = 0; i < 41; i++) answers.push(await get('/api/v1/stats/platform', h));
+      expect(answers.slice(0, 40).map((a) => a.status)).toEqual(Array(40).fill(200));
+      // The limit is 40: no X-RateLimit-* headers until 20 are left (the 20th request), then the count down.
+      expect(answers.map((a) => a.headers.get('x-ratelimit-remaining'))).toEqual([...Array(19).fill(null), ...Array.from({ length: 20 }, (_, i) => String(20 - i)), '0', '0']);
+      expect(answers[19]!.headers.get('x-ratelimit-limit')).toBe('40');
       const limited = await get('/api/v1/stats/platform', h);
       expect(limited.status).toBe(429);
       expect(limited.body!.error.code).toBe('rate_limited');
       expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(limited.headers.get('x-ratelimit-remaining')).toBe('0');
     });
 
     it('holds a limit across replicas: what one replica admitted counts at the other once they have synced', async () => {

@@ -4,6 +4,8 @@ import compress from '@fastify/compress';
 import cors from '@fastify/cors';
 import fastifyStatic from '@fastify/static';
 import { SwaggerModule } from '@nestjs/swagger';
+import type { Redis } from 'ioredis';
+import { REDIS } from '@unstuck/cache';
 import { assertProductionSecret } from '@unstuck/auth';
 import { repoRoot } from '@unstuck/config';
 import { runService } from '@unstuck/platform';
@@ -53,7 +55,7 @@ runService({
     serveDirectly(fastify, 'GET', `/${API_PREFIX}/packets/stuck`, (request, reply) => stuckLookup(packets, request, reply), { compress: false, decompress: false });
     await app.register(cors, { origin: env.CORS_ORIGINS, credentials: false, maxAge: 600 });
     await app.register(compress, { threshold: COMPRESS_THRESHOLD_BYTES, encodings: [...ENCODINGS] });
-    await registerRateLimit(app, env);
+    registerRateLimit(fastify, app.get<Redis>(REDIS), env);
 
     SwaggerModule.setup('docs', app, () => buildOpenApi(app), { jsonDocumentUrl: 'docs/json', yamlDocumentUrl: 'docs/yaml' });
 
