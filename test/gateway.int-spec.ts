@@ -352,6 +352,13 @@ describe('api-gateway (built, against real PostgreSQL, Redis and NATS)', () => {
       expect(limited.headers.get('x-ratelimit-remaining')).toBe('0');
     });
 
+    it('counts a request for an unknown path once, like any other', async () => {
+      const h = { 'x-forwarded-for': client() };
+      const statuses: number[] = [];
+      for (let i = 0; i < 41; i++) statuses.push((await get(`/api/v1/no-such-endpoint-${i}`, h)).status);
+      expect(statuses).toEqual([...Array(40).fill(404), 429]);
+    });
+
     it('holds a limit across replicas: what one replica admitted counts at the other once they have synced', async () => {
       const port = PORT + 9;
       const other = startBuiltApp('api-gateway', { GATEWAY_PORT: String(port), RATE_LIMIT_PER_IP: '40', RATE_LIMIT_SYNC_MS: '50' });

@@ -79,8 +79,11 @@ export function registerRateLimit(fastify: FastifyInstance, redis: Redis, env: A
     },
   });
   fastify.addHook('onClose', async () => counter.close());
+  // A request Nest does not route (a 404) passes this hook twice; it counts once (@fastify/rate-limit marked it too).
+  const counted = new WeakSet<object>();
   fastify.addHook('preHandler', (request, reply, done) => {
-    if (isProbeOrScrape(request.url)) return done();
+    if (isProbeOrScrape(request.url) || counted.has(request.raw)) return done();
+    counted.add(request.raw);
     const verdict = countRequest(counter, env, request);
     const headers = rateHeaders(verdict);
     if (headers) void reply.headers(headers);
