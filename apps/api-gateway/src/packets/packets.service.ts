@@ -87,12 +87,10 @@ export class PacketsService {
     return this.stuckSet(q.wallet).then((all) => this.stuckPage(all, q, after));
   }
 
-  /** The answer for a wallet with no stuck packet, made once per millisecond (its snapshot time). */
+  /** The answer for a wallet with no stuck packet (an empty set's page), made once per millisecond (its snapshot time). */
   private emptyPage(): EncodedBody {
     const now = Date.now();
-    if (this.empty?.at !== now) {
-      this.empty = { at: now, body: new EncodedBody(`{"items":[],"next_cursor":null,"snapshot_at":"${new Date(now).toISOString()}"}`) };
-    }
+    if (this.empty?.at !== now) this.empty = { at: now, body: new EncodedBody(renderStuckPage([], { limit: 1 }, undefined, now, noCursor)) };
     return this.empty.body;
   }
 
@@ -260,5 +258,9 @@ const keyOf = (p: Pick<PacketSummary, 'src_chain_id' | 'src_port' | 'src_channel
 function scopeOf(...parts: Array<string | number | undefined>): string {
   return createHash('sha256').update(parts.map((p) => String(p ?? '')).join('\u0000')).digest('base64url').slice(0, 16);
 }
+/** An empty page has no last item to make a cursor from. */
+const noCursor = (): never => {
+  throw new Error('an empty stuck page has no next cursor');
+};
 const stuckScope = (q: StuckQuery) => scopeOf('stuck', q.wallet, q.chain_id, q.kind ?? undefined, q.min_age_seconds);
 
