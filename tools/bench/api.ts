@@ -158,8 +158,9 @@ async function benchmark(): Promise<void> {
     // Lookups: answered by the stuck-wallet index (the wallet has no stuck packet: no I/O), or by the cache (L1, Redis)
     // or the database (a miss). The hit rate counts every answer that did not need the database.
     const indexed = (t: string) => sumSamples(t, 'gateway_stuck_index_answers_total');
-    const hits = (t: string) => sumSamples(t, 'cache_requests_total', 'keyspace="stuck-by-wallet-v2"', '_hit"');
-    const cacheLookups = (t: string) => sumSamples(t, 'cache_requests_total', 'keyspace="stuck-by-wallet-v2"');
+    const stuckKeyspace = 'keyspace="stuck-by-wallet-v2"';
+    const hits = (t: string) => sumSamples(t, 'cache_requests_total', stuckKeyspace, '_hit"');
+    const cacheLookups = (t: string) => sumSamples(t, 'cache_requests_total', stuckKeyspace);
     const d = (f: (t: string) => number) => f(after) - f(before);
     const lookups = d(indexed) + d(cacheLookups);
     const hitRate = (d(indexed) + d(hits)) / Math.max(1, lookups);
