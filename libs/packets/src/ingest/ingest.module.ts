@@ -20,6 +20,8 @@ export const ingestEnvShape = {
   INGEST_LEASE_CHECK_MS: envVar.int(2_000, 100, 60_000),
   /** Worker threads that parse blocks; 0 parses on the main thread. */
   INGEST_DECODE_THREADS: envVar.int(2, 0, 16),
+  /** Transactions that write batches at once (group commit lanes); 1 is a single writer. */
+  INGEST_WRITERS: envVar.int(2, 1, 8),
 };
 export type IngestEnv = EnvOf<typeof ingestEnvShape>;
 
@@ -50,7 +52,7 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(CounterpartyDirectory) directory: CounterpartyDirectory,
   ) {
     this.store = new PacketStore(db);
-    this.writer = new GroupCommitter(this.store);
+    this.writer = new GroupCommitter(this.store, undefined, env.INGEST_WRITERS);
     this.decoder = new BlockDecoder(env.INGEST_DECODE_THREADS, directory);
     this.leases = new AdvisoryLeases(dbEnv.DATABASE_URL, 'ingest', (chainId) => {
       this.logger.warn(`lost the lease of ${chainId}`);

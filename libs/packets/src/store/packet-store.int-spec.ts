@@ -3,7 +3,7 @@ import type { PacketAcknowledgedV1, PacketReceivedV1, PacketSentV1 } from '@unst
 import { createDataSource, Database, dbEnvShape } from '@unstuck/db';
 import type { OutgoingEvent } from '@unstuck/messaging';
 import { packetSentFixture, uniqueSuffix } from '@unstuck/testing';
-import { PacketStore } from './packet-store';
+import { GroupCommitter, PacketStore } from './packet-store';
 
 const env = loadEnv(dbEnvShape, {});
 const db = new Database(createDataSource(env, 'primary', 'test'), undefined, { maxLagMs: 5000, checkIntervalMs: 60_000 });
@@ -132,6 +132,38 @@ describe('PacketStore (real PostgreSQL)', () => {
       await Promise.all([store.commit([p.sent]), store.commit([p.recvA]), store.commit([p.ack])]);
       expect(await row(p.packet)).toMatchObject({ status: 'acknowledged', sender: 'cosmos1sender', recv_relayer: 'osmo1relayerA', ack_relayer: 'cosmos1relayerA', relay_attempts: 2 });
     }
+  });
+
+  it('with two writer lanes, two chains committing the same packets at once end in the same rows and cursors', async () => {
+    const chain = `lanes-${uniqueSuffix()}`;
+    const writer = new GroupCommitter(new PacketStore(db), 20_000, 2);
+    const packets = Array.from({ length: 40 }, (_, i) => {
+      const p = lifecycle(chain, i + 1);
+      // Relay rows are keyed by their transaction: each packet's relays in transactions of their own.
+      [p.sent, p.recvA, p.recvB, p.ack].forEach((e, n) => ((e.payload as PacketSentV1).tx_hash = hash(1_000 + i * 4 + n)));
+      return p;
+    });
+    // The source chain's batches (sends, then acks) and the destination's (recvs) race in the two lanes; every
+    // batch is a new transaction, with keys claimed by one lane while the other waits for them.
+    const source = (async () => {
+      for (let b = 0; b < 4; b++) {
+        await writer.commit(packets.slice(b * 10, b * 10 + 10).map((p) => p.sent), { chainId: chain, height: String(100 + b), blockTime: at(b) });
+      }
+      await writer.commit(packets.map((p) => p.ack), { chainId: chain, height: '104', blockTime: at(5) });
+    })();
+    const destination = (async () => {
+      for (let b = 3; b >= 0; b--) {
+        const slice = packets.slice(b * 10, b * 10 + 10);
+        await writer.commit([...slice.map((p) => p.recvA), ...slice.map((p) => p.recvB)], { chainId: `${chain}-dst`, height: String(204 - b), blockTime: at(4) });
+      }
+    })();
+    await Promise.all([source, destination]);
+    for (const p of packets) {
+      expect(await row(p.packet)).toMatchObject({ status: 'acknowledged', sender: 'cosmos1sender', recv_relayer: 'osmo1relayerA', ack_relayer: 'cosmos1relayerA', relay_attempts: 3 });
+    }
+    expect(await relayCount(chain)).toBe(120);
+    expect(await store.cursor(chain)).toBe('104');
+    expect(await store.cursor(`${chain}-dst`)).toBe('204');
   });
 
   it('remembers a packet key only once committed, to the microsecond, and finds keys other writers claimed', async () => {

@@ -270,18 +270,25 @@ const UPSERT_FLOW = `
     updated_at = now()`;
 
 /**
- * Group commit: the followers of one process hand their batches to one writer, which commits everything waiting
- * (events of several chains and their cursors) in a single transaction. Followers of different chains touch the
- * same packets (the send on one chain, the recv on the other), so separate transactions would wait for each
- * other's row locks; one writer never does, and its batches are larger.
+ * Group commit: the followers of one process hand their batches to a few writers (`lanes`), each of which commits
+ * everything waiting when it is free (events of several chains and their cursors) in a single transaction.
+ *
+ * One writer was the catch-up's bottleneck: its transaction runs on one PostgreSQL backend, one core, while the
+ * other waited. With two lanes, two transactions run at once. They stay safe:
+ * - a follower hands over its next batch only once its previous one committed, so a chain has at most one batch in
+ *   the writers at any time and its cursor still moves in order, in the same transaction as its rows;
+ * - two lanes' transactions may touch the same packet (the send on one chain, the recv on another): every
+ *   statement locks rows in key order, the upsert merges into the row as committed, and a key claimed by the other
+ *   lane meanwhile is read back (the same as with another replica's writer).
  */
 export class GroupCommitter {
   private queue: Array<{ events: readonly OutgoingEvent[]; cursor: Cursor; resolve: () => void; reject: (e: unknown) => void }> = [];
-  private running = false;
+  private running = 0;
 
   constructor(
     private readonly store: PacketStore,
     private readonly maxEvents = 20_000,
+    private readonly lanes = 2,
   ) {}
 
   commit(events: readonly OutgoingEvent[], cursor: Cursor): Promise<void> {
@@ -292,8 +299,8 @@ export class GroupCommitter {
   }
 
   private async drain(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
+    if (this.running >= this.lanes) return;
+    this.running += 1;
     try {
       while (this.queue.length > 0) {
         const group = [];
@@ -311,7 +318,7 @@ export class GroupCommitter {
         }
       }
     } finally {
-      this.running = false;
+      this.running -= 1;
     }
   }
 }
