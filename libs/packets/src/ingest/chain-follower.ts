@@ -192,7 +192,10 @@ export class ChainFollower {
 
     const now = Date.now();
     for (const b of blocks) m.latency.observe({ chain_id: this.chainId }, Math.max(0, now - Date.parse(b.time)) / 1000);
-    for (const e of events) m.events.inc({ chain_id: this.chainId, event: e.event });
+    // Counted per event type, then added once per type: prom-client hashes the labels on every call.
+    const counts = new Map<string, number>();
+    for (const e of events) counts.set(e.event, (counts.get(e.event) ?? 0) + 1);
+    for (const [event, n] of counts) m.events.inc({ chain_id: this.chainId, event }, n);
     m.blocks.inc({ chain_id: this.chainId }, blocks.length);
     m.committed.set({ chain_id: this.chainId }, last.height);
     m.lagSeconds.set({ chain_id: this.chainId }, Math.max(0, now - Date.parse(last.time)) / 1000);
