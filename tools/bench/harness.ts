@@ -65,6 +65,8 @@ export const BACKLOG_BLOCKS = Number(process.env.BENCH_BACKLOG_BLOCKS ?? 40);
 export const BATCH_BLOCKS = process.env.BENCH_BATCH_BLOCKS ?? '10';
 /** packet-ingest's decoding threads (its INGEST_DECODE_THREADS; 0 parses on the main thread). */
 export const DECODE_THREADS = process.env.BENCH_DECODE_THREADS ?? '2';
+/** packet-ingest's group commit lanes (its INGEST_WRITERS). */
+export const WRITERS = process.env.BENCH_WRITERS ?? '2';
 
 export const CHAINS = [
   { id: 'cosmoshub-4', port: RPC_BASE, v: '0.38' },
@@ -203,6 +205,7 @@ function startIngest(chainsFile: string): ServiceProcess {
     INGEST_BATCH_BLOCKS: BATCH_BLOCKS,
     INGEST_POLL_INTERVAL_MS: '200',
     INGEST_DECODE_THREADS: DECODE_THREADS,
+    INGEST_WRITERS: WRITERS,
     LOG_LEVEL: 'error',
   },
   profileArgs());

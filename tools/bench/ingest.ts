@@ -24,6 +24,7 @@ import {
   steadyRate,
   sumSamples,
   TRANSFERS_PER_BLOCK,
+  WRITERS,
 } from './harness';
 import { recordBenchmark } from './report';
 
@@ -116,7 +117,7 @@ async function run(): Promise<void> {
     const ratio = steady.eventsPerSecond / copyRate;
     const sustained = Math.round(steady.eventsPerSecond).toLocaleString('en-US');
     recordBenchmark('ingest', [
-      `Command: \`npm run bench:ingest\` (chain-sim backlog of ${BACKLOG_BLOCKS} blocks × 3 chains at ${TRANSFERS_PER_BLOCK} transfers/block/chain; ingest batch ${BATCH_BLOCKS} blocks, ${DECODE_THREADS} decoding threads).`,
+      `Command: \`npm run bench:ingest\` (chain-sim backlog of ${BACKLOG_BLOCKS} blocks × 3 chains at ${TRANSFERS_PER_BLOCK} transfers/block/chain; ingest batch ${BATCH_BLOCKS} blocks, ${DECODE_THREADS} decoding threads, ${WRITERS} writer lanes).`,
       '',
       '| measure | value |',
       '| --- | --- |',
