@@ -44,7 +44,7 @@ describe('clearing (chain-sim, built services, real servers)', () => {
   async function stuckPacket(): Promise<{ src_chain_id: string; src_port: string; src_channel: string; sequence: string }> {
     const t = await simPost('/transfer', { src_chain_id: 'cosmoshub-4', src_channel: 'channel-141', sender: wallet, fate: 'awaiting_recv' });
     const id = { src_chain_id: 'cosmoshub-4', src_port: 'transfer', src_channel: 'channel-141', sequence: String(t.sequence) };
-    await waitFor(async () => (await db.query(`SELECT 1 FROM packet_keys WHERE src_chain_id = $1 AND src_channel = $2 AND sequence = $3`, [id.src_chain_id, id.src_channel, id.sequence])).length > 0, 20_000, 100);
+    await waitFor(async () => (await db.query(`SELECT 1 FROM packet_flow WHERE src_chain_id = $1 AND src_channel = $2 AND sequence = $3`, [id.src_chain_id, id.src_channel, id.sequence])).length > 0, 20_000, 100);
     await markStuck(id);
     return id;
   }

@@ -67,7 +67,7 @@ describe('web dashboard (Chromium, built services, chain-sim)', () => {
     // And a real transfer of the demo wallet that no relayer delivers (the one cleared below), once ingest has it,
     // marked stuck as the detector would.
     realStuck = (await sim.call<{ sequence: string }>('/transfer', { src_chain_id: 'cosmoshub-4', src_channel: 'channel-141', sender: demoAddress, fate: 'awaiting_recv' })).sequence;
-    await waitFor(async () => (await db.query(`SELECT 1 FROM packet_keys WHERE src_chain_id = 'cosmoshub-4' AND src_channel = 'channel-141' AND sequence = $1`, [realStuck])).length > 0, 30_000, 100);
+    await waitFor(async () => (await db.query(`SELECT 1 FROM packet_flow WHERE src_chain_id = 'cosmoshub-4' AND src_channel = 'channel-141' AND sequence = $1`, [realStuck])).length > 0, 30_000, 100);
     await db.query(`UPDATE packet_flow SET stuck_kind = 'awaiting_recv', stuck_since = now() WHERE src_chain_id = 'cosmoshub-4' AND src_channel = 'channel-141' AND sequence = $1`, [realStuck]);
     const redis = new Redis(loadEnv(redisEnvShape, {}).REDIS_URL);
     await redis.del(`unstuck:cache:v1:stuck-by-wallet-v2:${demoAddress}`);

@@ -59,7 +59,8 @@ async function quotedOperations(db: Client, count: number, paths: Path[], prefix
   for (;;) {
     const { rows } = await db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM packet_keys k JOIN unnest($1::text[], $2::text[], $3::bigint[]) AS t(c, ch, s)
-          ON k.src_chain_id = t.c AND k.src_port = 'transfer' AND k.src_channel = t.ch AND k.sequence = t.s`,
+          ON k.src_chain_id = t.c AND k.src_port = 'transfer' AND k.src_channel = t.ch AND k.sequence = t.s
+          JOIN packet_flow f ON f.created_at = k.created_at AND f.id = k.id`,
       columns,
     );
     if (rows[0]!.n === count) break;

@@ -166,18 +166,22 @@ describe('PacketStore (real PostgreSQL)', () => {
     expect(await store.cursor(`${chain}-dst`)).toBe('204');
   });
 
-  it('remembers a packet key only once committed, to the microsecond, and finds keys other writers claimed', async () => {
+  it('keeps a packet key to the microsecond, reuses one whose rows failed, and finds keys other writers claimed', async () => {
     const p = lifecycle(`keys-${uniqueSuffix()}`, 4);
     const sent = p.sent.payload as PacketSentV1;
     sent.block_time = '2024-11-01T12:00:00.123456Z';
-    // Fails in the packet_flow upsert, after its key was claimed in the same transaction: nothing may stay behind.
+    // Fails in the packet_flow upsert, after its key was claimed (in a statement of its own): the key stays, with no
+    // row and no cursor move, and the retry lands on it.
     const broken = { event: 'packet.sent', payload: { ...sent, transfer: { ...sent.transfer!, amount: 'not a number' } } } as OutgoingEvent;
-    await expect(store.commit([broken])).rejects.toThrow();
-    const keyRows = () => db.query(`SELECT created_at FROM packet_keys WHERE src_chain_id = $1`, [sent.packet.src_chain_id]);
-    expect(await keyRows()).toHaveLength(0);
+    await expect(store.commit([broken], { chainId: sent.packet.src_chain_id, height: '100', blockTime: at(0) })).rejects.toThrow();
+    const keyRows = () => db.query(`SELECT id::text FROM packet_keys WHERE src_chain_id = $1`, [sent.packet.src_chain_id]);
+    const claimed = await keyRows();
+    expect(claimed).toHaveLength(1);
+    expect(await db.query(`SELECT 1 FROM packet_flow WHERE src_chain_id = $1`, [sent.packet.src_chain_id])).toHaveLength(0);
+    expect(await store.cursor(sent.packet.src_chain_id)).toBeUndefined();
 
     await store.commit([p.sent]);
-    expect(await keyRows()).toHaveLength(1);
+    expect(await keyRows()).toEqual(claimed);
     // Another process (a store with nothing cached) and then this one again: both land on the same row.
     await new PacketStore(db).commit([p.recvA]);
     await store.commit([p.ack]);
