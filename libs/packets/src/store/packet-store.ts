@@ -1,5 +1,4 @@
 import { LRUCache } from 'lru-cache';
-import type { EntityManager } from 'typeorm';
 import {
   packetKey,
   type PacketAcknowledgedV1,
@@ -21,8 +20,6 @@ interface PacketPatch extends PacketId {
   /** The packet's packet_keys row, filled in just before the upsert. */
   id?: string;
   created_at?: string;
-  /** Relay rows of this packet really inserted by this commit. */
-  new_relays?: number;
   dst_chain_id?: string;
   dst_port?: string;
   dst_channel?: string;
@@ -232,7 +229,6 @@ const recordColumns = [
   'sequence bigint',
   ...MERGED.map(([c, t]) => `${c} ${t}`),
   ...TIMEOUT_COLUMNS.map(([c, t]) => `${c} ${t}`),
-  'new_relays int',
 ].join(', ');
 
 /** status follows from which facts are known, never from the order they arrived in. */
@@ -248,18 +244,33 @@ const input = (c: string) => `i.${c}`;
 const current = (c: string) => `coalesce(pf.${c}, EXCLUDED.${c})`;
 
 /**
+ * A batch's rows in one statement: the relay rows ($1), then the packets' rows ($2, every patch with its key).
+ *
  * The merge happens in ON CONFLICT DO UPDATE, which sees the latest committed row after a concurrent writer's
  * lock is released (send ingested from one chain while the recv comes from another), so no fact can be lost to a
- * stale read. New relays are added to relay_attempts only when their packet_relays row was really inserted.
+ * stale read. New relays are added to relay_attempts only when their packet_relays row was really inserted: the
+ * relay insert's RETURNING, counted per packet, without a round trip. Answers how many relay rows were inserted.
  */
-const UPSERT_FLOW = `
+const WRITE_ROWS = `
+  WITH relays AS (
+         INSERT INTO packet_relays (block_time, chain_id, tx_hash, msg_index, kind, src_chain_id, src_port, src_channel, sequence,
+                                    relayer, effected, height)
+         SELECT * FROM json_to_recordset($1::json) AS x(block_time timestamptz, chain_id text, tx_hash text, msg_index int, kind text,
+                                                        src_chain_id text, src_port text, src_channel text, sequence bigint,
+                                                        relayer text, effected boolean, height bigint)
+         ORDER BY block_time, chain_id, tx_hash, msg_index
+         ON CONFLICT DO NOTHING
+         RETURNING src_chain_id, src_port, src_channel, sequence),
+       new_relays AS (SELECT src_chain_id, src_port, src_channel, sequence, count(*)::int AS n FROM relays GROUP BY 1, 2, 3, 4),
+       flow AS (
   INSERT INTO packet_flow AS pf (id, created_at, src_chain_id, src_port, src_channel, sequence, ${ALL.join(', ')},
                                  relay_attempts, status, clear_time_ms, updated_at)
   SELECT i.id, i.created_at, i.src_chain_id, i.src_port, i.src_channel, i.sequence,
          ${MERGED.map(([c]) => `i.${c}`).join(', ')},
          ${TIMEOUT_COLUMNS.map(([c]) => `coalesce(i.${c}, 0)`).join(', ')},
-         coalesce(i.new_relays, 0), ${STATUS(input)}, ${CLEAR_TIME(input)}, now()
-    FROM json_to_recordset($1::json) AS i(${recordColumns})
+         coalesce(r.n, 0), ${STATUS(input)}, ${CLEAR_TIME(input)}, now()
+    FROM json_to_recordset($2::json) AS i(${recordColumns})
+    LEFT JOIN new_relays r ON (r.src_chain_id, r.src_port, r.src_channel, r.sequence) = (i.src_chain_id, i.src_port, i.src_channel, i.sequence)
    -- Rows are locked in key order in every statement, so two writers can wait for each other but never deadlock.
    ORDER BY i.src_chain_id, i.src_port, i.src_channel, i.sequence
   ON CONFLICT (created_at, src_chain_id, src_port, src_channel, sequence) DO UPDATE SET
@@ -267,7 +278,9 @@ const UPSERT_FLOW = `
     relay_attempts = pf.relay_attempts + EXCLUDED.relay_attempts,
     status = ${STATUS(current)},
     clear_time_ms = ${CLEAR_TIME(current)},
-    updated_at = now()`;
+    updated_at = now()
+  RETURNING 1)
+  SELECT (SELECT count(*) FROM relays)::int AS relays`;
 
 /**
  * Group commit: the followers of one process hand their batches to a few writers (`lanes`), each of which commits
@@ -344,20 +357,18 @@ export class PacketStore {
     const { patches, relays } = foldEvents(events);
     const keys = await this.claimKeys(patches);
     return this.db.write(async (m) => {
-      const relaysInserted = await this.insertRelays(m, relays);
+      let relaysInserted = 0;
+      // Every relay has its packet's patch, so there are relays only if there are patches.
       if (patches.length > 0) {
-        // Relay rows really inserted (not already there from an earlier delivery), counted per packet.
-        const newRelays = new Map<string, number>();
-        for (const r of relaysInserted) newRelays.set(packetKey(r), (newRelays.get(packetKey(r)) ?? 0) + 1);
         for (const p of patches) {
           const k = packetKey(p);
           const row = keys.get(k);
           if (!row) throw new Error(`packet ${k} has no packet_keys row after claiming it`);
           p.id = row.id;
           p.created_at = row.created_at;
-          p.new_relays = newRelays.get(k) ?? 0;
         }
-        await m.query(UPSERT_FLOW, [JSON.stringify(patches)]);
+        const [written] = await m.query<Array<{ relays: number }>>(WRITE_ROWS, [JSON.stringify(relays), JSON.stringify(patches)]);
+        relaysInserted = written!.relays;
       }
       for (const c of [...cursors].sort((a, b) => a.chainId.localeCompare(b.chainId))) {
         await m.query(
@@ -369,7 +380,7 @@ export class PacketStore {
           [c.chainId, c.height, c.blockTime],
         );
       }
-      return { packets: patches.length, relaysInserted: relaysInserted.length };
+      return { packets: patches.length, relaysInserted };
     });
   }
 
@@ -449,21 +460,5 @@ export class PacketStore {
       );
     }
     return out;
-  }
-
-  private async insertRelays(m: EntityManager, relays: RelayRow[]): Promise<PacketId[]> {
-    if (relays.length === 0) return [];
-    const inserted: Array<{ src_chain_id: string; src_port: string; src_channel: string; sequence: string }> = await m.query(
-      `INSERT INTO packet_relays (block_time, chain_id, tx_hash, msg_index, kind, src_chain_id, src_port, src_channel, sequence,
-                                  relayer, effected, height)
-       SELECT * FROM json_to_recordset($1::json) AS x(block_time timestamptz, chain_id text, tx_hash text, msg_index int, kind text,
-                                                      src_chain_id text, src_port text, src_channel text, sequence bigint,
-                                                      relayer text, effected boolean, height bigint)
-       ORDER BY block_time, chain_id, tx_hash, msg_index
-       ON CONFLICT DO NOTHING
-       RETURNING src_chain_id, src_port, src_channel, sequence::text`,
-      [JSON.stringify(relays)],
-    );
-    return inserted;
   }
 }
