@@ -38,6 +38,16 @@ describe('migrations (real PostgreSQL)', () => {
     expect(names.length).toBeGreaterThanOrEqual(22);
   });
 
+  it('gives packet_flow one unique index, its primary key, so the ingest upsert merges concurrent writers', async () => {
+    // ON CONFLICT merges a concurrent insert only on its arbiter index; a second unique index makes two writers of
+    // the same new packet fail with unique_violation (packet-store.int-spec races them).
+    const unique: Array<{ name: string }> = await ds.query(
+      `SELECT c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+        WHERE i.indrelid = 'packet_flow'::regclass AND i.indisunique ORDER BY 1`,
+    );
+    expect(unique.map((u) => u.name)).toEqual(['packet_flow_pkey']);
+  });
+
   it('builds every performance index, valid', async () => {
     const rows: Array<{ name: string; valid: boolean }> = await ds.query(
       `SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid

@@ -248,7 +248,8 @@ const current = (c: string) => `coalesce(pf.${c}, EXCLUDED.${c})`;
  *
  * The merge happens in ON CONFLICT DO UPDATE, which sees the latest committed row after a concurrent writer's
  * lock is released (send ingested from one chain while the recv comes from another), so no fact can be lost to a
- * stale read. New relays are added to relay_attempts only when their packet_relays row was really inserted: the
+ * stale read. Its arbiter is the primary key, packet_flow's only unique index: a concurrent insert of the same new
+ * row is merged only when it conflicts on the arbiter, any other unique index would raise unique_violation. New relays are added to relay_attempts only when their packet_relays row was really inserted: the
  * relay insert's RETURNING, counted per packet, without a round trip. Answers how many relay rows were inserted.
  */
 const WRITE_ROWS = `
@@ -273,7 +274,7 @@ const WRITE_ROWS = `
     LEFT JOIN new_relays r ON (r.src_chain_id, r.src_port, r.src_channel, r.sequence) = (i.src_chain_id, i.src_port, i.src_channel, i.sequence)
    -- Rows are locked in key order in every statement, so two writers can wait for each other but never deadlock.
    ORDER BY i.src_chain_id, i.src_port, i.src_channel, i.sequence
-  ON CONFLICT (created_at, src_chain_id, src_port, src_channel, sequence) DO UPDATE SET
+  ON CONFLICT (created_at, id) DO UPDATE SET
     ${MERGED.map(([c]) => `${c} = ${current(c)}`).join(',\n    ')},
     relay_attempts = pf.relay_attempts + EXCLUDED.relay_attempts,
     status = ${STATUS(current)},
