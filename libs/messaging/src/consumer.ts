@@ -310,7 +310,9 @@ export class DurableConsumer {
       headers: h,
       msgID: `dlq:${this.streamName}:${this.options.durable}:${msg.info.streamSequence}`,
     });
-    msg.term(reason);
+    // No reason on the term: nats-server 2.9 (Debian's) takes only a bare "+TERM" and ignores "+TERM <reason>", so
+    // the message came back every ack wait. The reason travels in the dead letter's headers instead.
+    msg.term();
     this.processed.inc({ durable: this.options.durable, outcome: 'dead_letter' });
     this.logger.warn(`dead-lettered ${msg.subject} (seq ${msg.info.streamSequence}): ${reason}: ${detail.slice(0, 300)}`);
   }

@@ -195,6 +195,31 @@ describe('messaging on JetStream (real nats-server)', () => {
     expect(dead.map((m) => m.headers?.get(DEAD_LETTER_HEADERS.reason))).toEqual(['poison']);
   });
 
+  it('settles a dead-lettered message for good: it is not delivered again once its ack wait has passed', async () => {
+    // nats-server 2.9 (Debian's) does not know "+TERM <reason>" (2.10 does): such a term was ignored and the
+    // message came back every ack wait, to be dead-lettered, logged and counted again, up to max_deliver times.
+    const chain = `settled-${uniqueSuffix()}`;
+    const poisonCalls: number[] = [];
+    const { c, durable } = consumer(async (d) => {
+      const mine = d.filter((x) => pkt(x).src_chain_id === chain);
+      if (mine.some((x) => pkt(x).sequence === '2')) {
+        poisonCalls.push(mine[0]!.deliveryCount);
+        throw new PoisonMessageError('sequence 2 is cursed');
+      }
+    });
+    await c.start();
+    const { js, jsm } = await connection.get();
+    await js.publish(subjectFor('packet.sent', sentEvent(chain, 1)), JSON.stringify({ ...sentEvent(chain, 1), tx_hash: 'not-a-hash' }));
+    await publisher.publish('packet.sent', sentEvent(chain, 2));
+    await waitFor(async () => ((await deadLetters(durable)).length === 2 ? true : undefined), 5_000);
+    // Past the consumer's ack wait (2 s): an unsettled message would have been redelivered by now.
+    await new Promise((r) => setTimeout(r, 3_000));
+    const info = await jsm.consumers.info(STREAMS.PACKETS.name, durable);
+    expect(poisonCalls).toEqual([1]);
+    expect(info.num_redelivered).toBe(0);
+    expect(info.num_ack_pending).toBe(0);
+  });
+
   it.each([1, 2])('keeps at most %i handler calls in flight, started in delivery order, and acks every batch', async (concurrency) => {
     const chain = `conc-${uniqueSuffix()}`;
     let inFlight = 0;
