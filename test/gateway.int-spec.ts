@@ -1,6 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Secp256k1HdWallet } from '@cosmjs/amino';
 import { toBech32 } from '@cosmjs/encoding';
@@ -18,6 +19,24 @@ import { adr036SignDoc } from '../apps/api-gateway/src/auth/adr036';
  */
 const PORT = 23310;
 const BASE = `http://127.0.0.1:${PORT}`;
+
+/** Sends bytes as they are (fetch will not send a broken request) and reads the answer until the server closes. */
+function rawRequest(text: string): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(PORT, '127.0.0.1', () => socket.end(text));
+    let answer = '';
+    socket.setEncoding('utf8');
+    socket.setTimeout(5_000, () => socket.destroy(new Error('no answer in 5 s')));
+    socket.on('data', (d: string) => (answer += d));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const [head = '', body = ''] = answer.split('\r\n\r\n', 2);
+      const [statusLine = '', ...lines] = head.split('\r\n');
+      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+      resolve({ status: Number(statusLine.split(' ')[1]), headers, body });
+    });
+  });
+}
 const MNEMONIC_A = 'surround miss nominee dream gap cross assault thank captain prosper drop duty group candy wealth weather scale put';
 const MNEMONIC_B = 'notice oak worry limit wrap speak medal online prefer cluster roof addict wrist behave treat actual wasp year salad speed social layer crew genius';
 
@@ -414,6 +433,24 @@ describe('api-gateway (built, against real PostgreSQL, Redis and NATS)', () => {
       const extra = await post('/api/v1/auth/challenge', { address: addressA, admin: true }, h);
       expect(extra.status).toBe(400);
       expect(extra.body.error.message).toContain('admin');
+    });
+
+    it("answers what Fastify and Node's parser refuse in the API's error shape, with the gateway's own messages", async () => {
+      const xml = await fetch(`${BASE}/api/v1/auth/challenge`, { method: 'POST', body: '<address/>', headers: { 'content-type': 'application/xml', 'x-forwarded-for': client() } });
+      expect(xml.status).toBe(415);
+      expect(await xml.json()).toEqual({ error: { code: 'unsupported_media_type', message: 'send the request body as application/json' } });
+
+      // Requests no fetch would send: Node's HTTP parser refuses them before Fastify routes anything.
+      const badLength = await rawRequest(`POST /api/v1/auth/challenge HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 12abc\r\n\r\n{}`);
+      expect(badLength.status).toBe(400);
+      expect(badLength.headers['content-type']).toMatch(/^application\/json/);
+      expect(JSON.parse(badLength.body)).toEqual({ error: { code: 'bad_content_length', message: 'the Content-Length header is not a number of bytes' } });
+      const badHeader = await rawRequest(`GET /api/v1/stats/platform HTTP/1.1\r\nHost: x\r\nNo colon here\r\n\r\n`);
+      expect(badHeader.status).toBe(400);
+      expect(JSON.parse(badHeader.body).error).toMatchObject({ code: 'malformed_request', message: expect.stringMatching(/^the request is not valid HTTP: \S/) });
+
+      // Nest no longer replaces the gateway's error handler at start (Fastify warned of the override).
+      expect(gateway.output()).not.toContain('FSTWRN004');
     });
 
     it('compresses large responses and sets security headers', async () => {

@@ -13,7 +13,7 @@ import { AppModule } from './app.module';
 import { AuthService } from './auth/auth.service';
 import { envShape } from './env';
 import { COMPRESS_THRESHOLD_BYTES, ENCODINGS } from './http/encoded-body';
-import { fastifyErrorHandler } from './http/errors';
+import { clientErrorHandler, fastifyErrorHandler } from './http/errors';
 import { serveDirectly } from './http/direct-route';
 import { registerRateLimit } from './http/rate-limit';
 import { registerSecurityHeaders } from './http/security-headers';
@@ -30,10 +30,10 @@ runService({
     return AppModule.register(env);
   },
   http: (env) => ({ bodyLimit: env.BODY_LIMIT_BYTES }),
+  errors: { handler: fastifyErrorHandler, clientError: clientErrorHandler },
   configure: async (app, env) => {
     app.setGlobalPrefix(API_PREFIX, { exclude: UNPREFIXED });
     const fastify = app.getHttpAdapter().getInstance();
-    fastify.setErrorHandler(fastifyErrorHandler);
 
     // Who is calling: a valid bearer token names the wallet (rate limits and wallet-scoped endpoints use it).
     const auth = app.get(AuthService);

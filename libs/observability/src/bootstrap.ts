@@ -1,5 +1,6 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyServerOptions } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { EnvValidationError } from '@unstuck/config';
 import { logRequest } from './logger';
@@ -14,16 +15,47 @@ export interface BootstrapOptions {
   http?: { bodyLimit?: number; trustProxy?: boolean | number | string };
   /** Extra setup before listening (global prefix, validation pipe, CORS...). */
   configure?: (app: NestFastifyApplication) => void | Promise<void>;
+  /** The service's own error answers; without them, Nest's and Fastify's defaults. */
+  errors?: ServiceErrorHandlers;
+}
+
+type FastifyErrorHandler = Parameters<FastifyAdapter['setErrorHandler']>[0];
+
+export interface ServiceErrorHandlers {
+  /** What Fastify raises outside Nest's router: body parsing, limits, hooks, routes served by Fastify directly. */
+  handler: FastifyErrorHandler;
+  /** A request Node's HTTP parser could not read; it never reaches Fastify's router or any error handler. */
+  clientError: NonNullable<FastifyServerOptions['clientErrorHandler']>;
+}
+
+/**
+ * A FastifyAdapter that keeps the service's own Fastify error handler. Nest's init() sets a generic one that turns
+ * a Fastify error into a bare HttpException (its code lost, so a 415 could not say what to send instead) and
+ * would replace ours in the same scope (Fastify warned FSTWRN004 at every start).
+ */
+class ServiceAdapter extends FastifyAdapter {
+  private own = false;
+
+  useErrorHandler(handler: FastifyErrorHandler): void {
+    this.getInstance().setErrorHandler(handler);
+    this.own = true;
+  }
+
+  override setErrorHandler(handler: FastifyErrorHandler): ReturnType<FastifyAdapter['setErrorHandler']> {
+    return this.own ? this.getInstance() : super.setErrorHandler(handler);
+  }
 }
 
 /** Creates, instruments and starts one service's HTTP server with graceful shutdown on SIGTERM/SIGINT. */
 export async function bootstrapService(module: unknown, options: BootstrapOptions): Promise<NestFastifyApplication> {
-  const app = await NestFactory.create<NestFastifyApplication>(
-    module as never,
-    // Above a cloud load balancer's 60 s idle timeout, so the balancer, not us, closes idle connections.
-    new FastifyAdapter({ keepAliveTimeout: 65_000, ...options.http }),
-    { bufferLogs: true },
-  );
+  // Above a cloud load balancer's 60 s idle timeout, so the balancer, not us, closes idle connections.
+  const adapter = new ServiceAdapter({
+    keepAliveTimeout: 65_000,
+    ...options.http,
+    ...(options.errors ? { clientErrorHandler: options.errors.clientError } : {}),
+  });
+  if (options.errors) adapter.useErrorHandler(options.errors.handler);
+  const app = await NestFactory.create<NestFastifyApplication>(module as never, adapter, { bufferLogs: true });
   const logger = app.get(Logger);
   app.useLogger(logger);
 

@@ -1,4 +1,4 @@
-export { bootstrapService, runMain, type BootstrapOptions } from './bootstrap';
+export { bootstrapService, runMain, type BootstrapOptions, type ServiceErrorHandlers } from './bootstrap';
 export { isProbeOrScrape, loggerModule, logRequest, REDACTED_PATHS } from './logger';
 export { MemoryPressureMonitor, type PressureLevel, type Shedder } from './memory-pressure';
 export { httpRequestDuration, initMetrics, metric, metricsRegistry } from './metrics';

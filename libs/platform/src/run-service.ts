@@ -2,7 +2,7 @@ import type { DynamicModule } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { z } from 'zod';
 import { loadEnv, trustProxyOption } from '@unstuck/config';
-import { bootstrapService, runMain } from '@unstuck/observability';
+import { bootstrapService, runMain, type ServiceErrorHandlers } from '@unstuck/observability';
 import type { platformEnvShape } from './platform.module';
 
 export interface ServiceDefinition<S extends typeof platformEnvShape & z.ZodRawShape> {
@@ -11,6 +11,8 @@ export interface ServiceDefinition<S extends typeof platformEnvShape & z.ZodRawS
   module: (env: z.infer<z.ZodObject<S>>) => DynamicModule;
   configure?: (app: NestFastifyApplication, env: z.infer<z.ZodObject<S>>) => void | Promise<void>;
   http?: (env: z.infer<z.ZodObject<S>>) => { bodyLimit?: number };
+  /** The service's own error answers (the gateway's API error shape); without them, Nest's and Fastify's defaults. */
+  errors?: ServiceErrorHandlers;
 }
 
 /** A service's whole main: validate the environment (listing every problem), then boot and listen. */
@@ -23,6 +25,7 @@ export function runService<S extends typeof platformEnvShape & z.ZodRawShape>(de
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS as number,
       configure: def.configure && ((app) => def.configure!(app, env)),
       http: { trustProxy: trustProxyOption(env.TRUST_PROXY as string), ...def.http?.(env) },
+      errors: def.errors,
     });
   });
 }

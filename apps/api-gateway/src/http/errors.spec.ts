@@ -1,6 +1,6 @@
 import { BadRequestException, NotFoundException } from '@nestjs/common';
 import { BreakerOpenError } from '@unstuck/resilience';
-import { ApiError, toErrorResponse } from './errors';
+import { ApiError, clientErrorResponse, toErrorResponse } from './errors';
 
 describe('toErrorResponse', () => {
   it('answers an open database breaker with 503 and a Retry-After in whole seconds', () => {
@@ -32,5 +32,31 @@ describe('toErrorResponse', () => {
     const r = toErrorResponse(new TypeError("Cannot read properties of undefined (reading 'x')"));
     expect(r.status).toBe(500);
     expect(JSON.stringify(r.body)).not.toContain('undefined');
+  });
+});
+
+describe('clientErrorResponse', () => {
+  const parseError = (code: string, reason: string) => Object.assign(new Error(`Parse Error: ${reason}`), { code, reason });
+
+  it("names what Node's HTTP parser refused, in the API's error shape", () => {
+    expect(clientErrorResponse(parseError('HPE_INVALID_CONTENT_LENGTH', 'Invalid character in Content-Length'))).toEqual({
+      status: 400,
+      body: { error: { code: 'bad_content_length', message: 'the Content-Length header is not a number of bytes' } },
+    });
+    expect(clientErrorResponse(parseError('HPE_HEADER_OVERFLOW', 'Header overflow')).status).toBe(431);
+    expect(clientErrorResponse(Object.assign(new Error('Request timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' })).status).toBe(408);
+  });
+
+  it("passes on the parser's reason for any other malformed request", () => {
+    expect(clientErrorResponse(parseError('HPE_INVALID_HEADER_TOKEN', 'Invalid header token')).body.error).toEqual({
+      code: 'malformed_request',
+      message: 'the request is not valid HTTP: Invalid header token',
+    });
+    // Without a reason, the parser's message loses its "Parse Error: " prefix.
+    expect(clientErrorResponse(Object.assign(new Error('Parse Error: Invalid method encountered'), { code: 'HPE_INVALID_METHOD' })).body.error.message).toBe(
+      'the request is not valid HTTP: Invalid method encountered',
+    );
+    // Not a parser error: nothing of its message is repeated.
+    expect(clientErrorResponse(new Error('something internal')).body.error).toEqual({ code: 'malformed_request', message: 'the request is not valid HTTP' });
   });
 });

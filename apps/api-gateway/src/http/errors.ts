@@ -1,3 +1,5 @@
+import { STATUS_CODES as STATUS_CODES_TEXT } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { isConnectionError } from '@unstuck/db';
@@ -133,7 +135,43 @@ export class ApiExceptionFilter implements ExceptionFilter {
   }
 }
 
-/** Fastify's side: errors raised before Nest sees the request (body parsing, limits, plugins). */
-export function fastifyErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+/** Fastify's side: errors raised before Nest sees the request (body parsing, limits, plugins, direct routes). */
+export function fastifyErrorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
   send(error, request, reply);
+}
+
+/** Node's HTTP parser errors (llhttp's codes) a client can cause and fix, with what to tell it. */
+const CLIENT_ERRORS: Record<string, { status: number; code: string; message: string }> = {
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, code: 'request_timeout', message: 'the request did not arrive in time' },
+  HPE_HEADER_OVERFLOW: { status: 431, code: 'headers_too_large', message: "the request's headers are larger than the server accepts" },
+  HPE_INVALID_CONTENT_LENGTH: { status: 400, code: 'bad_content_length', message: 'the Content-Length header is not a number of bytes' },
+  HPE_UNEXPECTED_CONTENT_LENGTH: { status: 400, code: 'bad_content_length', message: 'send Content-Length or Transfer-Encoding, not both' },
+};
+
+/**
+ * A request Node's HTTP parser could not read (a broken header, a bad Content-Length, headers too large), answered
+ * in the API's error shape. It never reaches Fastify's router, so no error handler sees it; Fastify's default
+ * answered `{"error":"Bad Request","message":"Client Error"}`, which names nothing.
+ */
+export function clientErrorResponse(err: Error & { code?: string; reason?: string }): { status: number; body: ErrorBody } {
+  const known = err.code ? CLIENT_ERRORS[err.code] : undefined;
+  if (known) return { status: known.status, body: { error: { code: known.code, message: known.message } } };
+  // llhttp's reason names the fault ("Invalid header value char"); it says nothing about the server.
+  const reason = err.reason ?? (err.code?.startsWith('HPE_') ? err.message.replace(/^Parse Error: /, '') : undefined);
+  return { status: 400, body: { error: { code: 'malformed_request', message: reason ? `the request is not valid HTTP: ${reason}` : 'the request is not valid HTTP' } } };
+}
+
+/** Fastify's clientErrorHandler: answers, then closes the connection (the parser cannot go on reading it). */
+export function clientErrorHandler(err: Error & { code?: string }, socket: Duplex): void {
+  // A reset connection is already gone: nothing to answer.
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  if (socket.writable) {
+    const { status, body } = clientErrorResponse(err);
+    const text = JSON.stringify(body);
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES_TEXT[status] ?? 'Bad Request'}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(text)}\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${text}`,
+    );
+  }
+  socket.destroy();
 }
