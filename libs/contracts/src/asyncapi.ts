@@ -56,7 +56,8 @@ export function buildAsyncApiDocument(): Record<string, unknown> {
   channels['dlq.v1'] = {
     address: `${SUBJECT_ROOT}.dlq.v1.{stream}.{consumer}`,
     description:
-      'Messages a durable consumer could not process (schema-invalid, or still failing at max_deliver). The body ' +
+      'Messages a durable consumer could not process (schema-invalid, poison, still failing at max_deliver, or never ' +
+      'ready within its waiting budget). The body ' +
       'is the original message; headers carry the reason.',
     parameters: { stream: { description: 'stream name' }, consumer: { description: 'durable consumer name' } },
     messages: {

@@ -30,6 +30,8 @@ export interface ConsumerOptions {
   concurrency?: number;
   /** Deliveries before a still-failing message is dead-lettered (default NATS_MAX_DELIVER). */
   maxDeliver?: number;
+  /** Deliveries a message handed back as not ready may take before it is dead-lettered (default NATS_NOT_READY_MAX_DELIVER). */
+  notReadyMaxDeliver?: number;
   ackWaitMs?: number;
   /** Redelivery delay after a failure grows from this (ms). */
   nakBackoffMs?: { initial: number; max: number };
@@ -51,7 +53,10 @@ export type Delivery = {
 
 /**
  * A handler acks its whole batch by resolving. It may instead name deliveries it cannot process yet (a dependency
- * has not caught up): those are redelivered after a delay, the rest are acked.
+ * has not caught up): `retryLater` is redelivered after `delayMs`, doubling with each delivery (with jitter, at most
+ * a minute), and the rest of the batch is acked. Waiting has its own budget of deliveries (`notReadyMaxDeliver`,
+ * far more than a failure's): a message still handed back at its last one is dead-lettered as `not_ready`, never
+ * left for the server to drop silently.
  */
 export type HandlerResult = void | { retryLater: readonly Delivery[]; delayMs: number };
 export type DeliveryHandler = (deliveries: Delivery[]) => Promise<HandlerResult>;
@@ -66,13 +71,19 @@ export class PoisonMessageError extends Error {
 
 type Pending = { msg: JsMsg; delivery: Delivery };
 const decoder = new TextDecoder();
+/** The longest a message handed back as not ready waits for its next delivery. */
+const RETRY_LATER_MAX_MS = 60_000;
 
 /**
  * A durable pull consumer. A message is acked only after its handler resolved, that is after the handler's work
  * has committed; a failed handler call naks with growing backoff; a message that is not JSON, does not match its
- * event's schema, or still fails at maxDeliver goes to the dead-letter subject with the reason in its headers and
- * is terminated. When a batch fails, its messages are retried one by one so that one poison message cannot keep
- * its neighbours from being processed.
+ * event's schema, still fails at maxDeliver, is still handed back as not ready at notReadyMaxDeliver, or keeps
+ * coming back unsettled (its handler's process died every time) goes to the dead-letter subject with the reason in
+ * its headers and is terminated. When a batch fails, its messages are retried one by one so that one poison message
+ * cannot keep its neighbours from being processed.
+ *
+ * JetStream counts every delivery alike, so a message that waited (handed back as not ready) and then fails is
+ * dead-lettered at its first failure once its count has passed maxDeliver.
  */
 export class DurableConsumer {
   private readonly logger: Logger;
@@ -89,6 +100,12 @@ export class DurableConsumer {
   private readonly streamName: string;
   private readonly batchMax: number;
   private readonly maxDeliver: number;
+  private readonly notReadyMaxDeliver: number;
+  /**
+   * The server's max_deliver: two deliveries past the larger budget, so that a process killed during a message's
+   * last allowed attempt still sees it again. A message reaching this delivery is dead-lettered before its handler.
+   */
+  private readonly lastDelivery: number;
   private readonly ackWaitMs: number;
 
   private readonly processed = metric.counter({
@@ -107,7 +124,7 @@ export class DurableConsumer {
     private readonly connection: JetStreamConnection,
     private readonly options: ConsumerOptions,
     private readonly handler: DeliveryHandler,
-    defaults: { maxDeliver: number; ackWaitMs: number },
+    defaults: { maxDeliver: number; ackWaitMs: number; notReadyMaxDeliver?: number },
   ) {
     if (options.events.length === 0) throw new Error(`consumer ${options.durable} handles no events`);
     const streams = new Set(options.events.map((e) => streamFor(e).name));
@@ -116,6 +133,8 @@ export class DurableConsumer {
     this.batchMax = Math.max(1, options.batch?.max ?? 1);
     this.concurrency = Math.max(1, options.concurrency ?? 1);
     this.maxDeliver = options.maxDeliver ?? defaults.maxDeliver;
+    this.notReadyMaxDeliver = options.notReadyMaxDeliver ?? defaults.notReadyMaxDeliver ?? this.maxDeliver;
+    this.lastDelivery = Math.max(this.maxDeliver, this.notReadyMaxDeliver) + 2;
     this.ackWaitMs = options.ackWaitMs ?? defaults.ackWaitMs;
     this.logger = new Logger(`Consumer:${options.durable}`);
   }
@@ -132,9 +151,7 @@ export class DurableConsumer {
       durable_name: this.options.durable,
       ack_policy: AckPolicy.Explicit,
       ack_wait: nanos(this.ackWaitMs),
-      // Two deliveries of slack: a process killed during the last allowed attempt must still see the message
-      // again so it can dead-letter it, instead of the server dropping it silently.
-      max_deliver: this.maxDeliver + 2,
+      max_deliver: this.lastDelivery,
       filter_subject: this.filterSubject,
       max_ack_pending: Math.max(1_000, this.batchMax * 4),
     };
@@ -227,25 +244,38 @@ export class DurableConsumer {
     const heartbeat = setInterval(() => {
       for (const p of batch) p.msg.working();
     }, Math.max(100, Math.floor(this.ackWaitMs / 2)));
+    let result: HandlerResult;
     try {
-      const result = await this.handler(batch.map((p) => p.delivery));
-      const later = new Set(result ? result.retryLater : []);
-      for (const p of batch) {
-        if (later.has(p.delivery)) p.msg.nak(result!.delayMs);
-        else p.msg.ack();
-      }
-      this.processed.inc({ durable: this.options.durable, outcome: 'ack' }, batch.length - later.size);
-      if (later.size > 0) this.processed.inc({ durable: this.options.durable, outcome: 'retry_later' }, later.size);
+      result = await this.handler(batch.map((p) => p.delivery));
     } catch (e) {
       if (batch.length > 1) {
         for (const p of batch) await this.process([p]);
         return;
       }
       await this.fail(batch[0]!, e);
+      return;
     } finally {
       clearInterval(heartbeat);
       end();
     }
+    await this.settle(batch, result);
+  }
+
+  /** Acks what the handler took, and hands back or (at max_deliver) dead-letters what it could not take yet. */
+  private async settle(batch: Pending[], result: HandlerResult): Promise<void> {
+    const later = new Set(result ? result.retryLater : []);
+    let retried = 0;
+    for (const p of batch) {
+      if (!later.has(p.delivery)) p.msg.ack();
+      else if (p.msg.info.deliveryCount >= this.notReadyMaxDeliver) {
+        await this.deadLetter(p.msg, 'not_ready', `still not ready at delivery ${p.msg.info.deliveryCount}`);
+      } else {
+        p.msg.nak(backoffDelay(p.msg.info.deliveryCount, result!.delayMs, RETRY_LATER_MAX_MS));
+        retried += 1;
+      }
+    }
+    this.processed.inc({ durable: this.options.durable, outcome: 'ack' }, batch.length - later.size);
+    if (retried > 0) this.processed.inc({ durable: this.options.durable, outcome: 'retry_later' }, retried);
   }
 
   private async fail(p: Pending, err: unknown): Promise<void> {
@@ -260,6 +290,12 @@ export class DurableConsumer {
 
   /** Parses and validates; poison is dead-lettered here and never reaches the handler. */
   private async prepare(msg: JsMsg): Promise<Pending | undefined> {
+    if (msg.info.deliveryCount >= this.lastDelivery) {
+      // Every budget is spent and the server delivers it no more: only a handler that never settled it (its
+      // process died each time) lets a message get here.
+      await this.deadLetter(msg, 'max_deliver', `delivered ${msg.info.deliveryCount} times without being settled`);
+      return undefined;
+    }
     const event = eventForSubject(msg.subject);
     if (!event) {
       await this.deadLetter(msg, 'unknown_subject', `no event is published on ${msg.subject}`);

@@ -8,6 +8,11 @@ export const natsEnvShape = {
   NATS_STREAM_REPLICAS: envVar.int(1, 1, 5),
   /** Deliveries before a failing message is dead-lettered. */
   NATS_MAX_DELIVER: envVar.int(5, 1, 100),
+  /**
+   * Deliveries a message may be handed back as not ready (the block it names is not committed by ingest yet) before
+   * it is dead-lettered; its redelivery delay doubles up to a minute, so the default waits out about an hour.
+   */
+  NATS_NOT_READY_MAX_DELIVER: envVar.int(60, 1, 10_000),
   NATS_ACK_WAIT_MS: envVar.int(30_000, 1_000),
   NATS_PUBLISH_CONCURRENCY: envVar.int(512, 1, 10_000),
 };

@@ -9,7 +9,7 @@ import {
 import { packetSentFixture, uniqueSuffix, waitFor } from '@unstuck/testing';
 import { AckPolicy, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import { JetStreamConnection } from './connection';
-import { DurableConsumer, PoisonMessageError, type Delivery } from './consumer';
+import { DurableConsumer, PoisonMessageError, type Delivery, type DeliveryHandler } from './consumer';
 import { natsEnvShape } from './env';
 import { EventPublisher, InvalidEventError } from './publisher';
 
@@ -38,7 +38,7 @@ describe('messaging on JetStream (real nats-server)', () => {
     await connection.close();
   });
 
-  function consumer(handler: (d: Delivery[]) => Promise<void>, extra: Partial<ConstructorParameters<typeof DurableConsumer>[1]> = {}) {
+  function consumer(handler: DeliveryHandler, extra: Partial<ConstructorParameters<typeof DurableConsumer>[1]> = {}) {
     const durable = `test-${uniqueSuffix()}`;
     durables.push(durable);
     const c = new DurableConsumer(
@@ -273,5 +273,84 @@ describe('messaging on JetStream (real nats-server)', () => {
     const info = await jsm.consumers.info(STREAMS.PACKETS.name, durable);
     expect(info.num_pending).toBe(0);
     expect(info.num_redelivered).toBe(0);
+  });
+  it('gives a message handed back as not ready a budget of its own, then dead-letters it as not_ready', async () => {
+    const chain = `notready-${uniqueSuffix()}`;
+    const waited: number[] = [];
+    // A failure's budget is 3 deliveries; waiting for a dependency may take 5.
+    const { c, durable } = consumer(
+      async (d) => {
+        const mine = d.filter((x) => pkt(x).src_chain_id === chain);
+        waited.push(...mine.map((x) => x.deliveryCount));
+        return { retryLater: mine, delayMs: 20 };
+      },
+      { notReadyMaxDeliver: 5 },
+    );
+    await c.start();
+    await publisher.publish('packet.sent', sentEvent(chain, 21));
+    const dead = await waitFor(async () => {
+      const m = await deadLetters(durable);
+      return m.length > 0 ? m : undefined;
+    }, 10_000);
+    expect(waited).toEqual([1, 2, 3, 4, 5]);
+    expect(dead[0]!.headers?.get(DEAD_LETTER_HEADERS.reason)).toBe('not_ready');
+    expect(dead[0]!.headers?.get(DEAD_LETTER_HEADERS.deliveries)).toBe('5');
+    // Settled: past the ack wait (2 s) it has not come back.
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(waited).toHaveLength(5);
+    const { jsm } = await connection.get();
+    expect((await jsm.consumers.info(STREAMS.PACKETS.name, durable)).num_ack_pending).toBe(0);
+  });
+
+  it('processes a message that became ready after more deliveries than a failure may take', async () => {
+    const chain = `late-${uniqueSuffix()}`;
+    const processed: number[] = [];
+    const { c, durable } = consumer(
+      async (d) => {
+        const mine = d.filter((x) => pkt(x).src_chain_id === chain);
+        const notYet = mine.filter((x) => x.deliveryCount < 4);
+        processed.push(...mine.filter((x) => x.deliveryCount >= 4).map((x) => x.deliveryCount));
+        return { retryLater: notYet, delayMs: 20 };
+      },
+      { notReadyMaxDeliver: 6 },
+    );
+    await c.start();
+    await publisher.publish('packet.sent', sentEvent(chain, 22));
+    await waitFor(() => processed.length > 0, 10_000);
+    expect(processed).toEqual([4]);
+    const { jsm } = await connection.get();
+    await waitFor(async () => (await jsm.consumers.info(STREAMS.PACKETS.name, durable)).num_ack_pending === 0, 5_000);
+    expect(await deadLetters(durable)).toHaveLength(0);
+  });
+
+  it('dead-letters a message that reaches the last delivery unsettled (its handler died every time) without running the handler', async () => {
+    const chain = `unsettled-${uniqueSuffix()}`;
+    const handled: Delivery[] = [];
+    const { c, durable } = consumer(async (d) => void handled.push(...d.filter((x) => pkt(x).src_chain_id === chain)));
+    // Budgets of 3 (failure and not ready): the server's max_deliver is 5. Four deliveries that were never settled
+    // (as when the process handling them dies) come from a bare pull consumer on the same durable, before ours starts.
+    const { js, jsm } = await connection.get();
+    await jsm.consumers.add(STREAMS.PACKETS.name, {
+      durable_name: durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.New,
+      filter_subject: c.filterSubject,
+      max_deliver: 5,
+    });
+    await publisher.publish('packet.sent', sentEvent(chain, 23));
+    const raw = await js.consumers.get(STREAMS.PACKETS.name, durable);
+    for (let i = 1; i <= 4; i++) {
+      const m = await waitFor(async () => (await raw.next({ expires: 1_000 })) ?? undefined, 5_000);
+      expect(m.info.deliveryCount).toBe(i);
+      m.nak();
+    }
+    await c.start();
+    const dead = await waitFor(async () => {
+      const m = await deadLetters(durable);
+      return m.length > 0 ? m : undefined;
+    }, 10_000);
+    expect(dead[0]!.headers?.get(DEAD_LETTER_HEADERS.reason)).toBe('max_deliver');
+    expect(dead[0]!.headers?.get(DEAD_LETTER_HEADERS.deliveries)).toBe('5');
+    expect(handled).toHaveLength(0);
   });
 });

@@ -62,6 +62,7 @@ export class ConsumerHost implements OnApplicationBootstrap, OnModuleDestroy, On
         this.consumers.push(
           new DurableConsumer(this.connection, options, fn.bind(instance), {
             maxDeliver: this.env.NATS_MAX_DELIVER,
+            notReadyMaxDeliver: this.env.NATS_NOT_READY_MAX_DELIVER,
             ackWaitMs: this.env.NATS_ACK_WAIT_MS,
           }),
         );
