@@ -13,7 +13,8 @@ import {
   type EventName,
 } from '@unstuck/contracts';
 import { metric } from '@unstuck/observability';
-import { backoffDelay } from '@unstuck/resilience';
+import { isConnectionError } from '@unstuck/db';
+import { BreakerOpenError, backoffDelay, isTransientError } from '@unstuck/resilience';
 import type { JetStreamConnection } from './connection';
 
 export interface ConsumerOptions {
@@ -71,16 +72,26 @@ export class PoisonMessageError extends Error {
 
 type Pending = { msg: JsMsg; delivery: Delivery };
 const decoder = new TextDecoder();
-/** The longest a message handed back as not ready waits for its next delivery. */
+/** The longest a message that waits (not ready, or its handler's dependency down) waits for its next delivery. */
 const RETRY_LATER_MAX_MS = 60_000;
+
+/**
+ * The handler failed because something it needs could not be reached (the database restarting, a server it calls
+ * refusing connections), not because of the message: such a failure spends the waiting budget, not the failure one.
+ */
+function isDependencyDown(err: unknown): boolean {
+  return err instanceof BreakerOpenError || isConnectionError(err) || isTransientError(err);
+}
 
 /**
  * A durable pull consumer. A message is acked only after its handler resolved, that is after the handler's work
  * has committed; a failed handler call naks with growing backoff; a message that is not JSON, does not match its
- * event's schema, still fails at maxDeliver, is still handed back as not ready at notReadyMaxDeliver, or keeps
- * coming back unsettled (its handler's process died every time) goes to the dead-letter subject with the reason in
- * its headers and is terminated. When a batch fails, its messages are retried one by one so that one poison message
- * cannot keep its neighbours from being processed.
+ * event's schema, still fails at maxDeliver, is still handed back as not ready (or still finds its handler's
+ * dependency down) at notReadyMaxDeliver, or keeps coming back unsettled (its handler's process died every time)
+ * goes to the dead-letter subject with the reason in its headers and is terminated. When a batch fails, its messages
+ * are retried one by one so that one poison message cannot keep its neighbours from being processed; when it failed
+ * because a dependency is down (the database restarting), the whole batch waits instead, on the waiting budget: an
+ * outage must not turn events into dead letters.
  *
  * JetStream counts every delivery alike, so a message that waited (handed back as not ready) and then fails is
  * dead-lettered at its first failure once its count has passed maxDeliver.
@@ -248,6 +259,10 @@ export class DurableConsumer {
     try {
       result = await this.handler(batch.map((p) => p.delivery));
     } catch (e) {
+      if (isDependencyDown(e)) {
+        await this.waitForDependency(batch, e);
+        return;
+      }
       if (batch.length > 1) {
         for (const p of batch) await this.process([p]);
         return;
@@ -276,6 +291,23 @@ export class DurableConsumer {
     }
     this.processed.inc({ durable: this.options.durable, outcome: 'ack' }, batch.length - later.size);
     if (retried > 0) this.processed.inc({ durable: this.options.durable, outcome: 'retry_later' }, retried);
+  }
+
+  /** Redelivers a batch whose handler could not reach a dependency, later and later; dead-letters past the waiting budget. */
+  private async waitForDependency(batch: Pending[], err: unknown): Promise<void> {
+    const message = err instanceof Error ? err.message : String(err);
+    const backoff = this.options.nakBackoffMs ?? { initial: 500, max: 30_000 };
+    let waiting = 0;
+    for (const p of batch) {
+      if (p.msg.info.deliveryCount >= this.notReadyMaxDeliver) await this.deadLetter(p.msg, 'unavailable', message);
+      else {
+        p.msg.nak(backoffDelay(p.msg.info.deliveryCount, backoff.initial, RETRY_LATER_MAX_MS));
+        waiting += 1;
+      }
+    }
+    if (waiting === 0) return;
+    this.processed.inc({ durable: this.options.durable, outcome: 'nak' }, waiting);
+    this.logger.warn(`${waiting} messages wait for a dependency (delivery ${batch[0]!.msg.info.deliveryCount} of the first): ${message}`);
   }
 
   private async fail(p: Pending, err: unknown): Promise<void> {

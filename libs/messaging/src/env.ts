@@ -9,8 +9,9 @@ export const natsEnvShape = {
   /** Deliveries before a failing message is dead-lettered. */
   NATS_MAX_DELIVER: envVar.int(5, 1, 100),
   /**
-   * Deliveries a message may be handed back as not ready (the block it names is not committed by ingest yet) before
-   * it is dead-lettered; its redelivery delay doubles up to a minute, so the default waits out about an hour.
+   * Deliveries a message may wait — handed back as not ready (ingest has not committed the block it names), or its
+   * handler's dependency down (the database restarting) — before it is dead-lettered; its redelivery delay doubles
+   * up to a minute, so the default waits out about an hour.
    */
   NATS_NOT_READY_MAX_DELIVER: envVar.int(60, 1, 10_000),
   NATS_ACK_WAIT_MS: envVar.int(30_000, 1_000),

@@ -353,4 +353,48 @@ describe('messaging on JetStream (real nats-server)', () => {
     expect(dead[0]!.headers?.get(DEAD_LETTER_HEADERS.deliveries)).toBe('5');
     expect(handled).toHaveLength(0);
   });
+  it('lets a batch whose handler finds its database down wait on the waiting budget, whole, instead of dead-lettering it', async () => {
+    const chain = `down-${uniqueSuffix()}`;
+    const calls: number[][] = [];
+    const committed: string[] = [];
+    const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:55432'), { code: 'ECONNREFUSED' });
+    // A failure's budget is 3 deliveries: the outage lasts 5.
+    const { c, durable } = consumer(
+      async (d) => {
+        const mine = d.filter((x) => pkt(x).src_chain_id === chain);
+        if (mine.length === 0) return;
+        calls.push(mine.map((x) => x.deliveryCount));
+        if (mine[0]!.deliveryCount <= 5) throw refused();
+        committed.push(...mine.map((x) => pkt(x).sequence));
+      },
+      { batch: { max: 10, maxWaitMs: 100 }, notReadyMaxDeliver: 8 },
+    );
+    await c.start();
+    await publisher.publishBatch([1, 2, 3].map((s) => ({ event: 'packet.sent' as const, payload: sentEvent(chain, s) })));
+    await waitFor(() => committed.length === 3, 20_000);
+    expect(committed.sort()).toEqual(['1', '2', '3']);
+    // Each delivery hands each message to the handler once: a failed batch was not retried message by message.
+    const perDelivery = new Map<number, number>();
+    for (const call of calls) for (const n of call) perDelivery.set(n, (perDelivery.get(n) ?? 0) + 1);
+    expect([...perDelivery.entries()].sort((a, b) => a[0] - b[0])).toEqual([1, 2, 3, 4, 5, 6].map((n) => [n, 3]));
+    expect(await deadLetters(durable)).toHaveLength(0);
+  });
+
+  it('dead-letters as unavailable a message whose handler still finds its dependency down at the last delivery of the waiting budget', async () => {
+    const chain = `gone-${uniqueSuffix()}`;
+    const { c, durable } = consumer(
+      async (d) => {
+        if (d.some((x) => pkt(x).src_chain_id === chain)) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+      },
+      { notReadyMaxDeliver: 4, nakBackoffMs: { initial: 20, max: 100 } },
+    );
+    await c.start();
+    await publisher.publish('packet.sent', sentEvent(chain, 31));
+    const dead = await waitFor(async () => {
+      const m = await deadLetters(durable);
+      return m.length > 0 ? m : undefined;
+    }, 10_000);
+    expect(dead[0]!.headers?.get(DEAD_LETTER_HEADERS.reason)).toBe('unavailable');
+    expect(dead[0]!.headers?.get(DEAD_LETTER_HEADERS.deliveries)).toBe('4');
+  });
 });
