@@ -6,7 +6,7 @@ import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { DEAD_LETTER_HEADERS, STREAMS } from '@unstuck/contracts';
 import { createDataSource, Database, dbEnvShape } from '@unstuck/db';
 import { JetStreamConnection, natsEnvShape } from '@unstuck/messaging';
-import { ChainSimAdmin, startBuiltApp, waitFor, writeChainsFile, type ServiceProcess, type SimPacket } from '@unstuck/testing';
+import { ChainSimAdmin, packetDifferences, startBuiltApp, waitFor, writeChainsFileFromStart, type ServiceProcess, type TruthPacket } from '@unstuck/testing';
 
 /**
  * packet-ingest against chain-sim, both from built JS, on ports of the test's own. chain-sim's ground truth
@@ -18,16 +18,6 @@ const CHAINS = [
   { chain_id: 'osmosis-1', port: 16667, comet: '0.37' },
   { chain_id: 'neutron-1', port: 16677, comet: '0.34' },
 ];
-
-interface TruthPacket extends SimPacket {
-  fate: string;
-  sender: string;
-  receiver: string;
-  amount: string;
-  recv_relayers: string[];
-  ack_relayers: string[];
-  timeout_relayers: string[];
-}
 
 const simAdmin = new ChainSimAdmin(ADMIN);
 const admin = <T>(path: string, body?: unknown): Promise<T> => simAdmin.call<T>(path, body);
@@ -62,13 +52,7 @@ describe('packet-ingest against chain-sim (real Postgres, NATS and processes)', 
       CHAIN_SIM_RACE_PROBABILITY: '0.4',
     });
     await simAdmin.waitUntilUp();
-    // Ingest starts at the chain head when nothing is committed yet; this run's chains start at their first
-    // height so that every packet chain-sim made is expected in the database.
-    const earliest = await ChainSimAdmin.earliestHeights(CHAINS.map((c) => c.port));
-    writeChainsFile(
-      CHAINS.map((c, i) => ({ chain_id: c.chain_id, port: c.port, comet_version: c.comet, start_height: earliest[i]! })),
-      chainsFile,
-    );
+    await writeChainsFileFromStart(CHAINS.map((c) => ({ chain_id: c.chain_id, port: c.port, comet_version: c.comet })), chainsFile);
     await db.start();
     await nats.get();
     startIngest(23202);
@@ -83,52 +67,7 @@ describe('packet-ingest against chain-sim (real Postgres, NATS and processes)', 
 
   const quiesce = () => simAdmin.quiesce<TruthPacket>(db, CHAINS.map((c) => c.chain_id));
 
-  /** Every packet chain-sim made, compared with its packet_flow row; returns the differences. */
-  async function differences(truth: TruthPacket[]): Promise<string[]> {
-    const rows = await db.query<{
-      src_chain_id: string;
-      src_channel: string;
-      sequence: string;
-      status: string;
-      sender: string;
-      receiver: string;
-      amount: string;
-      recv_relayer: string | null;
-      ack_relayer: string | null;
-      timeout_relayer: string | null;
-      relay_attempts: number;
-    }>(
-      `SELECT f.src_chain_id, f.src_channel, f.sequence::text, f.status, f.sender, f.receiver, f.amount::text, f.recv_relayer,
-              f.ack_relayer, f.timeout_relayer, f.relay_attempts
-         FROM unnest($1::text[], $2::text[], $3::bigint[]) AS t(c, ch, s)
-         JOIN packet_flow f ON f.src_chain_id = t.c AND f.src_port = 'transfer' AND f.src_channel = t.ch AND f.sequence = t.s`,
-      [truth.map((p) => p.src_chain_id), truth.map((p) => p.src_channel), truth.map((p) => p.sequence)],
-    );
-    const byKey = new Map(rows.map((r) => [`${r.src_chain_id}/${r.src_channel}/${r.sequence}`, r]));
-    const diffs: string[] = [];
-    for (const p of truth) {
-      const key = `${p.src_chain_id}/${p.src_channel}/${p.sequence}`;
-      const r = byKey.get(key);
-      if (!r) {
-        diffs.push(`${key}: missing`);
-        continue;
-      }
-      const expected = {
-        status: p.state,
-        sender: p.sender,
-        receiver: p.receiver,
-        amount: p.amount,
-        recv_relayer: p.recv_relayers[0] ?? null,
-        ack_relayer: p.ack_relayers[0] ?? null,
-        timeout_relayer: p.timeout_relayers[0] ?? null,
-        relay_attempts: p.recv_relayers.length + p.ack_relayers.length + p.timeout_relayers.length,
-      };
-      for (const [k, v] of Object.entries(expected)) {
-        if ((r as Record<string, unknown>)[k] !== v) diffs.push(`${key}: ${k} is ${String((r as Record<string, unknown>)[k])}, chain-sim says ${String(v)}`);
-      }
-    }
-    return diffs;
-  }
+  const differences = (truth: TruthPacket[]) => packetDifferences(db, truth);
 
   /** Messages stored per event on JetStream for our chains: exactly-once publishing is a count. */
   async function streamCounts(): Promise<Record<string, number>> {

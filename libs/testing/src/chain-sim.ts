@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { untilUp, waitFor } from './infra';
+import { startBuiltApp, type ServiceProcess } from './processes';
 
 /** What the waits need of a database (libs/db's Database; not imported, since libs/db's tests use this lib). */
 interface Queryable {
@@ -69,6 +70,11 @@ export class ChainSimAdmin {
   }
 }
 
+/** chain-sim's default chains (cosmoshub, osmosis, neutron) with the RPC port each listens on: base + 10·i. */
+export function simChains(rpcBasePort: number): Array<{ chain_id: string; port: number }> {
+  return ['cosmoshub-4', 'osmosis-1', 'neutron-1'].map((chain_id, i) => ({ chain_id, port: rpcBasePort + 10 * i }));
+}
+
 /** One chain-sim chain as packet-ingest's chains file lists it. */
 export interface SimChainEntry {
   chain_id: string;
@@ -84,4 +90,41 @@ export function writeChainsFile(chains: readonly SimChainEntry[], file = join(mk
     `- chain_id: ${c.chain_id}\n  rpc: http://127.0.0.1:${c.port}\n${c.comet_version ? `  comet_version: "${c.comet_version}"\n` : ''}  start_height: ${c.start_height}\n`;
   writeFileSync(file, chains.map(entry).join(''));
   return file;
+}
+
+/**
+ * Writes a CHAINS_FILE for chain-sim's chains starting at the first height each one serves, so that every packet of
+ * the run is expected in the database (ingest starts at the head when nothing is committed yet); returns its path.
+ */
+export async function writeChainsFileFromStart(chains: ReadonlyArray<Omit<SimChainEntry, 'start_height'>>, file?: string): Promise<string> {
+  const earliest = await ChainSimAdmin.earliestHeights(chains.map((c) => c.port));
+  return writeChainsFile(chains.map((c, i) => ({ ...c, start_height: earliest[i]! })), file);
+}
+
+/**
+ * Starts chain-sim (built JS) with the end-to-end tests' traffic — 100 ms blocks, 3 transfers per block, relayers
+ * racing for 40 % of packets — on ports of the test's own, and writes a chains file for ingest that starts at the
+ * first heights; returns the process and the chains file's path.
+ */
+export async function startChainSimRun(options: {
+  rpcBasePort: number;
+  adminPort: number;
+  seed: number;
+  chainsFile: string;
+}): Promise<{ process: ServiceProcess; chainsFile: string }> {
+  const process = startBuiltApp('chain-sim', {
+    CHAIN_SIM_RPC_BASE_PORT: String(options.rpcBasePort),
+    CHAIN_SIM_ADMIN_PORT: String(options.adminPort),
+    CHAIN_SIM_BLOCK_MS: '100',
+    CHAIN_SIM_SEED: String(options.seed),
+    CHAIN_SIM_TRANSFERS_PER_BLOCK: '3',
+    CHAIN_SIM_RACE_PROBABILITY: '0.4',
+  });
+  try {
+    await new ChainSimAdmin(`http://127.0.0.1:${options.adminPort}`).waitUntilUp();
+    return { process, chainsFile: await writeChainsFileFromStart(simChains(options.rpcBasePort), options.chainsFile) };
+  } catch (e) {
+    process.kill('SIGKILL');
+    throw new Error(`chain-sim did not start: ${(e as Error).message}\n${process.output().slice(-2000)}`);
+  }
 }
