@@ -2,7 +2,7 @@ import { Secp256k1HdWallet } from '@cosmjs/amino';
 import { io as connectClient, type Socket } from 'socket.io-client';
 import { loadEnv } from '@unstuck/config';
 import { createDataSource, Database, dbEnvShape } from '@unstuck/db';
-import { ChainSimAdmin, startBuiltApp, untilReady, waitFor, writeChainsFile, type ServiceProcess } from '@unstuck/testing';
+import { ChainSimAdmin, startBuiltApp, startServer, stopServer, untilReady, waitFor, writeChainsFile, type ServiceProcess } from '@unstuck/testing';
 import { adr036SignDoc } from '../apps/api-gateway/src/auth/adr036';
 
 /**
@@ -303,6 +303,27 @@ describe('clearing (chain-sim, built services, real servers)', () => {
     );
     expect(op).toEqual({ state: 'completed', payments: '1', refunds: '0' });
   }, 120_000);
+
+  it('the PostgreSQL primary stopped for 8 s while an operation is being cleared: it completes once the database is back, nothing refunded', async () => {
+    const packet = await stuckPacket();
+    const q = await quoteFor(packet);
+    // The relay takes 1.5 s (within RELAYER_TIMEOUT_MS) and the database goes down meanwhile: the job cannot record
+    // the relay, ingest cannot commit the receipt, and the service's consumers cannot mark the packet cleared.
+    await withRelayLatency(1_500, async () => {
+      expect((await verify(q, await pay(q))).status).toBe(200);
+      await until(q, 'clearing', 15_000);
+      await stopServer('primary');
+      try {
+        await new Promise((r) => setTimeout(r, 8_000));
+      } finally {
+        await startServer('primary');
+      }
+    });
+    const done = await until(q, 'completed', 90_000);
+    expect(done).toMatchObject({ progress: { total: 1, cleared: 1 }, refunds: [] });
+    expect((await simPacket(packet)).state).not.toBe('sent');
+    expect(processes[2]!.child.exitCode).toBeNull();
+  }, 150_000);
 
   it('a clearing-service killed while its refund waits in the mempool: after a restart the same signed bytes land once', async () => {
     const q = await quoteFor(await ghostPacket(2));

@@ -1,18 +1,27 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { ClearingStore, HermesRelayer, RelayerError, SimRelayer, type RelayerPort, type SignedTx } from '@unstuck/clearing';
+import { isConnectionError } from '@unstuck/db';
 import { metric } from '@unstuck/observability';
 import { ClearingService } from './clearing.service';
 import { PaymentChains } from './payment-chains';
 import { CLEARING_ENV } from './tokens';
 import type { AppEnv } from './env';
 
-interface OperationJob {
-  operationId: string;
+/** Times a job found the database unreachable and was put back, which its next wait doubles with. */
+interface WaitsForDatabase {
+  dbWaits?: number;
 }
-interface RefundJob {
+interface OperationJob extends WaitsForDatabase {
+  operationId: string;
+  /** On a deadline job queued because relaying failed for good: why, for the operation's record. */
+  reason?: string;
+}
+interface RefundJob extends WaitsForDatabase {
   refundId: string;
 }
+/** The longest a job waits for an unreachable database before it tries again. */
+const DATABASE_WAIT_MAX_MS = 60_000;
 
 const m = {
   jobs: metric.counter({ name: 'clearing_jobs_total', help: 'clearing, deadline and refund jobs by outcome', labelNames: ['queue', 'outcome'] }),
@@ -37,6 +46,8 @@ export function relayerFor(env: AppEnv): RelayerPort {
  *   resolved in time.
  * - `refunds`: one job per refund row; the signed transaction is stored before it is broadcast, so a retry
  *   re-broadcasts the same bytes and a refund is never paid twice.
+ * A job that finds the database unreachable (PostgreSQL restarting) is put back for later without spending one of
+ * its attempts: an outage must neither fail a paid operation nor leave it without a job.
  */
 @Injectable()
 export class ClearingJobs implements OnModuleInit, OnApplicationShutdown {
@@ -70,14 +81,14 @@ export class ClearingJobs implements OnModuleInit, OnApplicationShutdown {
       const name = clearQueueName(chain.chainId);
       const queue = new Queue<OperationJob>(name, { connection: this.connection, prefix, defaultJobOptions: { attempts: this.env.CLEARING_ATTEMPTS, backoff, removeOnComplete: 1000, removeOnFail: 1000 } });
       this.clearQueues.set(chain.chainId, queue);
-      const worker = new Worker<OperationJob>(name, (job) => this.clear(job), { connection: this.connection, prefix, concurrency: this.env.CLEARING_CONCURRENCY_PER_CHAIN, lockDuration: this.env.CLEARING_JOB_LOCK_MS, stalledInterval: 5_000 });
-      worker.on('failed', (job, err) => void this.onClearFailed(job, err));
+      const worker = new Worker<OperationJob>(name, (job, token) => this.unlessDatabaseDown('clearing', job, token, () => this.clear(job)), { connection: this.connection, prefix, concurrency: this.env.CLEARING_CONCURRENCY_PER_CHAIN, lockDuration: this.env.CLEARING_JOB_LOCK_MS, stalledInterval: 5_000 });
+      worker.on('failed', (job, err) => void this.onClearFailed(job, err).catch((e: Error) => this.logger.error(`clearing ${job?.data.operationId}: its failure could not be queued: ${e.message}`)));
       this.workers.push(worker);
     }
     this.deadlineQueue = new Queue<OperationJob>('clearing-deadlines', { connection: this.connection, prefix, defaultJobOptions: { attempts: 10, backoff, removeOnComplete: 1000, removeOnFail: 1000 } });
-    this.workers.push(new Worker<OperationJob>('clearing-deadlines', (job) => this.deadline(job), { connection: this.connection, prefix, concurrency: 4 }));
+    this.workers.push(new Worker<OperationJob>('clearing-deadlines', (job, token) => this.unlessDatabaseDown('deadline', job, token, () => this.deadline(job)), { connection: this.connection, prefix, concurrency: 4 }));
     this.refundQueue = new Queue<RefundJob>('refunds', { connection: this.connection, prefix, defaultJobOptions: { attempts: 20, backoff, removeOnComplete: 1000, removeOnFail: 1000 } });
-    this.workers.push(new Worker<RefundJob>('refunds', (job) => this.refund(job), { connection: this.connection, prefix, concurrency: 2, lockDuration: this.env.CLEARING_JOB_LOCK_MS, stalledInterval: 5_000 }));
+    this.workers.push(new Worker<RefundJob>('refunds', (job, token) => this.unlessDatabaseDown('refund', job, token, () => this.refund(job)), { connection: this.connection, prefix, concurrency: 2, lockDuration: this.env.CLEARING_JOB_LOCK_MS, stalledInterval: 5_000 }));
     for (const w of this.workers) w.on('error', (e) => this.logger.warn(`worker error: ${e.message}`));
 
     this.clearing.onPaid = async (operationId, excess) => {
@@ -141,21 +152,47 @@ export class ClearingJobs implements OnModuleInit, OnApplicationShutdown {
     m.jobs.inc({ queue: 'clearing', outcome: 'relayed' });
   }
 
-  /** Out of attempts (or a permanent failure): the operation failed and its payment goes back. */
+  /**
+   * Out of attempts (or a permanent failure): the operation fails and its payment goes back, through a deadline job
+   * due now rather than here, so that the database being down at this moment cannot leave a paid operation without a
+   * job; and that job first counts packets ingest has seen cleared after all.
+   */
   private async onClearFailed(job: Job<OperationJob> | undefined, err: Error): Promise<void> {
-    if (!job) return;
+    if (!job || err instanceof DelayedError) return;
     const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
     this.logger.warn(`clearing ${job.data.operationId} attempt ${job.attemptsMade} failed: ${err.message}${final ? ' (giving up)' : ''}`);
-    if (final) await this.fail(job.data.operationId, `relaying failed: ${err.message}`);
+    if (final) {
+      const { operationId } = job.data;
+      await this.deadlineQueue.add('deadline', { operationId, reason: `relaying failed: ${err.message}` }, { jobId: `failed-${operationId}` });
+    }
   }
 
   private async deadline(job: Job<OperationJob>): Promise<void> {
-    const { operationId } = job.data;
+    const { operationId, reason } = job.data;
     await this.store.markResolvedFromPacketTables(operationId);
     if ((await this.settle(operationId)) === 'completed') return;
     const view = await this.store.view(operationId);
     if (view && (view.state === 'paid' || view.state === 'clearing')) {
-      await this.fail(operationId, `not every packet was seen cleared on chain within ${this.env.CLEARING_DEADLINE_SECONDS} s`);
+      await this.fail(operationId, reason ?? `not every packet was seen cleared on chain within ${this.env.CLEARING_DEADLINE_SECONDS} s`);
+    }
+  }
+
+  /**
+   * Runs a job; when it finds the database unreachable, puts it back to run again later (doubling from
+   * CLEARING_BACKOFF_MS up to a minute) without spending an attempt, for as long as the outage lasts.
+   */
+  private async unlessDatabaseDown<J extends WaitsForDatabase>(queue: string, job: Job<J>, token: string | undefined, run: () => Promise<void>): Promise<void> {
+    try {
+      await run();
+    } catch (e) {
+      if (!isConnectionError(e) || token === undefined) throw e;
+      const waits = (job.data.dbWaits ?? 0) + 1;
+      const delay = Math.min(DATABASE_WAIT_MAX_MS, this.env.CLEARING_BACKOFF_MS * 2 ** Math.min(waits - 1, 20));
+      await job.updateData({ ...job.data, dbWaits: waits });
+      await job.moveToDelayed(Date.now() + delay, token);
+      m.jobs.inc({ queue, outcome: 'database_wait' });
+      this.logger.warn(`${job.queueName} job ${job.id} waits ${delay} ms for the database (${waits}): ${(e as Error).message}`);
+      throw new DelayedError();
     }
   }
 
