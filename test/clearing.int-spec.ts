@@ -304,19 +304,23 @@ describe('clearing (chain-sim, built services, real servers)', () => {
     expect(op).toEqual({ state: 'completed', payments: '1', refunds: '0' });
   }, 120_000);
 
-  it('the PostgreSQL primary stopped for 8 s while an operation is being cleared: it completes once the database is back, nothing refunded', async () => {
+  it.each([
+    ['the PostgreSQL primary', 'primary'],
+    ['Redis', 'redis'],
+  ] as const)('%s stopped for 8 s while an operation is being cleared: it completes once back, nothing refunded', async (_name, server) => {
     const packet = await stuckPacket();
     const q = await quoteFor(packet);
-    // The relay takes 1.5 s (within RELAYER_TIMEOUT_MS) and the database goes down meanwhile: the job cannot record
-    // the relay, ingest cannot commit the receipt, and the service's consumers cannot mark the packet cleared.
+    // The relay takes 1.5 s (within RELAYER_TIMEOUT_MS) and the server goes down meanwhile. Without PostgreSQL the
+    // job cannot record the relay, ingest cannot commit the receipt and the service's consumers cannot mark the
+    // packet cleared; without Redis the job's queue and lock are out of reach.
     await withRelayLatency(1_500, async () => {
       expect((await verify(q, await pay(q))).status).toBe(200);
       await until(q, 'clearing', 15_000);
-      await stopServer('primary');
+      await stopServer(server);
       try {
         await new Promise((r) => setTimeout(r, 8_000));
       } finally {
-        await startServer('primary');
+        await startServer(server);
       }
     });
     const done = await until(q, 'completed', 90_000);
