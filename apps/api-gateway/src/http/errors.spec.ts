@@ -16,6 +16,15 @@ describe('toErrorResponse', () => {
     expect(r.headers['retry-after']).toBeDefined();
   });
 
+  it('answers an unexpected error with 500 naming the request it was logged as, and nothing of the error itself', () => {
+    const r = toErrorResponse(new TypeError("Cannot read properties of undefined (reading 'rows')"), 'req-7f');
+    expect(r).toEqual({
+      status: 500,
+      body: { error: { code: 'internal_error', message: 'something went wrong on our side; it has been logged as request req-7f', request_id: 'req-7f' } },
+      headers: {},
+    });
+  });
+
   it("keeps an ApiError's status, code and details", () => {
     const r = toErrorResponse(ApiError.badRequest('page_out_of_range', 'too far', { parameter: 'page' }));
     expect(r).toEqual({ status: 400, body: { error: { code: 'page_out_of_range', message: 'too far', details: { parameter: 'page' } } }, headers: {} });

@@ -7,7 +7,7 @@ import { BreakerOpenError } from '@unstuck/resilience';
 
 /** The one error shape of the API: `{"error": {"code", "message"}}`, plus `details` where a list helps. */
 export interface ErrorBody {
-  error: { code: string; message: string; details?: unknown };
+  error: { code: string; message: string; details?: unknown; request_id?: string };
 }
 
 /** An error the API answers on purpose, with its status and a stable machine-readable code. */
@@ -63,8 +63,12 @@ const STATUS_CODES: Record<number, string> = {
   429: 'rate_limited',
 };
 
-/** Anything thrown while answering a request → status, body and headers. Never a stack trace, never a 500 for bad input. */
-export function toErrorResponse(err: unknown): { status: number; body: ErrorBody; headers: Record<string, string> } {
+/**
+ * Anything thrown while answering a request → status, body and headers. Never a stack trace, never a 500 for bad
+ * input. An unexpected error's answer names the request (`requestId`), which its log line names too, so that a user
+ * reporting it can be matched to what was logged.
+ */
+export function toErrorResponse(err: unknown, requestId?: string): { status: number; body: ErrorBody; headers: Record<string, string> } {
   if (err instanceof ApiError) {
     const headers: Record<string, string> = err.retryAfterSeconds !== undefined ? { 'retry-after': String(Math.max(1, err.retryAfterSeconds)) } : {};
     return { status: err.status, body: { error: { code: err.code, message: err.message, ...(err.details === undefined ? {} : { details: err.details }) } }, headers };
@@ -109,14 +113,19 @@ export function toErrorResponse(err: unknown): { status: number; body: ErrorBody
       headers: {},
     };
   }
-  return { status: 500, body: { error: { code: 'internal_error', message: 'something went wrong on our side; it has been logged' } }, headers: {} };
+  const logged = requestId === undefined ? 'it has been logged' : `it has been logged as request ${requestId}`;
+  return {
+    status: 500,
+    body: { error: { code: 'internal_error', message: `something went wrong on our side; ${logged}`, ...(requestId === undefined ? {} : { request_id: requestId }) } },
+    headers: {},
+  };
 }
 
 const logger = new Logger('HttpErrors');
 
 function send(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
-  const { status, body, headers } = toErrorResponse(err);
-  if (status >= 500) logger.error(`${request.method} ${request.url}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  const { status, body, headers } = toErrorResponse(err, request.id);
+  if (status >= 500) logger.error(`${request.method} ${request.url} (request ${request.id}): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   void reply.status(status).headers(headers).header('cache-control', 'no-store').send(body);
 }
 

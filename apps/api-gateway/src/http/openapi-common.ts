@@ -9,6 +9,8 @@ export const ErrorSchema = Type.Object({
     code: Type.String({ examples: ['invalid_query_parameter'] }),
     message: Type.String(),
     details: Type.Optional(Type.Unknown()),
+    /** On a 500 only: the request its error log line names. */
+    request_id: Type.Optional(Type.String({ description: 'on a 500: the request the error was logged as' })),
   }),
 });
 
