@@ -4,3 +4,4 @@ export { natsEnvShape, type NatsEnv } from './env';
 export { ConsumerHost, JetStreamHandler, MessagingModule, NATS_ENV, NatsReadiness } from './messaging.module';
 export { AckInbox, PublishError, type PendingPublish } from './ack-inbox';
 export { EventPublisher, InvalidEventError, type OutgoingEvent } from './publisher';
+export { DeadLetters, REPLAYABLE_REASONS, REPLAY_OF_HEADER, type DeadLetter, type JetStreamSource } from './dead-letters';
