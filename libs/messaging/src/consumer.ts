@@ -31,7 +31,10 @@ export interface ConsumerOptions {
   concurrency?: number;
   /** Deliveries before a still-failing message is dead-lettered (default NATS_MAX_DELIVER). */
   maxDeliver?: number;
-  /** Deliveries a message handed back as not ready may take before it is dead-lettered (default NATS_NOT_READY_MAX_DELIVER). */
+  /**
+   * Deliveries a message may wait — handed back as not ready, or its handler's dependency down — before it is
+   * dead-lettered (default NATS_NOT_READY_MAX_DELIVER).
+   */
   notReadyMaxDeliver?: number;
   ackWaitMs?: number;
   /** Redelivery delay after a failure grows from this (ms). */
@@ -93,7 +96,7 @@ function isDependencyDown(err: unknown): boolean {
  * because a dependency is down (the database restarting), the whole batch waits instead, on the waiting budget: an
  * outage must not turn events into dead letters.
  *
- * JetStream counts every delivery alike, so a message that waited (handed back as not ready) and then fails is
+ * JetStream counts every delivery alike, so a message that waited and then fails for another reason is
  * dead-lettered at its first failure once its count has passed maxDeliver.
  */
 export class DurableConsumer {
@@ -276,7 +279,7 @@ export class DurableConsumer {
     await this.settle(batch, result);
   }
 
-  /** Acks what the handler took, and hands back or (at max_deliver) dead-letters what it could not take yet. */
+  /** Acks what the handler took, and hands back (or, past the waiting budget, dead-letters) what it could not take yet. */
   private async settle(batch: Pending[], result: HandlerResult): Promise<void> {
     const later = new Set(result ? result.retryLater : []);
     let retried = 0;
