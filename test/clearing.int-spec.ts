@@ -307,12 +307,14 @@ describe('clearing (chain-sim, built services, real servers)', () => {
   it.each([
     ['the PostgreSQL primary', 'primary'],
     ['Redis', 'redis'],
+    ['NATS', 'nats'],
   ] as const)('%s stopped for 8 s while an operation is being cleared: it completes once back, nothing refunded', async (_name, server) => {
     const packet = await stuckPacket();
     const q = await quoteFor(packet);
     // The relay takes 1.5 s (within RELAYER_TIMEOUT_MS) and the server goes down meanwhile. Without PostgreSQL the
     // job cannot record the relay, ingest cannot commit the receipt and the service's consumers cannot mark the
-    // packet cleared; without Redis the job's queue and lock are out of reach.
+    // packet cleared; without Redis the job's queue and lock are out of reach; without NATS ingest cannot publish
+    // the receipt that completes the operation.
     await withRelayLatency(1_500, async () => {
       expect((await verify(q, await pay(q))).status).toBe(200);
       await until(q, 'clearing', 15_000);

@@ -16,6 +16,10 @@ interface OperationJob extends WaitsForDatabase {
   operationId: string;
   /** On a deadline job queued because relaying failed for good: why, for the operation's record. */
   reason?: string;
+  /** On a deadline job: when the deadline is (ms since the epoch); ingest must have seen the chains up to it. */
+  due?: number;
+  /** On a deadline job: it has waited for ingest already (said once in the log). */
+  waitedForIngest?: boolean;
 }
 interface RefundJob extends WaitsForDatabase {
   refundId: string;
@@ -86,7 +90,7 @@ export class ClearingJobs implements OnModuleInit, OnApplicationShutdown {
       this.workers.push(worker);
     }
     this.deadlineQueue = new Queue<OperationJob>('clearing-deadlines', { connection: this.connection, prefix, defaultJobOptions: { attempts: 10, backoff, removeOnComplete: 1000, removeOnFail: 1000 } });
-    this.workers.push(new Worker<OperationJob>('clearing-deadlines', (job, token) => this.unlessDatabaseDown('deadline', job, token, () => this.deadline(job)), { connection: this.connection, prefix, concurrency: 4 }));
+    this.workers.push(new Worker<OperationJob>('clearing-deadlines', (job, token) => this.unlessDatabaseDown('deadline', job, token, () => this.deadline(job, token)), { connection: this.connection, prefix, concurrency: 4 }));
     this.refundQueue = new Queue<RefundJob>('refunds', { connection: this.connection, prefix, defaultJobOptions: { attempts: 20, backoff, removeOnComplete: 1000, removeOnFail: 1000 } });
     this.workers.push(new Worker<RefundJob>('refunds', (job, token) => this.unlessDatabaseDown('refund', job, token, () => this.refund(job)), { connection: this.connection, prefix, concurrency: 2, lockDuration: this.env.CLEARING_JOB_LOCK_MS, stalledInterval: 5_000 }));
     for (const w of this.workers) w.on('error', (e) => this.logger.warn(`worker error: ${e.message}`));
@@ -148,7 +152,8 @@ export class ClearingJobs implements OnModuleInit, OnApplicationShutdown {
       }
       await this.store.markRelayed(operationId, group);
     }
-    await this.deadlineQueue.add('deadline', { operationId }, { jobId: `deadline-${operationId}`, delay: this.env.CLEARING_DEADLINE_SECONDS * 1000 });
+    const delay = this.env.CLEARING_DEADLINE_SECONDS * 1000;
+    await this.deadlineQueue.add('deadline', { operationId, due: Date.now() + delay }, { jobId: `deadline-${operationId}`, delay });
     m.jobs.inc({ queue: 'clearing', outcome: 'relayed' });
   }
 
@@ -163,18 +168,36 @@ export class ClearingJobs implements OnModuleInit, OnApplicationShutdown {
     this.logger.warn(`clearing ${job.data.operationId} attempt ${job.attemptsMade} failed: ${err.message}${final ? ' (giving up)' : ''}`);
     if (final) {
       const { operationId } = job.data;
-      await this.deadlineQueue.add('deadline', { operationId, reason: `relaying failed: ${err.message}` }, { jobId: `failed-${operationId}` });
+      await this.deadlineQueue.add('deadline', { operationId, reason: `relaying failed: ${err.message}`, due: Date.now() }, { jobId: `failed-${operationId}` });
     }
   }
 
-  private async deadline(job: Job<OperationJob>): Promise<void> {
+  /**
+   * Fails the operation unless ingest has seen every packet resolved — but only once ingest has committed, on each
+   * chain where a packet would resolve, the blocks up to the deadline: a receipt that landed in time but is not
+   * ingested yet (ingest or NATS down, or behind) must not turn a cleared packet into a failure and a refund. It
+   * waits so for at most CLEARING_DEADLINE_GRACE_SECONDS past the deadline, then judges on what ingest has seen.
+   */
+  private async deadline(job: Job<OperationJob>, token: string | undefined): Promise<void> {
     const { operationId, reason } = job.data;
     await this.store.markResolvedFromPacketTables(operationId);
     if ((await this.settle(operationId)) === 'completed') return;
     const view = await this.store.view(operationId);
-    if (view && (view.state === 'paid' || view.state === 'clearing')) {
-      await this.fail(operationId, reason ?? `not every packet was seen cleared on chain within ${this.env.CLEARING_DEADLINE_SECONDS} s`);
+    if (!view || (view.state !== 'paid' && view.state !== 'clearing')) return;
+    const due = job.data.due ?? job.timestamp + (job.opts.delay ?? 0);
+    if (token !== undefined && Date.now() < due + this.env.CLEARING_DEADLINE_GRACE_SECONDS * 1000) {
+      const behind = await this.store.chainsNotIngestedUntil(operationId, new Date(due));
+      if (behind.length > 0) {
+        if (!job.data.waitedForIngest) {
+          this.logger.warn(`clearing ${operationId}: its deadline waits until ingest has seen ${behind.join(', ')} up to ${new Date(due).toISOString()}`);
+          await job.updateData({ ...job.data, waitedForIngest: true });
+        }
+        m.jobs.inc({ queue: 'deadline', outcome: 'ingest_wait' });
+        await job.moveToDelayed(Date.now() + Math.min(30_000, Math.max(1_000, this.env.CLEARING_DEADLINE_SECONDS * 100)), token);
+        throw new DelayedError();
+      }
     }
+    await this.fail(operationId, reason ?? `not every packet was seen cleared on chain within ${this.env.CLEARING_DEADLINE_SECONDS} s`);
   }
 
   /**

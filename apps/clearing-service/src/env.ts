@@ -28,6 +28,12 @@ export const envShape = {
   CLEARING_TOKEN_TTL_SECONDS: envVar.int(300, 1),
   /** After the relays are submitted, how long ingest has to see every packet resolved before the operation fails. */
   CLEARING_DEADLINE_SECONDS: envVar.int(300, 1),
+  /**
+   * How much longer than its deadline an operation waits while ingest has not yet committed the blocks up to the
+   * deadline of a chain where its packets would clear (ingest or NATS down, or far behind), before it is judged on
+   * what ingest has seen.
+   */
+  CLEARING_DEADLINE_GRACE_SECONDS: envVar.int(3_600, 0),
   CLEARING_ATTEMPTS: envVar.int(5, 1, 100),
   CLEARING_BACKOFF_MS: envVar.int(2_000, 10),
   CLEARING_CONCURRENCY_PER_CHAIN: envVar.int(4, 1, 100),

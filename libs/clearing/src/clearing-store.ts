@@ -244,6 +244,26 @@ export class ClearingStore {
     return rows.map((r) => r.id);
   }
 
+  /**
+   * The chains where the operation's unresolved packets would resolve — the destination for one awaiting its
+   * receipt, the source for one awaiting its acknowledgement or timeout — whose blocks ingest has committed only up
+   * to a time before `at`: what happened there by `at` is not known yet. A chain ingest does not follow is not
+   * named (nothing will ever tell).
+   */
+  async chainsNotIngestedUntil(id: string, at: Date): Promise<string[]> {
+    const rows = await this.db.query<{ chain_id: string }>(
+      `SELECT DISTINCT c.chain_id
+         FROM clearing_operation_packets p
+         JOIN packet_keys k ON k.src_chain_id = p.src_chain_id AND k.src_port = p.src_port AND k.src_channel = p.src_channel AND k.sequence = p.sequence
+         JOIN packet_flow f ON f.created_at = k.created_at AND f.id = k.id
+         JOIN ingest_cursors c ON c.chain_id = CASE WHEN p.stuck_kind = 'awaiting_recv' THEN f.dst_chain_id ELSE f.src_chain_id END
+        WHERE p.operation_id = $1 AND p.state <> 'cleared' AND (c.block_time IS NULL OR c.block_time < $2)
+        ORDER BY 1`,
+      [id, at],
+    );
+    return rows.map((r) => r.chain_id);
+  }
+
   /** Packets of the operation whose stuck state has resolved on chain already (cleared by anyone). */
   async markResolvedFromPacketTables(id: string): Promise<number> {
     const rows = rowsOf(
