@@ -121,6 +121,7 @@ export class DurableConsumer {
    */
   private readonly lastDelivery: number;
   private readonly ackWaitMs: number;
+  private readonly nakBackoff: { initial: number; max: number };
 
   private readonly processed = metric.counter({
     name: 'nats_consumed_total',
@@ -150,6 +151,7 @@ export class DurableConsumer {
     this.notReadyMaxDeliver = options.notReadyMaxDeliver ?? defaults.notReadyMaxDeliver ?? this.maxDeliver;
     this.lastDelivery = Math.max(this.maxDeliver, this.notReadyMaxDeliver) + 2;
     this.ackWaitMs = options.ackWaitMs ?? defaults.ackWaitMs;
+    this.nakBackoff = options.nakBackoffMs ?? { initial: 500, max: 30_000 };
     this.logger = new Logger(`Consumer:${options.durable}`);
   }
 
@@ -285,12 +287,7 @@ export class DurableConsumer {
     let retried = 0;
     for (const p of batch) {
       if (!later.has(p.delivery)) p.msg.ack();
-      else if (p.msg.info.deliveryCount >= this.notReadyMaxDeliver) {
-        await this.deadLetter(p.msg, 'not_ready', `still not ready at delivery ${p.msg.info.deliveryCount}`);
-      } else {
-        p.msg.nak(backoffDelay(p.msg.info.deliveryCount, result!.delayMs, RETRY_LATER_MAX_MS));
-        retried += 1;
-      }
+      else if (await this.waitOrGiveUp(p, result!.delayMs, 'not_ready', `still not ready at delivery ${p.msg.info.deliveryCount}`)) retried += 1;
     }
     this.processed.inc({ durable: this.options.durable, outcome: 'ack' }, batch.length - later.size);
     if (retried > 0) this.processed.inc({ durable: this.options.durable, outcome: 'retry_later' }, retried);
@@ -299,26 +296,31 @@ export class DurableConsumer {
   /** Redelivers a batch whose handler could not reach a dependency, later and later; dead-letters past the waiting budget. */
   private async waitForDependency(batch: Pending[], err: unknown): Promise<void> {
     const message = err instanceof Error ? err.message : String(err);
-    const backoff = this.options.nakBackoffMs ?? { initial: 500, max: 30_000 };
     let waiting = 0;
-    for (const p of batch) {
-      if (p.msg.info.deliveryCount >= this.notReadyMaxDeliver) await this.deadLetter(p.msg, 'unavailable', message);
-      else {
-        p.msg.nak(backoffDelay(p.msg.info.deliveryCount, backoff.initial, RETRY_LATER_MAX_MS));
-        waiting += 1;
-      }
-    }
+    for (const p of batch) if (await this.waitOrGiveUp(p, this.nakBackoff.initial, 'unavailable', message)) waiting += 1;
     if (waiting === 0) return;
     this.processed.inc({ durable: this.options.durable, outcome: 'nak' }, waiting);
     this.logger.warn(`${waiting} messages wait for a dependency (delivery ${batch[0]!.msg.info.deliveryCount} of the first): ${message}`);
+  }
+
+  /**
+   * One message that waits: redelivered after a delay doubling from `initialMs` (at most RETRY_LATER_MAX_MS), or,
+   * at the last delivery of the waiting budget, dead-lettered with `reason`. True when it was handed back.
+   */
+  private async waitOrGiveUp(p: Pending, initialMs: number, reason: string, detail: string): Promise<boolean> {
+    if (p.msg.info.deliveryCount >= this.notReadyMaxDeliver) {
+      await this.deadLetter(p.msg, reason, detail);
+      return false;
+    }
+    p.msg.nak(backoffDelay(p.msg.info.deliveryCount, initialMs, RETRY_LATER_MAX_MS));
+    return true;
   }
 
   private async fail(p: Pending, err: unknown): Promise<void> {
     const message = err instanceof Error ? err.message : String(err);
     if (err instanceof PoisonMessageError) return this.deadLetter(p.msg, 'poison', message);
     if (p.msg.info.deliveryCount >= this.maxDeliver) return this.deadLetter(p.msg, 'max_deliver', message);
-    const backoff = this.options.nakBackoffMs ?? { initial: 500, max: 30_000 };
-    p.msg.nak(backoffDelay(p.msg.info.deliveryCount, backoff.initial, backoff.max));
+    p.msg.nak(backoffDelay(p.msg.info.deliveryCount, this.nakBackoff.initial, this.nakBackoff.max));
     this.processed.inc({ durable: this.options.durable, outcome: 'nak' });
     this.logger.warn(`delivery ${p.msg.info.deliveryCount} of ${p.msg.subject} failed, will retry: ${message}`);
   }
