@@ -27,6 +27,16 @@ interface RefundJob extends WaitsForDatabase {
 /** The longest a job waits for an unreachable database before it tries again. */
 const DATABASE_WAIT_MAX_MS = 60_000;
 
+/**
+ * Puts a running job back to run again in `delayMs`, with `data` (if any) merged into its own, without spending an
+ * attempt (BullMQ's manual delay: moveToDelayed, then DelayedError so the worker leaves the job where it now is).
+ */
+async function putBack<J>(job: Job<J>, token: string, delayMs: number, data: Partial<J>): Promise<never> {
+  if (Object.keys(data).length > 0) await job.updateData({ ...job.data, ...data });
+  await job.moveToDelayed(Date.now() + delayMs, token);
+  throw new DelayedError();
+}
+
 const m = {
   jobs: metric.counter({ name: 'clearing_jobs_total', help: 'clearing, deadline and refund jobs by outcome', labelNames: ['queue', 'outcome'] }),
   refunds: metric.counter({ name: 'clearing_refunds_total', help: 'refunds by reason and outcome', labelNames: ['reason', 'outcome'] }),
@@ -188,13 +198,10 @@ export class ClearingJobs implements OnModuleInit, OnApplicationShutdown {
     if (token !== undefined && Date.now() < due + this.env.CLEARING_DEADLINE_GRACE_SECONDS * 1000) {
       const behind = await this.store.chainsNotIngestedUntil(operationId, new Date(due));
       if (behind.length > 0) {
-        if (!job.data.waitedForIngest) {
-          this.logger.warn(`clearing ${operationId}: its deadline waits until ingest has seen ${behind.join(', ')} up to ${new Date(due).toISOString()}`);
-          await job.updateData({ ...job.data, waitedForIngest: true });
-        }
+        const first = !job.data.waitedForIngest;
+        if (first) this.logger.warn(`clearing ${operationId}: its deadline waits until ingest has seen ${behind.join(', ')} up to ${new Date(due).toISOString()}`);
         m.jobs.inc({ queue: 'deadline', outcome: 'ingest_wait' });
-        await job.moveToDelayed(Date.now() + Math.min(30_000, Math.max(1_000, this.env.CLEARING_DEADLINE_SECONDS * 100)), token);
-        throw new DelayedError();
+        return putBack(job, token, Math.min(30_000, Math.max(1_000, this.env.CLEARING_DEADLINE_SECONDS * 100)), first ? { waitedForIngest: true } : {});
       }
     }
     await this.fail(operationId, reason ?? `not every packet was seen cleared on chain within ${this.env.CLEARING_DEADLINE_SECONDS} s`);
@@ -211,11 +218,9 @@ export class ClearingJobs implements OnModuleInit, OnApplicationShutdown {
       if (!isConnectionError(e) || token === undefined) throw e;
       const waits = (job.data.dbWaits ?? 0) + 1;
       const delay = Math.min(DATABASE_WAIT_MAX_MS, this.env.CLEARING_BACKOFF_MS * 2 ** Math.min(waits - 1, 20));
-      await job.updateData({ ...job.data, dbWaits: waits });
-      await job.moveToDelayed(Date.now() + delay, token);
       m.jobs.inc({ queue, outcome: 'database_wait' });
       this.logger.warn(`${job.queueName} job ${job.id} waits ${delay} ms for the database (${waits}): ${(e as Error).message}`);
-      throw new DelayedError();
+      return putBack(job, token, delay, { dbWaits: waits } as Partial<J>);
     }
   }
 
