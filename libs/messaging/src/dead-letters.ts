@@ -49,24 +49,20 @@ export class DeadLetters {
     const { js, jsm } = await this.connection.get();
     const stream = STREAMS.DEAD_LETTER.name;
     const subject = filter.consumer === undefined ? `${SUBJECT_ROOT}.dlq.>` : `${SUBJECT_ROOT}.dlq.v1.*.${encodeSubjectToken(filter.consumer)}`;
-    const info = await jsm.streams.info(stream, { subjects_filter: subject });
-    const total = Object.values(info.state.subjects ?? {}).reduce((n, c) => n + c, 0);
     const out: DeadLetter[] = [];
-    if (total === 0) return out;
+    // No reader is made for an empty listing.
+    const info = await jsm.streams.info(stream, { subjects_filter: subject });
+    if (Object.keys(info.state.subjects ?? {}).length === 0) return out;
     const reader = await js.consumers.get(stream, { filter_subjects: subject });
     try {
-      let seen = 0;
-      while (seen < total) {
-        const batch = await reader.fetch({ max_messages: Math.min(500, total - seen), expires: 2_000 });
-        let got = 0;
-        for await (const m of batch) {
-          got += 1;
-          seen += 1;
+      // Until the last message read says none is left after it (or a fetch brings nothing).
+      for (let more = true; more; ) {
+        more = false;
+        for await (const m of await reader.fetch({ max_messages: 500, expires: 2_000 })) {
           const letter = toDeadLetter(m);
           if (filter.reason === undefined || letter.reason === filter.reason) out.push(letter);
-          if (m.info.pending === 0) seen = total;
+          more = m.info.pending > 0;
         }
-        if (got === 0) break;
       }
     } finally {
       await reader.delete().catch(() => undefined);
