@@ -72,6 +72,13 @@ describe('messaging on JetStream (real nats-server)', () => {
     return out;
   }
 
+  /** Waits until the durable has dead-lettered something; returns its dead letters. */
+  const untilDeadLettered = (durable: string, timeoutMs: number) =>
+    waitFor(async () => {
+      const m = await deadLetters(durable);
+      return m.length > 0 ? m : undefined;
+    }, timeoutMs);
+
   it('stores a message published twice with the same Nats-Msg-Id once', async () => {
     const chain = `dedupe-${uniqueSuffix()}`;
     const event = sentEvent(chain, 1);
@@ -142,10 +149,7 @@ describe('messaging on JetStream (real nats-server)', () => {
     await js.publish(subjectFor('packet.sent', sentEvent(chain, 4)), JSON.stringify(sentEvent(chain, 4)));
     await waitFor(() => handled.some((d) => pkt(d).src_chain_id === chain), 5_000);
 
-    const dead = await waitFor(async () => {
-      const m = await deadLetters(durable);
-      return m.length > 0 ? m : undefined;
-    }, 5_000);
+    const dead = await untilDeadLettered(durable, 5_000);
     expect(dead).toHaveLength(1);
     expect(dead[0]!.headers?.get(DEAD_LETTER_HEADERS.reason)).toBe('schema_invalid');
     expect(dead[0]!.headers?.get(DEAD_LETTER_HEADERS.detail)).toContain('/tx_hash');
@@ -163,10 +167,7 @@ describe('messaging on JetStream (real nats-server)', () => {
     await c.start();
     await publisher.publish('packet.sent', sentEvent(chain, 9));
     await waitFor(() => attempts.length >= 3, 10_000);
-    const dead = await waitFor(async () => {
-      const m = await deadLetters(durable);
-      return m.length > 0 ? m : undefined;
-    }, 5_000);
+    const dead = await untilDeadLettered(durable, 5_000);
     expect(attempts).toEqual([1, 2, 3]);
     expect(dead[0]!.headers?.get(DEAD_LETTER_HEADERS.reason)).toBe('max_deliver');
     expect(dead[0]!.headers?.get(DEAD_LETTER_HEADERS.detail)).toBe('database is down');
@@ -188,10 +189,7 @@ describe('messaging on JetStream (real nats-server)', () => {
     await publisher.publishBatch([10, 11, 12, 13, 14, 15].map((s) => ({ event: 'packet.sent' as const, payload: sentEvent(chain, s) })));
     await waitFor(() => committed.length >= 5, 10_000);
     expect(committed.sort()).toEqual(['10', '11', '12', '14', '15']);
-    const dead = await waitFor(async () => {
-      const m = await deadLetters(durable);
-      return m.length > 0 ? m : undefined;
-    }, 5_000);
+    const dead = await untilDeadLettered(durable, 5_000);
     expect(dead.map((m) => m.headers?.get(DEAD_LETTER_HEADERS.reason))).toEqual(['poison']);
   });
 
@@ -274,6 +272,7 @@ describe('messaging on JetStream (real nats-server)', () => {
     expect(info.num_pending).toBe(0);
     expect(info.num_redelivered).toBe(0);
   });
+
   it('gives a message handed back as not ready a budget of its own, then dead-letters it as not_ready', async () => {
     const chain = `notready-${uniqueSuffix()}`;
     const waited: number[] = [];
@@ -288,10 +287,7 @@ describe('messaging on JetStream (real nats-server)', () => {
     );
     await c.start();
     await publisher.publish('packet.sent', sentEvent(chain, 21));
-    const dead = await waitFor(async () => {
-      const m = await deadLetters(durable);
-      return m.length > 0 ? m : undefined;
-    }, 10_000);
+    const dead = await untilDeadLettered(durable, 10_000);
     expect(waited).toEqual([1, 2, 3, 4, 5]);
     expect(dead[0]!.headers?.get(DEAD_LETTER_HEADERS.reason)).toBe('not_ready');
     expect(dead[0]!.headers?.get(DEAD_LETTER_HEADERS.deliveries)).toBe('5');
@@ -345,10 +341,7 @@ describe('messaging on JetStream (real nats-server)', () => {
       m.nak();
     }
     await c.start();
-    const dead = await waitFor(async () => {
-      const m = await deadLetters(durable);
-      return m.length > 0 ? m : undefined;
-    }, 10_000);
+    const dead = await untilDeadLettered(durable, 10_000);
     expect(dead[0]!.headers?.get(DEAD_LETTER_HEADERS.reason)).toBe('max_deliver');
     expect(dead[0]!.headers?.get(DEAD_LETTER_HEADERS.deliveries)).toBe('5');
     expect(handled).toHaveLength(0);
@@ -395,10 +388,7 @@ describe('messaging on JetStream (real nats-server)', () => {
     );
     await c.start();
     await publisher.publish('packet.sent', sentEvent(chain, 31));
-    const dead = await waitFor(async () => {
-      const m = await deadLetters(durable);
-      return m.length > 0 ? m : undefined;
-    }, 10_000);
+    const dead = await untilDeadLettered(durable, 10_000);
     expect(dead[0]!.headers?.get(DEAD_LETTER_HEADERS.reason)).toBe('unavailable');
     expect(dead[0]!.headers?.get(DEAD_LETTER_HEADERS.deliveries)).toBe('4');
   });
