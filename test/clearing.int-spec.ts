@@ -2,7 +2,7 @@ import { Secp256k1HdWallet } from '@cosmjs/amino';
 import { io as connectClient, type Socket } from 'socket.io-client';
 import { loadEnv } from '@unstuck/config';
 import { createDataSource, Database, dbEnvShape } from '@unstuck/db';
-import { ChainSimAdmin, startBuiltApp, startServer, stopServer, untilReady, waitFor, writeChainsFile, type ServiceProcess } from '@unstuck/testing';
+import { ChainSimAdmin, serverDownFor, startBuiltApp, untilReady, waitFor, writeChainsFile, type ServiceProcess } from '@unstuck/testing';
 import { adr036SignDoc } from '../apps/api-gateway/src/auth/adr036';
 
 /**
@@ -318,12 +318,7 @@ describe('clearing (chain-sim, built services, real servers)', () => {
     await withRelayLatency(1_500, async () => {
       expect((await verify(q, await pay(q))).status).toBe(200);
       await until(q, 'clearing', 15_000);
-      await stopServer(server);
-      try {
-        await new Promise((r) => setTimeout(r, 8_000));
-      } finally {
-        await startServer(server);
-      }
+      await serverDownFor(server, 8_000);
     });
     const done = await until(q, 'completed', 90_000);
     expect(done).toMatchObject({ progress: { total: 1, cleared: 1 }, refunds: [] });

@@ -9,17 +9,15 @@ import {
   ChainSimAdmin,
   consumeFromNow,
   packetDifferences,
+  serverDownFor,
   simChains,
   startBuiltApp,
-  startServer,
   statsGrowth,
   statsRecount,
   statsTotals,
-  stopServer,
   untilReady,
   waitFor,
   startChainSimRun,
-  type Component,
   type ServiceProcess,
   type StatsCounts,
   type TruthPacket,
@@ -102,22 +100,12 @@ describe('faults injected into the running pipeline (chain-sim, built services, 
     await simAdmin.call('/rate', { transfers_per_block: 3 });
   }
 
-  /** Stops one of the project's servers mid-stream for `ms`, and always starts it again. */
-  async function outage(component: Component, ms: number): Promise<void> {
-    await pause(2_000);
-    await stopServer(component);
-    try {
-      await pause(ms);
-    } finally {
-      await startServer(component);
-    }
-  }
-
   it.each([
     ['NATS', 'nats'],
     ['the PostgreSQL primary', 'primary'],
   ] as const)('%s stopped for 8 s mid-stream: ingest and the aggregator carry on, every packet and count exactly once', async (_name, component) => {
-    await outage(component, 8_000);
+    await pause(2_000); // mid-stream
+    await serverDownFor(component, 8_000);
     await expectEverythingAccountedFor();
     expect(ingest.child.exitCode).toBeNull();
     expect(stats.child.exitCode).toBeNull();

@@ -1,4 +1,4 @@
-export { REPO_ROOT, startServer, stopServer, superuser, uniqueSuffix, untilUp, waitFor, type Component } from './infra';
+export { REPO_ROOT, serverDownFor, startServer, stopServer, superuser, uniqueSuffix, untilUp, waitFor, type Component } from './infra';
 export { packetSentFixture } from './fixtures';
 export { startBuiltApp, unlessExited, untilReady, type ServiceProcess } from './processes';
 export { ChainSimAdmin, simChains, startChainSimRun, writeChainsFile, writeChainsFileFromStart, type SimChainEntry, type SimPacket } from './chain-sim';

@@ -19,6 +19,16 @@ export async function startServer(component: Component): Promise<void> {
   await run('bash', [INFRA, 'up', component], { cwd: REPO_ROOT });
 }
 
+/** Stops one of the project's servers for `ms` (an outage), and always starts it again. */
+export async function serverDownFor(component: Component, ms: number): Promise<void> {
+  await stopServer(component);
+  try {
+    await new Promise((r) => setTimeout(r, ms));
+  } finally {
+    await startServer(component);
+  }
+}
+
 /** A superuser session over the local socket (trust auth), for what the application role may not do. */
 export async function superuser(component: 'primary' | 'replica'): Promise<Client> {
   const client = new Client({
