@@ -20,7 +20,7 @@ const SERVICE_ENV = DEMO
   ? {
       WEB_DEMO_WALLET: 'true',
       WEB_PAYMENT_RPCS: loadChainsConfig(process.env.CHAINS_FILE ?? join(repoRoot(), 'config', 'chains.yaml'))
-        .map((c) => `${c.chain_id}=${c.rpc}`)
+        .map((c) => `${c.chain_id}=${c.rpc[0]}`)
         .join(','),
       ...process.env,
     }

@@ -206,6 +206,8 @@ function startIngest(chainsFile: string): ServiceProcess {
     INGEST_POLL_INTERVAL_MS: '200',
     INGEST_DECODE_THREADS: DECODE_THREADS,
     INGEST_WRITERS: WRITERS,
+    // A node of our own, not a public one: no request budget (the real-node run sets one).
+    INGEST_RPC_REQUESTS_PER_SECOND: '0',
     LOG_LEVEL: 'error',
   },
   profileArgs());

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Fate, SimNetwork } from './network';
-import type { ChainRpcServer } from './rpc-server';
+import { PROFILES, type ChainRpcServer, type EndpointProfile } from './rpc-server';
 
 const FATES: readonly Fate[] = ['relayed', 'awaiting_recv', 'awaiting_ack', 'timeout_pending', 'timed_out'];
 
@@ -14,11 +14,37 @@ function need<T>(body: Record<string, unknown>, key: string, check: (v: unknown)
 const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
 const isUint = (v: unknown): v is string => typeof v === 'string' && /^[0-9]{1,30}$/.test(v);
 
+/** A partial endpoint profile from a request body: known fields of the right type only. */
+function profilePatch(body: Record<string, unknown>): Partial<EndpointProfile> {
+  const patch: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(body)) {
+    const current = PROFILES.default[key as keyof EndpointProfile];
+    if (current === undefined) throw new BadRequest(`unknown profile field ${key}; known: ${Object.keys(PROFILES.default).join(', ')}`);
+    if (typeof current === 'number' && !(Number.isInteger(value) && (value as number) >= 0)) throw new BadRequest(`${key} must be a non-negative integer`);
+    if (typeof current === 'boolean' && typeof value !== 'boolean') throw new BadRequest(`${key} must be true or false`);
+    patch[key] = value;
+  }
+  return patch as Partial<EndpointProfile>;
+}
+
 /**
  * chain-sim's admin API (a development tool, not part of any chain): set the traffic rate, inject a transfer,
  * make a payment, relay given sequences, stop and start a chain's RPC, and read the ground truth.
  */
-export function startAdminServer(network: SimNetwork, rpc: Map<string, ChainRpcServer>, port: number, host: string): Promise<Server> {
+export function startAdminServer(network: SimNetwork, endpoints: Map<string, ChainRpcServer[]>, port: number, host: string): Promise<Server> {
+  const rpc = new Map([...endpoints].map(([id, list]) => [id, list[0]!]));
+  const endpointView = (e: ChainRpcServer) => ({
+    name: e.name,
+    rpc: `http://${host}:${e.port}`,
+    running: e.running,
+    earliest_height: e.earliest,
+    profile: e.profile,
+    http_requests: e.counters.httpRequests,
+    batches_refused: e.counters.batchesRefused,
+    largest_batch: e.counters.largestBatch,
+    largest_batch_after_refusal: e.counters.largestBatchAfterRefusal,
+    refused_for_rate: e.refusedForRate,
+  });
   const server = createServer((req, res) => void handle(req, res));
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -42,6 +68,7 @@ export function startAdminServer(network: SimNetwork, rpc: Map<string, ChainRpcS
       const route = `${req.method} ${url.pathname}`;
       const rpcMatch = /^POST \/chains\/([^/]+)\/rpc\/(stop|start)$/.exec(route);
       const blocksMatch = /^POST \/chains\/([^/]+)\/blocks\/(halt|resume)$/.exec(route);
+      const endpointMatch = /^POST \/chains\/([^/]+)\/endpoints\/([^/]+)\/(stop|start|profile|cancel-subscriptions)$/.exec(route);
       if (route === 'GET /chains') {
         return reply(200, {
           chains: [...network.chains.values()].map((c) => ({
@@ -53,6 +80,7 @@ export function startAdminServer(network: SimNetwork, rpc: Map<string, ChainRpcS
             rpc: `http://${host}:${rpc.get(c.chainId)!.port}`,
             rpc_running: rpc.get(c.chainId)!.running,
             producing_blocks: !network.halted.has(c.chainId),
+            endpoints: (endpoints.get(c.chainId) ?? []).map(endpointView),
             wallets: network.walletsOf(c.chainId).slice(0, 5),
           })),
           paths: network.paths().map((d) => ({ src: d.src, dst: d.dst, relayers: network.relayersOf(d.src.chainId, d.src.channelId) })),
@@ -74,6 +102,7 @@ export function startAdminServer(network: SimNetwork, rpc: Map<string, ChainRpcS
         const dir = network.paths().find((d) => d.src.chainId === srcChainId && d.src.channelId === srcChannel);
         if (!dir) throw new BadRequest(`no path from ${srcChainId} on ${srcChannel}`);
         const p = network.transfer({
+          blockLevel: body.block_level === true,
           srcChainId,
           srcChannel,
           sender: typeof body.sender === 'string' ? body.sender : network.walletsOf(srcChainId)[0]!,
@@ -131,6 +160,16 @@ export function startAdminServer(network: SimNetwork, rpc: Map<string, ChainRpcS
         if (blocksMatch[2] === 'halt') network.halted.add(chainId);
         else network.halted.delete(chainId);
         return reply(200, { chain_id: chainId, producing_blocks: !network.halted.has(chainId) });
+      }
+      if (endpointMatch) {
+        const endpoint = endpoints.get(decodeURIComponent(endpointMatch[1]!))?.find((e) => e.name === decodeURIComponent(endpointMatch[2]!));
+        if (!endpoint) throw new BadRequest(`unknown endpoint ${endpointMatch[2]} of ${endpointMatch[1]}`);
+        const action = endpointMatch[3];
+        if (action === 'stop') await endpoint.stop();
+        else if (action === 'start') await endpoint.start();
+        else if (action === 'cancel-subscriptions') return reply(200, { cancelled: endpoint.cancelSubscriptions() });
+        else Object.assign(endpoint.profile, profilePatch(body));
+        return reply(200, endpointView(endpoint));
       }
       if (rpcMatch) {
         const server = rpc.get(decodeURIComponent(rpcMatch[1]!));

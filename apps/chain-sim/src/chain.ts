@@ -28,6 +28,12 @@ export interface SimBlock {
   time: Date;
   hash: string;
   txs: SimTx[];
+  /**
+   * Events the block emitted outside any transaction (BeginBlock / EndBlock: interchain-security VSC packets,
+   * ICA or cron-driven sends). 0.38 lists them in finalize_block_events with a `mode` attribute; 0.34 and 0.37 in
+   * end_block_events.
+   */
+  blockEvents: SimEvent[];
 }
 
 /** Rendered answers kept per chain, in characters of JSON (ASCII: bytes). A full block (250 transfers) renders to ~1 MB. */
@@ -49,6 +55,7 @@ export class SimChain {
   /** `block` and `block_results` answers as JSON text, rendered once per height (see renderedJson). */
   private readonly rendered = new LRUCache<string, string>({ maxSize: RENDERED_BYTES, sizeCalculation: (text) => text.length });
   private pending: SimTx[] = [];
+  private pendingBlockEvents: SimEvent[] = [];
   private nonce = 0;
   readonly accounts: SimAccounts;
 
@@ -112,11 +119,23 @@ export class SimChain {
     return tx;
   }
 
+  /** Events the next block emits at its end, outside any transaction (EndBlock). */
+  emitAtEndBlock(events: SimEvent[]): void {
+    this.pendingBlockEvents.push(...events);
+  }
+
   /** Seals the pending transactions into the next block. */
   produceBlock(time: Date): SimBlock {
     this.height += 1;
-    const block: SimBlock = { height: this.height, time, hash: hex(sha256(`${this.chainId}/${this.height}`)), txs: this.pending };
+    const block: SimBlock = {
+      height: this.height,
+      time,
+      hash: hex(sha256(`${this.chainId}/${this.height}`)),
+      txs: this.pending,
+      blockEvents: this.pendingBlockEvents,
+    };
     this.pending = [];
+    this.pendingBlockEvents = [];
     this.blocks.set(block.height, block);
     block.txs.forEach((tx, index) => this.txIndex.set(tx.hash, { height: block.height, index }));
     this.renderedJson('block', block);
@@ -216,11 +235,14 @@ export class SimChain {
 
   renderBlockResults(block: SimBlock) {
     const txs_results = block.txs.map((tx) => this.renderTxResult(tx));
+    const coinbase: SimEvent = { type: 'coinbase', attributes: [['minter', 'module'], ['amount', `1000${this.info.denom}`]] };
     if (this.cometVersion === '0.38') {
+      // SDK 0.50 tags each finalize_block event with the ABCI phase it came from (x/auth's mode attribute).
+      const withMode = (e: SimEvent, mode: string): SimEvent => ({ type: e.type, attributes: [...e.attributes, ['mode', mode]] });
       return {
         height: String(block.height),
         txs_results,
-        finalize_block_events: this.renderEvents([{ type: 'coinbase', attributes: [['minter', 'module'], ['amount', `1000${this.info.denom}`]] }]),
+        finalize_block_events: this.renderEvents([withMode(coinbase, 'BeginBlock'), ...block.blockEvents.map((e) => withMode(e, 'EndBlock'))]),
         validator_updates: [],
         consensus_param_updates: null,
         app_hash: b64(sha256(`app/${this.chainId}/${block.height}`)),
@@ -229,16 +251,17 @@ export class SimChain {
     return {
       height: String(block.height),
       txs_results,
-      begin_block_events: this.renderEvents([{ type: 'coinbase', attributes: [['minter', 'module'], ['amount', `1000${this.info.denom}`]] }]),
-      end_block_events: [],
+      begin_block_events: this.renderEvents([coinbase]),
+      end_block_events: this.renderEvents(block.blockEvents),
       validator_updates: [],
       consensus_param_updates: null,
     };
   }
 
-  renderStatus() {
+  /** `/status` as a node that keeps blocks from `earliestHeight` on (a pruned node's is above the chain's) answers it. */
+  renderStatus(view: { earliestHeight: number; txIndex: boolean; moniker?: string } = { earliestHeight: this.earliest, txIndex: true }) {
     const latest = this.latest();
-    const earliest = this.blocks.get(this.earliest);
+    const earliest = this.blocks.get(view.earliestHeight);
     return {
       node_info: {
         protocol_version: { p2p: '8', block: '11', app: '0' },
@@ -247,8 +270,8 @@ export class SimChain {
         network: this.chainId,
         version: { '0.34': '0.34.29', '0.37': '0.37.4', '0.38': '0.38.12' }[this.cometVersion],
         channels: '40202122233038606100',
-        moniker: `chain-sim-${this.chainId}`,
-        other: { tx_index: 'on', rpc_address: 'tcp://0.0.0.0:26657' },
+        moniker: view.moniker ?? `chain-sim-${this.chainId}`,
+        other: { tx_index: view.txIndex ? 'on' : 'off', rpc_address: 'tcp://0.0.0.0:26657' },
       },
       sync_info: {
         latest_block_hash: latest?.hash ?? '',
@@ -257,7 +280,7 @@ export class SimChain {
         latest_block_time: (latest?.time ?? new Date(0)).toISOString(),
         earliest_block_hash: earliest?.hash ?? '',
         earliest_app_hash: '',
-        earliest_block_height: String(this.earliest),
+        earliest_block_height: String(earliest ? view.earliestHeight : this.earliest),
         earliest_block_time: (earliest?.time ?? new Date(0)).toISOString(),
         catching_up: false,
       },

@@ -5,7 +5,7 @@ import { decodeTx } from '@unstuck/packets';
 import type { CometVersion, SimChain } from './chain';
 import { SimNetwork } from './network';
 import { loadNetwork } from './registry';
-import { ChainRpcServer } from './rpc-server';
+import { ChainRpcServer, PROFILES } from './rpc-server';
 import { startAdminServer } from './admin-server';
 
 const envShape = {
@@ -31,6 +31,17 @@ const envShape = {
    * (CHAIN_SIM_BLOCK_MS ≥ 10), so a restarted run always starts above every height an earlier run reached.
    */
   CHAIN_SIM_INITIAL_HEIGHT: envVar.int(0, 0, Number.MAX_SAFE_INTEGER),
+  /**
+   * Chains (by chain id) served as public mainnet nodes serve them (docs/chain-sim.md): the `mainnet` profile on the
+   * chain's port (CometBFT's defaults — batches of at most 10, 5 subscriptions per client — behind a 429 rate
+   * limit, pruned to CHAIN_SIM_MAINNET_RETAIN_BLOCKS), an `archive` endpoint with the whole history on port + 1,
+   * and CHAIN_SIM_MAINNET_BLOCK_LEVEL_SHARE of their transfers sent at the block level.
+   */
+  CHAIN_SIM_MAINNET_CHAINS: envVar.list([]),
+  CHAIN_SIM_MAINNET_RETAIN_BLOCKS: envVar.int(1_000, 0, 10_000_000),
+  CHAIN_SIM_MAINNET_RPS: envVar.int(20, 0, 100_000),
+  CHAIN_SIM_MAINNET_LATENCY_MS: envVar.int(0, 0, 60_000),
+  CHAIN_SIM_MAINNET_BLOCK_LEVEL_SHARE: envVar.number(0.05, 0, 1),
 };
 
 /** Hundredths of a second since 2024-01-01. */
@@ -81,24 +92,45 @@ runMain(async () => {
     // Sequences likewise, a million per clock tick (10^8 per second, beyond any run's rate; ~9·10^15 today, far
     // below int64), so a restart never reuses a packet identity an earlier run left in the database.
     initialSequence: BigInt(clockTicks()) * 1_000_000n,
+    blockLevelShare: Object.fromEntries(env.CHAIN_SIM_MAINNET_CHAINS.map((id) => [id, env.CHAIN_SIM_MAINNET_BLOCK_LEVEL_SHARE])),
   });
-  const rpc = new Map<string, ChainRpcServer>();
+  const unknown = env.CHAIN_SIM_MAINNET_CHAINS.filter((id) => !network.chains.has(id));
+  if (unknown.length) throw new Error(`CHAIN_SIM_MAINNET_CHAINS names chains chain-sim does not run: ${unknown.join(', ')}`);
+  const endpoints = new Map<string, ChainRpcServer[]>();
   [...network.chains.values()].forEach((chain, i) => {
-    rpc.set(chain.chainId, new ChainRpcServer(chain, env.CHAIN_SIM_RPC_BASE_PORT + 10 * i, env.CHAIN_SIM_HOST, (c, tx) => broadcast(network, c, tx)));
+    const port = env.CHAIN_SIM_RPC_BASE_PORT + 10 * i;
+    const send = (c: SimChain, tx: string) => broadcast(network, c, tx);
+    if (!env.CHAIN_SIM_MAINNET_CHAINS.includes(chain.chainId)) {
+      endpoints.set(chain.chainId, [new ChainRpcServer(chain, port, env.CHAIN_SIM_HOST, send)]);
+      return;
+    }
+    const mainnet = { ...PROFILES.mainnet, requestsPerSecond: env.CHAIN_SIM_MAINNET_RPS, latencyMs: env.CHAIN_SIM_MAINNET_LATENCY_MS };
+    endpoints.set(chain.chainId, [
+      new ChainRpcServer(chain, port, env.CHAIN_SIM_HOST, send, { ...mainnet, retainBlocks: env.CHAIN_SIM_MAINNET_RETAIN_BLOCKS }, 'main'),
+      new ChainRpcServer(chain, port + 1, env.CHAIN_SIM_HOST, send, mainnet, 'archive'),
+    ]);
   });
-  network.onBlock.push((chain, block) => rpc.get(chain.chainId)!.publish(block));
+  const rpc = [...endpoints.values()].flat();
+  network.onBlock.push((chain, block) => endpoints.get(chain.chainId)!.forEach((e) => e.publish(block)));
   // Genesis: every chain has a first block before any RPC answers.
   network.tick();
-  for (const server of rpc.values()) await server.start();
-  const admin = await startAdminServer(network, rpc, env.CHAIN_SIM_ADMIN_PORT, env.CHAIN_SIM_HOST);
-  for (const [id, server] of rpc) log('chain up', { chain_id: id, rpc: `http://${env.CHAIN_SIM_HOST}:${server.port}`, comet_version: server.chain.cometVersion });
+  for (const server of rpc) await server.start();
+  const admin = await startAdminServer(network, endpoints, env.CHAIN_SIM_ADMIN_PORT, env.CHAIN_SIM_HOST);
+  for (const [id, list] of endpoints) {
+    log('chain up', {
+      chain_id: id,
+      rpc: list.map((s) => `http://${env.CHAIN_SIM_HOST}:${s.port}`),
+      comet_version: list[0]!.chain.cometVersion,
+      profile: env.CHAIN_SIM_MAINNET_CHAINS.includes(id) ? 'mainnet' : 'default',
+    });
+  }
   log('admin API up', { url: `http://${env.CHAIN_SIM_HOST}:${env.CHAIN_SIM_ADMIN_PORT}`, paths: paths.length });
 
   const timer = setInterval(() => network.tick(), env.CHAIN_SIM_BLOCK_MS);
   const stop = async () => {
     clearInterval(timer);
     admin.close();
-    await Promise.all([...rpc.values()].map((s) => s.stop()));
+    await Promise.all(rpc.map((s) => s.stop()));
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop());

@@ -37,6 +37,11 @@ export interface NetworkOptions {
    */
   initialHeight: number;
   initialSequence: bigint;
+  /**
+   * Per chain, the share of its transfers sent at the block level (EndBlock, no transaction), as interchain
+   * security's VSC packets and ICA/cron-driven sends are: only block_results' block events show them.
+   */
+  blockLevelShare?: Record<string, number>;
 }
 
 /** The ground truth chain-sim keeps about every packet, for tests to compare ingest against. */
@@ -54,6 +59,7 @@ export interface SimPacket {
   amount: string;
   timeoutHeight: { revisionNumber: bigint; revisionHeight: bigint };
   timeoutTimestampNs: bigint;
+  /** The send's transaction; '' for a packet sent at the block level. */
   sendTxHash: string;
   /** Relayers that submitted the recv / ack / timeout, first (effected) first. */
   recvRelayers: string[];
@@ -181,7 +187,9 @@ export class SimNetwork {
     if (this.directions.length === 0) return;
     const dir = this.prng.pick(this.directions);
     const src = this.chains.get(dir.src.chainId)!;
+    const blockShare = this.options.blockLevelShare?.[dir.src.chainId] ?? 0;
     this.transfer({
+      blockLevel: blockShare > 0 && this.prng.next() < blockShare,
       srcChainId: dir.src.chainId,
       srcChannel: dir.src.channelId,
       sender: this.prng.pick(this.walletsOf(dir.src.chainId)),
@@ -194,7 +202,18 @@ export class SimNetwork {
   }
 
   /** Sends an ICS-20 transfer; its fate decides what relayers will do with it. */
-  transfer(t: { srcChainId: string; srcChannel: string; sender: string; receiver: string; amount: string; denom: string; fate: Fate; now?: Date }): SimPacket {
+  transfer(t: {
+    srcChainId: string;
+    srcChannel: string;
+    sender: string;
+    receiver: string;
+    amount: string;
+    denom: string;
+    fate: Fate;
+    now?: Date;
+    /** Sent by the chain itself at EndBlock: a send_packet among the block's events, with no transaction. */
+    blockLevel?: boolean;
+  }): SimPacket {
     const dir = this.directions.find((d) => d.src.chainId === t.srcChainId && d.src.channelId === t.srcChannel);
     if (!dir) throw new Error(`no path from ${t.srcChainId} on ${t.srcChannel}`);
     const src = this.chains.get(dir.src.chainId)!;
@@ -233,14 +252,19 @@ export class SimNetwork {
       timeoutTimestamp: timeoutTimestampNs,
       memo: '',
     });
-    const tx = src.submit(
-      [any(MsgTransfer.typeUrl, MsgTransfer.encode(msg).finish())],
-      [
-        this.message(src, '/ibc.applications.transfer.v1.MsgTransfer', t.sender, 'ibc_channel', 0),
-        ev('send_packet', this.packetAttributes(src, packet, dir.src.connectionId, 0, { data: true })),
-        ev('ibc_transfer', [['sender', t.sender], ['receiver', t.receiver], ['amount', t.amount], ['denom', t.denom], ['memo', '']]),
-      ],
-    );
+    let sendTxHash = '';
+    if (t.blockLevel) {
+      src.emitAtEndBlock([ev('send_packet', this.packetAttributes(src, packet, dir.src.connectionId, undefined, { data: true }))]);
+    } else {
+      sendTxHash = src.submit(
+        [any(MsgTransfer.typeUrl, MsgTransfer.encode(msg).finish())],
+        [
+          this.message(src, '/ibc.applications.transfer.v1.MsgTransfer', t.sender, 'ibc_channel', 0),
+          ev('send_packet', this.packetAttributes(src, packet, dir.src.connectionId, 0, { data: true })),
+          ev('ibc_transfer', [['sender', t.sender], ['receiver', t.receiver], ['amount', t.amount], ['denom', t.denom], ['memo', '']]),
+        ],
+      ).hash;
+    }
     const record: SimPacket = {
       srcChainId: dir.src.chainId,
       srcChannel: dir.src.channelId,
@@ -255,7 +279,7 @@ export class SimNetwork {
       amount: t.amount,
       timeoutHeight,
       timeoutTimestampNs,
-      sendTxHash: tx.hash,
+      sendTxHash,
       recvRelayers: [],
       ackRelayers: [],
       timeoutRelayers: [],
@@ -447,7 +471,7 @@ export class SimNetwork {
   }
 
   /** ibc-go's packet event attributes, with the deprecated and the current forms side by side as real chains emit them. */
-  private packetAttributes(chain: SimChain, p: Packet, connectionId: string, msgIndex: number, include: { data?: boolean; ack?: Buffer }): Array<[string, string]> {
+  private packetAttributes(chain: SimChain, p: Packet, connectionId: string, msgIndex: number | undefined, include: { data?: boolean; ack?: Buffer }): Array<[string, string]> {
     const attrs: Array<[string, string]> = [];
     if (include.data) {
       attrs.push(['packet_data', Buffer.from(p.data).toString('utf8')], ['packet_data_hex', Buffer.from(p.data).toString('hex')]);
@@ -465,7 +489,8 @@ export class SimNetwork {
       ['connection_id', connectionId],
     );
     if (include.ack) attrs.push(['packet_ack', include.ack.toString('utf8')], ['packet_ack_hex', include.ack.toString('hex')]);
-    if (chain.cometVersion === '0.38') attrs.push(['msg_index', String(msgIndex)]);
+    // A block-level event belongs to no message: it has no msg_index.
+    if (chain.cometVersion === '0.38' && msgIndex !== undefined) attrs.push(['msg_index', String(msgIndex)]);
     return attrs;
   }
 }

@@ -44,7 +44,7 @@ export class PaymentChains implements OnModuleInit, OnModuleDestroy {
         continue;
       }
       const { denom, gasPrice, bech32Prefix } = token;
-      const wallet = await HotWallet.fromMnemonic(this.env.HOT_WALLET_MNEMONIC, { chainId: c.chain_id, rpc: c.rpc, prefix: bech32Prefix, gasPrice: `${gasPrice}${denom}` });
+      const wallet = await HotWallet.fromMnemonic(this.env.HOT_WALLET_MNEMONIC, { chainId: c.chain_id, rpc: c.rpc[0]!, prefix: bech32Prefix, gasPrice: `${gasPrice}${denom}` });
       const rpc = new CometRpcClient(c.chain_id, c.rpc, { timeoutMs: this.env.RPC_TIMEOUT_MS, attempts: 3 });
       this.chains.set(c.chain_id, { chainId: c.chain_id, prefix: bech32Prefix, denom, gasPrice, rpc, wallet });
       this.logger.log(`${c.chain_id}: payments in ${token.denom} to ${wallet.address} (gas price ${gasPrice})`);

@@ -6,6 +6,8 @@ export class HttpError extends Error {
     readonly status: number,
     readonly url: string,
     readonly body: string,
+    /** The answer's Retry-After header (429, 503), as sent. */
+    readonly retryAfter?: string,
   ) {
     super(`HTTP ${status} from ${url}${body ? `: ${body.slice(0, 200)}` : ''}`);
     this.name = 'HttpError';
@@ -19,6 +21,8 @@ export interface HttpClientOptions {
   /** Time allowed to connect, and then for the whole answer. */
   connectTimeoutMs: number;
   requestTimeoutMs: number;
+  /** Answers larger than this fail with UND_ERR_RES_EXCEEDED_MAX_SIZE (-1: no limit). */
+  maxResponseBytes?: number;
 }
 
 export const DEFAULT_HTTP_CLIENT: HttpClientOptions = {
@@ -42,6 +46,7 @@ export class KeepAliveHttpClient {
       connect: { timeout: this.options.connectTimeoutMs },
       headersTimeout: this.options.requestTimeoutMs,
       bodyTimeout: this.options.requestTimeoutMs,
+      maxResponseSize: this.options.maxResponseBytes ?? -1,
     });
   }
 
@@ -59,7 +64,10 @@ export class KeepAliveHttpClient {
    */
   async postBytes(url: string, body: unknown, signal?: AbortSignal): Promise<Uint8Array<ArrayBuffer>> {
     const res = await this.request(url, postOptions(body, signal));
-    if (res.statusCode < 200 || res.statusCode >= 300) throw new HttpError(res.statusCode, url, await res.body.text());
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      const retryAfter = res.headers['retry-after'];
+      throw new HttpError(res.statusCode, url, await res.body.text(), Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
+    }
     return new Uint8Array(await res.body.arrayBuffer());
   }
 

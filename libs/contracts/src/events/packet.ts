@@ -9,6 +9,7 @@ import {
   StuckKind,
   TimeoutHeight,
   TransferData,
+  TxHash,
   UintString,
 } from './common';
 
@@ -27,6 +28,9 @@ export const PacketSentV1 = Type.Object(
     packet: PacketId,
     ...PacketRoute,
     ...ChainPosition,
+    tx_hash: Type.Union([TxHash, Type.Null()], {
+      description: 'the sending transaction; null for a packet the chain sent at the block level (BeginBlock/EndBlock), with no transaction',
+    }),
     /** ICS-20 data when the packet is a fungible token transfer; null for other applications. */
     transfer: Type.Union([TransferData, Type.Null()]),
     data_hex: Type.Optional(Type.String({ pattern: '^([0-9a-f]{2})*$', maxLength: 131072 })),

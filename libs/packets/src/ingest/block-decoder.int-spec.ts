@@ -21,11 +21,11 @@ describe('BlockDecoder threads', () => {
     expect(threaded).toEqual(await Promise.all(tasks().map((t) => decodeBatch(t, directory.resolve))));
     expect(threaded[1]!.events[0]!.payload).toMatchObject({ dst_chain_id: 'pacific-1' });
     // The answers' bytes were moved to the threads, not copied: the main thread's buffers are now empty.
-    expect(sent.map((t) => t.answer.body.byteLength)).toEqual([0, 0]);
+    expect(sent.map((t) => t.answer.bodies[0]!.byteLength)).toEqual([0, 0]);
   });
 
   it('pass a bad answer back as an error with its message', async () => {
-    const answer = { ...batchAnswer([100], [osmosisSendPacket]), body: bytes('not json') };
+    const answer = { ...batchAnswer([100], [osmosisSendPacket]), bodies: [bytes('not json')] };
     await expect(decoder.decode({ chainId: 'osmosis-1', answer, base64: false })).rejects.toThrow(/invalid JSON from http:\/\/node:26657/);
   });
 });

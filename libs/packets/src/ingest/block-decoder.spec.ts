@@ -38,17 +38,17 @@ describe('decodeBatch', () => {
   it('rejects answers it cannot use with a retryable RpcAnswerError naming the problem', async () => {
     const decode = (answer: BlocksAnswer) => decodeBatch({ chainId: 'osmosis-1', answer, base64: false }, directory.resolve);
     const good = batchAnswer([100], [osmosisSendPacket]);
-    const mismatched = JSON.parse(utf8(good.body)) as Array<{ result: { block?: { data: { txs: string[] } } } }>;
+    const mismatched = JSON.parse(utf8(good.bodies[0]!)) as Array<{ result: { block?: { data: { txs: string[] } } } }>;
     mismatched[0]!.result.block!.data.txs = [];
-    await expect(decode({ ...good, body: bytes(JSON.stringify(mismatched)) })).rejects.toMatchObject({
+    await expect(decode({ ...good, bodies: [bytes(JSON.stringify(mismatched))] })).rejects.toMatchObject({
       name: 'RpcAnswerError',
       retryable: true,
       message: expect.stringContaining('inconsistent answer from http://node:26657 for height 100: 0 txs, 1 results'),
     });
-    await expect(decode({ ...good, body: bytes('<html>502</html>') })).rejects.toMatchObject({ retryable: true, message: expect.stringContaining('invalid JSON') });
-    await expect(decode({ ...good, body: bytes(JSON.stringify(mismatched.slice(1))) })).rejects.toMatchObject({ retryable: true, message: expect.stringContaining('no answer') });
+    await expect(decode({ ...good, bodies: [bytes('<html>502</html>')] })).rejects.toMatchObject({ retryable: true, message: expect.stringContaining('invalid JSON') });
+    await expect(decode({ ...good, bodies: [bytes(JSON.stringify(mismatched.slice(1)))] })).rejects.toMatchObject({ retryable: true, message: expect.stringContaining('no answer') });
     const pruned = [{ jsonrpc: '2.0', id: 7, error: { code: -32603, message: 'Internal error', data: 'height 100 is not available, lowest height is 2000' } }];
-    const error = await decode({ ...good, body: bytes(JSON.stringify(pruned)) }).catch((e: unknown) => e);
+    const error = await decode({ ...good, bodies: [bytes(JSON.stringify(pruned))] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RpcAnswerError);
     expect(error).toMatchObject({ method: 'block', retryable: false });
   });

@@ -24,7 +24,7 @@ export interface DecodedBatch {
 
 /** A block's attribute encoding, detected from the first of its transactions' events that has attributes. */
 function detectEncoding(block: FetchedBlock): boolean | undefined {
-  const all = block.txResults.flatMap((r) => r.events ?? []);
+  const all = [...block.txResults.flatMap((r) => r.events ?? []), ...block.blockEvents];
   return all.some((e) => (e.attributes?.length ?? 0) > 0) ? detectBase64Attributes(all) : undefined;
 }
 
@@ -37,7 +37,7 @@ export async function decodeBatch(task: DecodeTask, counterparty: CounterpartyRe
   for (const b of readBlocksAnswer(task.answer)) {
     out.base64 ??= detectEncoding(b);
     const parsed = parseBlock(
-      { chainId: task.chainId, height: String(b.height), time: b.time, txs: b.txs, txResults: b.txResults, base64Attributes: out.base64 ?? false },
+      { chainId: task.chainId, height: String(b.height), time: b.time, txs: b.txs, txResults: b.txResults, blockEvents: b.blockEvents, base64Attributes: out.base64 ?? false },
       counterparty,
     );
     out.blocks.push({ height: b.height, time: b.time });
@@ -76,7 +76,7 @@ export class BlockDecoder {
 
   decode(task: DecodeTask): Promise<DecodedBatch> {
     // The answer's bytes move to the thread (no copy; the buffer is the answer's own), which decodes them.
-    if (this.pool) return this.pool.run(task, { transferList: [task.answer.body.buffer] }) as Promise<DecodedBatch>;
+    if (this.pool) return this.pool.run(task, { transferList: task.answer.bodies.map((b) => b.buffer) }) as Promise<DecodedBatch>;
     return decodeBatch(task, this.directory.resolve, () => new Promise<void>((resolve) => setImmediate(resolve)));
   }
 

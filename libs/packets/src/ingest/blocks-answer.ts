@@ -5,12 +5,14 @@ import type { RawEvent } from '../parsing/abci-events';
  * the decoding threads load this file, and every module they load costs each thread its start-up time.
  */
 
-/** What ingest needs of one height: /block's time and txs, /block_results' tx results. */
+/** What ingest needs of one height: /block's time and txs, /block_results' tx results and block-level events. */
 export interface FetchedBlock {
   height: number;
   time: string;
   txs: string[];
   txResults: Array<{ code: number; events?: RawEvent[] | null }>;
+  /** Events outside any transaction: finalize_block_events (0.38), begin_block_events + end_block_events (0.34/0.37). */
+  blockEvents: RawEvent[];
 }
 
 /**
@@ -18,13 +20,17 @@ export interface FetchedBlock {
  * megabytes of JSON, so it is parsed (readBlocksAnswer) where the caller chooses, off the main thread in ingest.
  */
 export interface BlocksAnswer {
-  /** The node's URL, for errors. */
+  /** The nodes' URLs, for errors. */
   url: string;
   heights: number[];
   /** JSON-RPC id of the first height's /block request; /block_results is id + 1, the next height id + 2... */
   firstId: number;
-  /** The answer's bytes (UTF-8 JSON), in a buffer of their own so that they can be moved to a decoding thread. */
-  body: Uint8Array<ArrayBuffer>;
+  /**
+   * The answers' bytes (UTF-8 JSON), each in a buffer of its own so that they can be moved to a decoding thread: a
+   * span is fetched in as many requests as the node's batch limit needs, each answer a JSON-RPC batch (an array)
+   * or, for a single request, one response object.
+   */
+  bodies: Array<Uint8Array<ArrayBuffer>>;
 }
 
 /** UTF-8 bytes as text. */
@@ -63,6 +69,9 @@ export interface BlockResponse {
 interface BlockResultsResponse {
   height: string;
   txs_results: Array<{ code: number; events?: RawEvent[] | null }> | null;
+  finalize_block_events?: RawEvent[] | null;
+  begin_block_events?: RawEvent[] | null;
+  end_block_events?: RawEvent[] | null;
 }
 
 export function unwrap<T>(url: string, r: JsonRpcResponse<T> | undefined, method: string): T {
@@ -73,15 +82,19 @@ export function unwrap<T>(url: string, r: JsonRpcResponse<T> | undefined, method
 
 /** The blocks of a batched answer, checked: every height answered, each block's txs matching its results. */
 export function readBlocksAnswer(answer: BlocksAnswer): FetchedBlock[] {
-  let parsed: Array<JsonRpcResponse<BlockResponse | BlockResultsResponse>>;
-  const text = utf8(answer.body);
-  try {
-    parsed = JSON.parse(text) as typeof parsed;
-  } catch {
-    throw new RpcAnswerError('block', `invalid JSON from ${answer.url}: ${text.slice(0, 100)}`, true);
+  type Response = JsonRpcResponse<BlockResponse | BlockResultsResponse>;
+  const byId = new Map<number, Response>();
+  for (const body of answer.bodies) {
+    let parsed: Response | Response[];
+    const text = utf8(body);
+    try {
+      parsed = JSON.parse(text) as typeof parsed;
+    } catch {
+      throw new RpcAnswerError('block', `invalid JSON from ${answer.url}: ${text.slice(0, 100)}`, true);
+    }
+    // CometBFT writes an answer of one response as an object, even to a batch of one request.
+    for (const r of Array.isArray(parsed) ? parsed : [parsed]) byId.set(r.id, r);
   }
-  if (!Array.isArray(parsed)) throw new RpcAnswerError('block', `expected a JSON-RPC batch answer from ${answer.url}`, true);
-  const byId = new Map(parsed.map((r) => [r.id, r]));
   return answer.heights.map((h, i) => {
     const block = unwrap(answer.url, byId.get(answer.firstId + 2 * i), 'block') as BlockResponse;
     const results = unwrap(answer.url, byId.get(answer.firstId + 2 * i + 1), 'block_results') as BlockResultsResponse;
@@ -90,6 +103,7 @@ export function readBlocksAnswer(answer: BlocksAnswer): FetchedBlock[] {
     if (Number(block.block.header.height) !== h || txs.length !== txResults.length) {
       throw new RpcAnswerError('block', `inconsistent answer from ${answer.url} for height ${h}: ${txs.length} txs, ${txResults.length} results`, true);
     }
-    return { height: h, time: block.block.header.time, txs, txResults };
+    const blockEvents = results.finalize_block_events ?? [...(results.begin_block_events ?? []), ...(results.end_block_events ?? [])];
+    return { height: h, time: block.block.header.time, txs, txResults, blockEvents };
   });
 }

@@ -10,6 +10,42 @@ import type { GroupCommitter, PacketStore } from '../store/packet-store';
 import type { BlockDecoder, DecodedBatch } from './block-decoder';
 import type { ChainConfig } from './chains-config';
 import type { CometRpcClient } from './comet-rpc-client';
+import { HeightsUnavailableError } from './rpc/rpc-errors';
+
+/** Blocks the committed height may be above every endpoint's head before it is reported loudly. */
+const AHEAD_TOLERANCE = 5;
+const SUBSCRIPTION_ID = 1;
+/** /status is asked at least once per this many poll intervals even while the subscription gives the head. */
+const STATUS_MAX_AGE_POLLS = 5;
+
+/** What a message on the new-block websocket is. */
+export function readWsMessage(text: string):
+  | { kind: 'subscribed' }
+  | { kind: 'event'; height?: number }
+  | { kind: 'refused'; reason: 'max_subscriptions' | 'cancelled' | 'other'; detail: string }
+  | { kind: 'other' } {
+  let msg: { id?: unknown; result?: { data?: unknown }; error?: { code?: number; message?: string; data?: string } };
+  try {
+    msg = JSON.parse(text) as typeof msg;
+  } catch {
+    return { kind: 'other' };
+  }
+  if (msg.error) {
+    const detail = msg.error.data || msg.error.message || 'error';
+    if (/max_subscriptions_per_client|max_subscription_clients/.test(detail)) return { kind: 'refused', reason: 'max_subscriptions', detail };
+    if (/subscription was cancell?ed/.test(detail)) return { kind: 'refused', reason: 'cancelled', detail };
+    // An error to our subscribe request is a refusal, whatever it says.
+    if (msg.id === SUBSCRIPTION_ID) return { kind: 'refused', reason: 'other', detail };
+    return { kind: 'other' };
+  }
+  if (msg.result && typeof msg.result === 'object') {
+    if (msg.result.data === undefined) return { kind: 'subscribed' };
+    const value = (msg.result.data as { value?: { header?: { height?: string }; block?: { header?: { height?: string } } } }).value;
+    const height = Number(value?.header?.height ?? value?.block?.header?.height);
+    return Number.isSafeInteger(height) && height > 0 ? { kind: 'event', height } : { kind: 'event' };
+  }
+  return { kind: 'other' };
+}
 
 export interface FollowerOptions {
   /** Heights fetched per JSON-RPC batch. */
@@ -30,7 +66,22 @@ const m = {
   blocks: metric.counter({ name: 'ingest_blocks_total', help: 'blocks ingested', labelNames: ['chain_id'] }),
   problems: metric.counter({ name: 'ingest_problems_total', help: 'malformed events and txs, dead-lettered', labelNames: ['chain_id', 'reason'] }),
   reconnects: metric.counter({ name: 'ingest_ws_reconnects_total', help: 'websocket reconnects', labelNames: ['chain_id'] }),
-  skipped: metric.counter({ name: 'ingest_skipped_heights_total', help: 'heights pruned by the node before they were ingested', labelNames: ['chain_id'] }),
+  wsRefused: metric.counter({
+    name: 'ingest_ws_subscription_refused_total',
+    help: 'new-block subscriptions the node refused or cancelled (max_subscriptions_per_client, slow client); ingest polls meanwhile',
+    labelNames: ['chain_id', 'reason'],
+  }),
+  wsSubscribed: metric.gauge({ name: 'ingest_ws_subscribed', help: '1 while a new-block subscription is confirmed by the node, else ingest polls', labelNames: ['chain_id'] }),
+  skipped: metric.counter({
+    name: 'ingest_skipped_heights_total',
+    help: 'heights no RPC endpoint had any more (pruned, or no results kept), recorded in ingest_gaps and skipped',
+    labelNames: ['chain_id', 'reason'],
+  }),
+  ahead: metric.gauge({
+    name: 'ingest_cursor_ahead_blocks',
+    help: 'how far the committed height is above every endpoint head (wrong node, or a chain restarted from genesis); 0 normally',
+    labelNames: ['chain_id'],
+  }),
   stage: metric.histogram({
     name: 'ingest_stage_seconds',
     help: 'time per batch in each ingest stage (fetch, parse, publish, commit)',
@@ -59,6 +110,9 @@ export class ChainFollower {
   private wake: (() => void) | undefined;
   private ws: WebSocket | undefined;
   private wsUp = false;
+  /** The height of the last NewBlockHeader the subscription delivered. */
+  private wsHead = 0;
+  private lastStatus: { latestHeight: number; at: number } | undefined;
   private wsAttempts = 0;
   private wsTimer: NodeJS.Timeout | undefined;
   private base64: boolean | undefined;
@@ -102,16 +156,20 @@ export class ChainFollower {
     let next: number | undefined;
     while (!this.stopped) {
       try {
-        const status = await this.rpc.status();
+        const status = await this.head();
         if (status.chainId !== this.chainId) {
           throw new Error(`the node at ${this.config.rpc} serves ${status.chainId}, not ${this.chainId}`);
         }
         m.head.set({ chain_id: this.chainId }, status.latestHeight);
+        // CometBFT 0.34 base64-encodes event attributes; the node says its version (comet_version overrides).
+        if (this.base64 === undefined && /^v?0\.\d+/.test(status.version)) this.base64 = /^v?0\.34\./.test(status.version);
         next ??= await this.resumeHeight(status.latestHeight);
-        if (next < status.earliestHeight) {
-          this.logger.error(`heights ${next}–${status.earliestHeight - 1} were pruned by the node before they were ingested`);
-          m.skipped.inc({ chain_id: this.chainId }, status.earliestHeight - next);
-          next = status.earliestHeight;
+        const ahead = next - 1 - status.latestHeight;
+        m.ahead.set({ chain_id: this.chainId }, Math.max(0, ahead));
+        if (ahead > AHEAD_TOLERANCE) {
+          this.logger.error(
+            `committed height ${next - 1} is ${ahead} blocks above the head of every endpoint (${status.latestHeight}): a node of another chain or a restarted chain? Nothing is ingested until the endpoints reach it.`,
+          );
         }
         next = await this.catchUp(next, status.latestHeight);
         this.failures = 0;
@@ -125,6 +183,20 @@ export class ChainFollower {
         await this.waitForBlock(delay, false);
       }
     }
+  }
+
+  /**
+   * The chain's head: from the subscription's last header while it is confirmed and /status was asked less than
+   * STATUS_MAX_AGE_POLLS poll intervals ago (a block then costs one request, not two), else from /status.
+   */
+  private async head(): Promise<{ chainId: string; latestHeight: number; version: string }> {
+    const last = this.lastStatus;
+    if (this.wsUp && last && this.wsHead > last.latestHeight && Date.now() - last.at < this.options.pollIntervalMs * STATUS_MAX_AGE_POLLS) {
+      return { chainId: this.chainId, latestHeight: this.wsHead, version: '' };
+    }
+    const status = await this.rpc.status();
+    this.lastStatus = { latestHeight: status.latestHeight, at: Date.now() };
+    return status;
   }
 
   private async resumeHeight(head: number): Promise<number> {
@@ -145,7 +217,19 @@ export class ChainFollower {
     let committing: Promise<void> | undefined;
     try {
       while (pending && !this.stopped) {
-        const batch = await pending;
+        let batch: DecodedBatch;
+        try {
+          batch = await pending;
+        } catch (e) {
+          if (!(e instanceof HeightsUnavailableError) || e.from !== next) throw e;
+          // Heights no endpoint has: recorded once as a gap, the cursor moved past them, never asked for again.
+          await committing;
+          committing = undefined;
+          await this.skipGap(e);
+          next = e.to + 1;
+          pending = next <= to ? this.fetchAndDecode(span(next)) : undefined;
+          continue;
+        }
         const after = next + batch.blocks.length;
         pending = after <= to ? this.fetchAndDecode(span(after)) : undefined;
         pending?.catch(() => undefined);
@@ -160,6 +244,13 @@ export class ChainFollower {
     }
     await committing;
     return next;
+  }
+
+  private async skipGap(gap: HeightsUnavailableError): Promise<void> {
+    const recorded = await this.store.recordGap({ chainId: this.chainId, from: gap.from, to: gap.to, reason: gap.reason, detail: gap.message });
+    if (!recorded) return;
+    m.skipped.inc({ chain_id: this.chainId, reason: gap.reason }, gap.to - gap.from + 1);
+    this.logger.error(`skipped heights ${gap.from}–${gap.to} (${gap.to - gap.from + 1} blocks), recorded in ingest_gaps: ${gap.message}`);
   }
 
   /** One batch of heights from the node, parsed into events (on the decoder's threads). */
@@ -231,20 +322,42 @@ export class ChainFollower {
     });
   }
 
+  /**
+   * Subscribes to NewBlockHeader (a header, not the whole block a NewBlock event carries) on the preferred
+   * endpoint. The follower counts on it only once the node confirmed the subscription; a refusal
+   * (max_subscriptions_per_client, max_subscription_clients) or a cancellation ("subscription was canceled",
+   * a slow client) is logged and counted, the socket closed, and ingest polls at the poll interval until a
+   * reconnect, with backoff, subscribes again.
+   */
   private connectWebSocket(): void {
     if (this.stopped) return;
-    const url = this.config.ws ?? `${this.config.rpc.replace(/^http/, 'ws').replace(/\/$/, '')}/websocket`;
+    const url = this.config.ws ?? `${this.rpc.preferredUrl().replace(/^http/, 'ws').replace(/\/$/, '')}/websocket`;
     const ws = new WebSocket(url, { handshakeTimeout: 5_000 });
     this.ws = ws;
     ws.on('open', () => {
-      this.wsUp = true;
-      this.wsAttempts = 0;
-      ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'subscribe', params: { query: "tm.event='NewBlock'" } }));
+      ws.send(JSON.stringify({ jsonrpc: '2.0', id: SUBSCRIPTION_ID, method: 'subscribe', params: { query: "tm.event='NewBlockHeader'" } }));
     });
-    ws.on('message', () => this.wake?.());
+    ws.on('message', (data) => {
+      const message = readWsMessage(String(data));
+      if (message.kind === 'event') this.wsHead = Math.max(this.wsHead, message.height ?? 0);
+      if (message.kind === 'subscribed') {
+        this.wsUp = true;
+        this.wsAttempts = 0;
+        m.wsSubscribed.set({ chain_id: this.chainId }, 1);
+      } else if (message.kind === 'refused') {
+        m.wsRefused.inc({ chain_id: this.chainId, reason: message.reason });
+        this.logger.warn(`new-block subscription at ${url} ${message.reason === 'cancelled' ? 'cancelled' : 'refused'} by the node (${message.detail}); polling every ${this.options.pollIntervalMs} ms until it subscribes again`);
+        this.wsUp = false;
+        m.wsSubscribed.set({ chain_id: this.chainId }, 0);
+        ws.terminate();
+        return;
+      }
+      this.wake?.();
+    });
     ws.on('error', () => undefined);
     ws.on('close', () => {
       this.wsUp = false;
+      m.wsSubscribed.set({ chain_id: this.chainId }, 0);
       if (this.stopped) return;
       this.wsAttempts += 1;
       m.reconnects.inc({ chain_id: this.chainId });

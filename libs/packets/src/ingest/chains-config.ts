@@ -2,13 +2,21 @@ import { readFileSync } from 'node:fs';
 import { load } from 'js-yaml';
 import { z } from 'zod';
 
+const RpcUrl = z
+  .string()
+  .url()
+  .refine((u) => /^https?:$/.test(new URL(u).protocol), 'must be an http:// or https:// CometBFT RPC URL');
+
 const ChainConfigSchema = z
   .object({
     chain_id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be a chain id such as cosmoshub-4'),
+    /** One CometBFT RPC URL or several (tried by health and latency; a pruned height goes to one that has it). */
     rpc: z
-      .string()
-      .url()
-      .refine((u) => /^https?:$/.test(new URL(u).protocol), 'must be an http:// or https:// CometBFT RPC URL'),
+      .union([RpcUrl, z.array(RpcUrl).min(1, 'lists no RPC endpoint')])
+      .transform((v) => (typeof v === 'string' ? [v] : v))
+      .refine((list) => new Set(list).size === list.length, 'lists an endpoint twice'),
+    /** Budget per endpoint in HTTP requests per second (public nodes limit each client); overrides INGEST_RPC_REQUESTS_PER_SECOND. */
+    requests_per_second: z.number().int().min(0).max(100_000).optional(),
     ws: z
       .string()
       .url()
@@ -30,7 +38,7 @@ export class ChainsConfigError extends Error {
   }
 }
 
-/** Reads CHAINS_FILE: a YAML list of {chain_id, rpc, ws?, start_height?, comet_version?}; every problem is listed. */
+/** Reads CHAINS_FILE: a YAML list of {chain_id, rpc (one URL or a list), ws?, start_height?, …}; every problem is listed. */
 export function loadChainsConfig(file: string): ChainConfig[] {
   let doc: unknown;
   try {

@@ -9,6 +9,7 @@ import { ChainFollower } from './chain-follower';
 import { loadChainsConfig, type ChainConfig } from './chains-config';
 import { CometRpcClient } from './comet-rpc-client';
 import { CounterpartyDirectory } from './counterparty-directory';
+import { endpointLabel } from './rpc/rpc-endpoint';
 
 export const ingestEnvShape = {
   CHAINS_FILE: envVar.string('config/chains.yaml'),
@@ -16,6 +17,16 @@ export const ingestEnvShape = {
   INGEST_POLL_INTERVAL_MS: envVar.int(1_000, 50, 60_000),
   INGEST_RPC_TIMEOUT_MS: envVar.int(10_000, 100, 120_000),
   INGEST_RPC_ATTEMPTS: envVar.int(3, 1, 10),
+  /** Budget per RPC endpoint in HTTP requests per second (public nodes allow ~10–50 per client); 0 = none. A chain's requests_per_second overrides it. */
+  INGEST_RPC_REQUESTS_PER_SECOND: envVar.int(20, 0, 100_000),
+  /** Requests per JSON-RPC batch until a node states its limit (then the node's max_request_batch_size). */
+  INGEST_RPC_BATCH_REQUESTS: envVar.int(40, 1, 1_000),
+  /** HTTP requests in flight per endpoint. */
+  INGEST_RPC_CONCURRENCY: envVar.int(4, 1, 64),
+  /** How often each endpoint's /status (network, sync, earliest and latest height, tx_index) is checked. */
+  INGEST_RPC_HEALTH_INTERVAL_MS: envVar.int(10_000, 500, 600_000),
+  /** Larger answers are refused and the batch halved. */
+  INGEST_RPC_MAX_ANSWER_BYTES: envVar.int(256 * 1024 * 1024, 1024 * 1024, 2 ** 31 - 1),
   /** How often a replica tries to take over chains no replica follows. */
   INGEST_LEASE_CHECK_MS: envVar.int(2_000, 100, 60_000),
   /** Worker threads that parse blocks; 0 parses on the main thread. */
@@ -84,8 +95,18 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
       for (const chain of this.chains) {
         if (this.followers.has(chain.chain_id)) continue;
         if (!(await this.leases.tryAcquire(chain.chain_id))) continue;
-        this.logger.log(`following ${chain.chain_id} at ${chain.rpc}`);
-        const client = this.clients.get(chain.chain_id) ?? new CometRpcClient(chain.chain_id, chain.rpc, { timeoutMs: this.env.INGEST_RPC_TIMEOUT_MS, attempts: this.env.INGEST_RPC_ATTEMPTS });
+        this.logger.log(`following ${chain.chain_id} at ${chain.rpc.map(endpointLabel).join(', ')}`);
+        const client =
+          this.clients.get(chain.chain_id) ??
+          new CometRpcClient(chain.chain_id, chain.rpc, {
+            timeoutMs: this.env.INGEST_RPC_TIMEOUT_MS,
+            attempts: this.env.INGEST_RPC_ATTEMPTS,
+            requestsPerSecond: chain.requests_per_second ?? this.env.INGEST_RPC_REQUESTS_PER_SECOND,
+            maxBatchRequests: this.env.INGEST_RPC_BATCH_REQUESTS,
+            concurrency: this.env.INGEST_RPC_CONCURRENCY,
+            healthIntervalMs: this.env.INGEST_RPC_HEALTH_INTERVAL_MS,
+            maxAnswerBytes: this.env.INGEST_RPC_MAX_ANSWER_BYTES,
+          });
         this.clients.set(chain.chain_id, client);
         const follower = new ChainFollower(chain, client, this.store, this.writer, this.publisher, this.connection, this.decoder, {
           batchBlocks: this.env.INGEST_BATCH_BLOCKS,

@@ -272,6 +272,35 @@ describe('parseBlock', () => {
     const b64Parsed = parseBlock(block('osmosis-1', [{ tx: raw, events: [b64(osmosisSendPacket)] }], true), mainnetCounterparty);
     expect(b64Parsed).toEqual(plainParsed);
   });
+
+  describe('block-level events (no transaction)', () => {
+    it('stores a send_packet from finalize_block_events (0.38, mode EndBlock) with its height and a null tx hash', () => {
+      const endBlockSend: RawEvent = { type: 'send_packet', attributes: [...osmosisSendPacket.attributes!.filter((a) => a.key !== 'msg_index'), { key: 'mode', value: 'EndBlock', index: true }] };
+      const input = { ...block('osmosis-1', []), blockEvents: [plain('coinbase', { minter: 'module', mode: 'BeginBlock' }), endBlockSend] };
+      const out = parseBlock(input, mainnetCounterparty);
+      expect(out.problems).toEqual([]);
+      expect(out.events).toHaveLength(1);
+      const sent = out.events[0]!.payload as PacketSentV1;
+      expect(out.events[0]!.event).toBe('packet.sent');
+      expect(sent).toMatchObject({ chain_id: 'osmosis-1', height: '16000123', tx_hash: null, msg_index: 0, packet: { src_chain_id: 'osmosis-1' } });
+      expect(sent.packet.sequence).toBe(attrsOf(osmosisSendPacket).packet_sequence);
+    });
+
+    it('reads 0.34 end_block_events with base64 attributes, and ignores block events that are not packets', () => {
+      const input = { ...block('noble-1', [], true), blockEvents: [b64(plain('coinbase', { minter: 'module' })), nobleSendPacketBase64] };
+      const out = parseBlock(input, mainnetCounterparty);
+      expect(out.problems).toEqual([]);
+      expect(out.events.map((e) => [e.event, (e.payload as PacketSentV1).tx_hash])).toEqual([['packet.sent', null]]);
+    });
+
+    it('a malformed block-level send is a problem with no tx hash; the rest of the block counts', () => {
+      const broken = plain('send_packet', { packet_src_port: 'transfer' });
+      const input = { ...block('osmosis-1', []), blockEvents: [broken, osmosisSendPacket] };
+      const out = parseBlock(input, mainnetCounterparty);
+      expect(out.events).toHaveLength(1);
+      expect(out.problems).toEqual([expect.objectContaining({ txHash: undefined, eventType: 'send_packet', detail: expect.stringContaining('block-level event') })]);
+    });
+  });
 });
 
 function attrsOf(e: RawEvent): Record<string, string> {

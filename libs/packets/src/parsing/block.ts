@@ -16,6 +16,11 @@ export interface BlockInput {
   txs: readonly string[];
   /** block_results.txs_results, same order as `txs`. */
   txResults: ReadonlyArray<{ code: number; events?: RawEvent[] | null }>;
+  /**
+   * Events outside any transaction (finalize_block_events in 0.38, begin/end_block_events before): a chain that
+   * sends packets itself (interchain security's VSC packets, ICA or cron-driven sends) emits send_packet there.
+   */
+  blockEvents?: readonly RawEvent[] | null;
   /** CometBFT 0.34 encodes attribute keys and values in base64. */
   base64Attributes: boolean;
 }
@@ -79,7 +84,29 @@ export function parseBlock(block: BlockInput, counterparty: CounterpartyResolver
     }
     new TxParser(block, counterparty, hash, tx, events, out).run();
   });
+  if (block.blockEvents?.length) parseBlockEvents(block, counterparty, out);
   return out;
+}
+
+/** Packets the chain sent at the block level: stored like any other send, with the height and no transaction. */
+function parseBlockEvents(block: BlockInput, counterparty: CounterpartyResolver, out: ParsedBlock): void {
+  for (const event of decodeEvents(block.blockEvents, block.base64Attributes, PACKET_EVENTS)) {
+    if (event.type !== 'send_packet') continue;
+    try {
+      emit(block, out, null, 'send_packet', 'packet.sent', sendPayload(block, null, 0, parsePacketAttributes(event), counterparty));
+    } catch (e) {
+      if (!(e instanceof MalformedEventError)) throw e;
+      out.problems.push(problem(block, undefined, event.type, e.reason, `block-level event: ${e.message}`));
+    }
+  }
+}
+
+/** A packet.sent payload from send_packet's attributes; `hash` is null for a packet the chain sent itself. */
+function sendPayload(block: BlockInput, hash: string | null, msgIndex: number, a: PacketAttributes, counterparty: CounterpartyResolver): Record<string, unknown> {
+  const payload = packetFields(block, hash, msgIndex, packetId(block.chainId, a), a, counterparty(block.chainId, a.srcPort, a.srcChannel));
+  payload.transfer = decodeTransferData(a.dataHex, a.srcPort);
+  if (a.dataHex && a.dataHex.length <= MAX_HEX) payload.data_hex = a.dataHex;
+  return payload;
 }
 
 class TxParser {
@@ -115,16 +142,7 @@ class TxParser {
   private onSend(event: AbciEvent): void {
     const a = parsePacketAttributes(event);
     const transferMsg = this.tx?.transfers.find((t) => a.msgIndex === undefined || t.msgIndex === a.msgIndex);
-    const payload = packetFields(
-      this.block,
-      this.hash,
-      a.msgIndex ?? transferMsg?.msgIndex ?? 0,
-      packetId(this.block.chainId, a),
-      a,
-      this.counterparty(this.block.chainId, a.srcPort, a.srcChannel),
-    );
-    payload.transfer = decodeTransferData(a.dataHex, a.srcPort);
-    if (a.dataHex && a.dataHex.length <= MAX_HEX) payload.data_hex = a.dataHex;
+    const payload = sendPayload(this.block, this.hash, a.msgIndex ?? transferMsg?.msgIndex ?? 0, a, this.counterparty);
     emit(this.block, this.out, this.hash, 'send_packet', 'packet.sent', payload);
   }
 
@@ -250,7 +268,7 @@ const CONNECTION = /^connection-[0-9]{1,19}$/;
  * property in one order, not from spread fragments: this runs for every packet event, and the object is then
  * checked, serialized and folded.
  */
-function packetFields(block: BlockInput, hash: string, msgIndex: number, packet: PacketId, a: PacketAttributes, dstChainId: string | undefined): Record<string, unknown> {
+function packetFields(block: BlockInput, hash: string | null, msgIndex: number, packet: PacketId, a: PacketAttributes, dstChainId: string | undefined): Record<string, unknown> {
   const o: Record<string, unknown> = { packet };
   if (dstChainId) o.dst_chain_id = dstChainId;
   o.dst_port = a.dstPort;
@@ -263,7 +281,7 @@ function packetFields(block: BlockInput, hash: string, msgIndex: number, packet:
 }
 
 /** Adds where an event was seen (chain, height, block time, tx, message) to `o`, in place. */
-function placeAt(o: Record<string, unknown>, block: BlockInput, hash: string, msgIndex: number): Record<string, unknown> {
+function placeAt(o: Record<string, unknown>, block: BlockInput, hash: string | null, msgIndex: number): Record<string, unknown> {
   o.chain_id = block.chainId;
   o.height = block.height;
   o.block_time = block.time;
@@ -273,10 +291,10 @@ function placeAt(o: Record<string, unknown>, block: BlockInput, hash: string, ms
 }
 
 /** Validates against the event's contract before it can be published; a violation is a problem, not a crash. */
-function emit(block: BlockInput, out: ParsedBlock, hash: string, source: string, event: EventName, payload: unknown): void {
+function emit(block: BlockInput, out: ParsedBlock, hash: string | null, source: string, event: EventName, payload: unknown): void {
   const checked = validateEvent(event, payload);
   if (!checked.ok) {
-    out.problems.push(problem(block, hash, source, 'contract_violation', checked.errors.join('; ')));
+    out.problems.push(problem(block, hash ?? undefined, source, 'contract_violation', checked.errors.join('; ')));
     return;
   }
   out.events.push({ event, payload: checked.value } as OutgoingEvent);

@@ -129,7 +129,7 @@ export function foldEvents(events: readonly OutgoingEvent[]): { patches: PacketP
         routeInto(p, payload);
         put(p, 'send_height', payload.height);
         put(p, 'send_time', payload.block_time);
-        put(p, 'send_tx_hash', payload.tx_hash);
+        put(p, 'send_tx_hash', payload.tx_hash ?? undefined);
         if (payload.transfer) {
           put(p, 'sender', payload.transfer.sender);
           put(p, 'receiver', payload.transfer.receiver);
@@ -399,6 +399,26 @@ export class PacketStore {
       [JSON.stringify(packets)],
     );
     return new Map(rows.map((r) => [packetKey(r), [r.sender, r.receiver].filter((w): w is string => !!w)]));
+  }
+
+  /**
+   * Records heights `from`..`to` of a chain as a gap (no endpoint has them) and moves its cursor past them, in one
+   * transaction: a restart resumes after the gap, and recording the same gap again changes nothing.
+   */
+  async recordGap(gap: { chainId: string; from: number; to: number; reason: 'pruned' | 'no_results'; detail: string }): Promise<boolean> {
+    return this.db.write(async (m) => {
+      const inserted = await m.query<Array<{ chain_id: string }>>(
+        `INSERT INTO ingest_gaps (chain_id, from_height, to_height, reason, detail) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (chain_id, from_height) DO NOTHING RETURNING chain_id`,
+        [gap.chainId, gap.from, gap.to, gap.reason, gap.detail.slice(0, 2000)],
+      );
+      await m.query(
+        `INSERT INTO ingest_cursors (chain_id, height, block_time, updated_at) VALUES ($1, $2, NULL, now())
+         ON CONFLICT (chain_id) DO UPDATE SET height = GREATEST(ingest_cursors.height, EXCLUDED.height), updated_at = now()`,
+        [gap.chainId, gap.to],
+      );
+      return inserted.length > 0;
+    });
   }
 
   async cursor(chainId: string): Promise<string | undefined> {

@@ -14,7 +14,7 @@ export function batchAnswer(heights: number[], events: RawEvent[], reorder = fal
     { jsonrpc: '2.0', id: 7 + 2 * i, result: { block: { header: { height: String(h), time: `2024-11-01T12:00:0${i}.5Z` }, data: { txs: [emptyTx] } } } },
     { jsonrpc: '2.0', id: 8 + 2 * i, result: { height: String(h), txs_results: [{ code: 0, events }] } },
   ]);
-  return { url: 'http://node:26657', heights, firstId: 7, body: bytes(JSON.stringify(reorder ? items.reverse() : items)) };
+  return { url: 'http://node:26657', heights, firstId: 7, bodies: [bytes(JSON.stringify(reorder ? items.reverse() : items))] };
 }
 
 /** Text as the UTF-8 bytes a node would send. */
