@@ -18,6 +18,9 @@ const SIM_ADMIN_PORT = Number(process.env.CHAIN_SIM_ADMIN_PORT ?? 26600);
  */
 const SERVICE_ENV = DEMO
   ? {
+      // cosmoshub-4 answers as public mainnet nodes do (docs/chain-sim.md): a pruned endpoint and an archive one,
+      // batch limit 10, 429 over 20 requests/s, block-level sends. config/chains.yaml lists both endpoints.
+      CHAIN_SIM_MAINNET_CHAINS: 'cosmoshub-4',
       WEB_DEMO_WALLET: 'true',
       WEB_PAYMENT_RPCS: loadChainsConfig(process.env.CHAINS_FILE ?? join(repoRoot(), 'config', 'chains.yaml'))
         .map((c) => `${c.chain_id}=${c.rpc[0]}`)
@@ -98,7 +101,7 @@ async function main(): Promise<void> {
     `\n[dev-stack] Unstuck is up:\n${rows.join('\n')}\n` +
       `  dashboard          http://127.0.0.1:${SERVICES[0]!.port}/   (OpenAPI: /docs)\n` +
       `  REST API           http://127.0.0.1:${SERVICES[0]!.port}/api/v1\n` +
-      (DEMO ? `  chain-sim          http://127.0.0.1:${SIM_ADMIN_PORT}/chains (demo traffic; RPC on 26657, 26667, 26677)\n` : '') +
+      (DEMO ? `  chain-sim          http://127.0.0.1:${SIM_ADMIN_PORT}/chains (demo traffic; RPC on 26657 + archive 26658 (mainnet profile), 26667, 26677)\n` : '') +
       `  metrics            http://127.0.0.1:<port>/metrics   health: /health/live, /health/ready\n` +
       `[dev-stack] Ctrl-C stops everything (the infrastructure keeps running: npm run infra:down).\n\n`,
   );

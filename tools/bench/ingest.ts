@@ -26,6 +26,7 @@ import {
   TRANSFERS_PER_BLOCK,
   WRITERS,
 } from './harness';
+import { realNodeLines, realNodeRun } from './ingest-real-node';
 import { recordBenchmark } from './report';
 
 /**
@@ -67,7 +68,27 @@ async function rawCopyRate(): Promise<number> {
 
 let stages: Record<string, number> = {};
 
+/** BENCH_INGEST_RUNS: `all` (default), `backlog` (the COPY comparison and live latency) or `real-node`. */
+const RUNS = process.env.BENCH_INGEST_RUNS ?? 'all';
+
 async function run(): Promise<void> {
+  if (RUNS === 'all' || RUNS === 'backlog') await backlogRun();
+  if (RUNS === 'all' || RUNS === 'real-node') {
+    // A fresh start for the chain: the backlog run's cursor would make ingest resume there, not at the backlog's start.
+    const client = new Client({ connectionString: DB_URL });
+    await client.connect();
+    await client.query(`DELETE FROM ingest_cursors WHERE chain_id = 'cosmoshub-4'`);
+    await client.end();
+    const result = await realNodeRun();
+    process.stdout.write(
+      `real-node catch-up: ${result.heightsPerSecond.toFixed(1)} heights/s sustained against a bound of ${result.bound} (${((100 * result.heightsPerSecond) / result.bound).toFixed(0)} %), ` +
+        `${Math.round(result.eventsPerSecond)} events/s; ${result.requests} requests, ${result.batchesRefused} batches refused for the limit, ${result.refusedForBudget} for the rate\n`,
+    );
+    recordBenchmark('ingest-real-node', realNodeLines(result));
+  }
+}
+
+async function backlogRun(): Promise<void> {
   const copyRate = await rawCopyRate();
   process.stdout.write(`raw COPY into packet_flow: ${Math.round(copyRate)} rows/s\n`);
 

@@ -196,6 +196,7 @@ export function startAdminServer(network: SimNetwork, endpoints: Map<string, Cha
             recv_relayers: p.recvRelayers,
             ack_relayers: p.ackRelayers,
             timeout_relayers: p.timeoutRelayers,
+            block_level: p.sendTxHash === '',
           })),
         });
       }

@@ -9,7 +9,8 @@ export { feeToken, InvalidWalletError, knownPrefixes, parseWallet, registryChain
 export { foldEvents, GroupCommitter, PacketStore, type CommitResult, type Cursor } from './store/packet-store';
 export { ChainFollower, type FollowerOptions } from './ingest/chain-follower';
 export { ChainsConfigError, loadChainsConfig, type ChainConfig } from './ingest/chains-config';
-export { RpcAnswerError, type FetchedBlock } from './ingest/blocks-answer';
-export { CometRpcClient, type ChainStatus } from './ingest/comet-rpc-client';
+export { readBlocksAnswer, RpcAnswerError, type FetchedBlock } from './ingest/blocks-answer';
+export { CometRpcClient, type ChainStatus, type RpcClientOptions } from './ingest/comet-rpc-client';
+export { classifyRpcError, HeightsUnavailableError, NoEndpointError, type RpcErrorClass } from './ingest/rpc/rpc-errors';
 export { CounterpartyDirectory } from './ingest/counterparty-directory';
 export { ingestEnvShape, IngestModule, IngestService, type IngestEnv } from './ingest/ingest.module';

@@ -142,7 +142,7 @@ export class CometRpcClient {
         // A refused batch is no failed try: it is sent again at the size the node stated.
         const next = c.class === 'batch_limit' ? tries : tries + 1;
         if (next >= this.maxTries()) throw e;
-        this.logger.debug(`${endpoint.label}: ${c.class} for heights ${heightOf(lo)}–${heightOf(hi - 1)}: ${(e as Error).message}`);
+        this.logger.debug(`${endpoint.label}: ${c.class} for heights ${heightOf(lo)}–${heightOf(hi - 1)}: ${firstLine(e)}`);
         if (c.class === 'transient' || c.class === 'behind') await sleep(Math.min(2_000, 100 * 2 ** next));
         await fetch(lo, hi, next);
       }
@@ -224,7 +224,7 @@ export class CometRpcClient {
           if (e.wrongNetwork) this.logger.error(`${e.label} serves ${h.network}, not ${this.chainId}: it is never used`);
         } catch (err) {
           e.learn(classifyRpcError(err), 1);
-          this.logger.warn(`${e.label} did not answer /status: ${(err as Error).message}`);
+          this.logger.warn(`${e.label} did not answer /status: ${firstLine(err)}`);
         }
       }),
     ).then(() => undefined);
@@ -288,4 +288,9 @@ export class CometRpcClient {
 /** Lower is better: the answer time, worse with requests already waiting on it. */
 function score(e: RpcEndpoint): number {
   return (e.latencyMs || 1) * (1 + e.inFlight);
+}
+
+/** An error's message up to its first line break (an HTML error page stays out of the log line). */
+function firstLine(e: unknown): string {
+  return String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 300);
 }

@@ -1,5 +1,5 @@
 import { metric } from '@unstuck/observability';
-import { KeepAliveHttpClient } from '@unstuck/resilience';
+import { createBreaker, HttpError, KeepAliveHttpClient } from '@unstuck/resilience';
 import { RpcAnswerError, utf8, type JsonRpcResponse } from '../blocks-answer';
 import type { ClassifiedRpcError } from './rpc-errors';
 
@@ -123,6 +123,7 @@ export class RpcEndpoint {
   latencyMs = 0;
   inFlight = 0;
   private readonly http: KeepAliveHttpClient;
+  private readonly post: (body: unknown) => Promise<Uint8Array<ArrayBuffer>>;
   private readonly budget: RequestBudget;
   private readonly waiting: Array<() => void> = [];
 
@@ -140,6 +141,15 @@ export class RpcEndpoint {
       connectTimeoutMs: Math.min(5_000, options.timeoutMs),
       maxResponseBytes: options.maxAnswerBytes,
     });
+    // A dead endpoint fails fast instead of piling up connection timeouts; a 429 is the node's budget, not a
+    // failure (it is waited out by Retry-After), and the HTTP client's own timeouts apply.
+    this.post = createBreaker(`rpc:${chainId}:${this.label}`, (body: unknown) => this.http.postBytes(this.url, body), {
+      timeoutMs: false,
+      resetTimeoutMs: 5_000,
+      volumeThreshold: 3,
+      errorThresholdPercentage: 50,
+      isCallerError: (e) => e instanceof HttpError && e.status === 429,
+    }).fire;
     m.batch.set({ chain_id: chainId, endpoint: this.label }, this.batchRequests);
     m.healthy.set({ chain_id: chainId, endpoint: this.label }, 1);
   }
@@ -169,7 +179,7 @@ export class RpcEndpoint {
     try {
       await this.budget.take();
       m.requests.inc({ chain_id: this.chainId, endpoint: this.label });
-      const body = await this.http.postBytes(this.url, requests.length === 1 ? requests[0] : requests);
+      const body = await this.post(requests.length === 1 ? requests[0] : requests);
       const elapsed = Date.now() - started;
       this.latencyMs = this.latencyMs === 0 ? elapsed : this.latencyMs * 0.8 + elapsed * 0.2;
       m.latency.observe({ chain_id: this.chainId, endpoint: this.label }, elapsed / 1000);

@@ -1,0 +1,127 @@
+import { CometRpcClient, HeightsUnavailableError, readBlocksAnswer, type RpcClientOptions } from '@unstuck/packets';
+import { SimNetwork } from './network';
+import { loadNetwork } from './registry';
+import { ChainRpcServer, PROFILES } from './rpc-server';
+
+/**
+ * packet-ingest's RPC client against chain-sim's mainnet profile, in one process: a pruned public endpoint and an
+ * archive endpoint of the same chain, both answering as CometBFT 0.38 does with its default config (batches of
+ * at most 10) behind a 429 rate limit.
+ */
+const PORT = 27_757;
+
+describe('CometRpcClient against chain-sim mainnet endpoints', () => {
+  const { chains, paths } = loadNetwork(['cosmoshub', 'osmosis']);
+  const network = new SimNetwork(chains, paths, ['0.38', '0.37'], {
+    seed: 11,
+    wallets: 10,
+    transfersPerBlock: 2,
+    shares: { awaiting_recv: 0.1, awaiting_ack: 0.1, timeout_pending: 0, timed_out: 0 },
+    relayersPerPath: 2,
+    raceProbability: 0.3,
+    retainBlocks: 100_000,
+    blockTimeMs: 1_000,
+    initialHeight: 5_000,
+    initialSequence: 1n,
+    blockLevelShare: { 'cosmoshub-4': 0.2 },
+  });
+  const hub = network.chains.get('cosmoshub-4')!;
+  const send = () => ({ hash: '', code: 0, log: '' });
+  const pruned = new ChainRpcServer(hub, PORT, '127.0.0.1', send, { ...PROFILES.mainnet, requestsPerSecond: 0, retainBlocks: 50 }, 'main');
+  const archive = new ChainRpcServer(hub, PORT + 1, '127.0.0.1', send, { ...PROFILES.mainnet, requestsPerSecond: 0 }, 'archive');
+  const clients: CometRpcClient[] = [];
+  const client = (urls: string[], options: Partial<RpcClientOptions> = {}) => {
+    const c = new CometRpcClient('cosmoshub-4', urls, { timeoutMs: 2_000, attempts: 3, requestsPerSecond: 0, maxBatchRequests: 40, healthIntervalMs: 60_000, ...options });
+    clients.push(c);
+    return c;
+  };
+  const url = (s: ChainRpcServer) => `http://127.0.0.1:${s.port}`;
+  const heights = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+
+  beforeAll(async () => {
+    const start = Date.now() - 300_000;
+    for (let i = 0; i < 220; i++) network.tick(new Date(start + i * 1_000));
+    await pruned.start();
+    await archive.start();
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+    Object.assign(pruned.profile, { requestsPerSecond: 0 });
+    await pruned.start();
+    await archive.start();
+  });
+  afterAll(async () => {
+    await pruned.stop();
+    await archive.stop();
+  });
+
+  it('learns the batch limit from the first refusal and never exceeds it after, reading every height', async () => {
+    const c = client([url(archive)]);
+    const before = { ...archive.counters };
+    const blocks = [];
+    for (let h = hub.earliest; h < hub.earliest + 200; h += 20) blocks.push(...readBlocksAnswer(await c.blocksAnswer(heights(h, 20))));
+    expect(blocks.map((b) => b.height)).toEqual(heights(hub.earliest, 200));
+    expect(archive.counters.batchesRefused - before.batchesRefused).toBe(1);
+    expect(archive.counters.largestBatchAfterRefusal).toBe(10);
+    expect(c.endpoints[0]!.learnedLimit).toBe(10);
+    // The block-level sends are in the answer, as finalize_block_events with mode EndBlock.
+    expect(blocks.some((b) => b.blockEvents.some((e) => e.type === 'send_packet'))).toBe(true);
+  });
+
+  it('reads the heights the pruned endpoint lost from the archive one, and recent heights from either', async () => {
+    const c = client([url(pruned), url(archive)]);
+    const old = readBlocksAnswer(await c.blocksAnswer(heights(hub.earliest, 20)));
+    expect(old.map((b) => b.height)).toEqual(heights(hub.earliest, 20));
+    expect(pruned.earliest).toBeGreaterThan(hub.earliest + 20);
+    const recent = readBlocksAnswer(await c.blocksAnswer(heights(hub.height - 19, 20)));
+    expect(recent).toHaveLength(20);
+    const status = await c.status();
+    expect(status).toMatchObject({ chainId: 'cosmoshub-4', latestHeight: hub.height, earliestHeight: hub.earliest, version: '0.38.12' });
+  });
+
+  it('reports heights no endpoint has as one gap up to the lowest height any has, and does not ask for them', async () => {
+    const c = client([url(pruned)]);
+    const requests = pruned.counters.httpRequests;
+    const error = await c.blocksAnswer(heights(hub.earliest, 20)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HeightsUnavailableError);
+    expect(error).toMatchObject({ from: hub.earliest, to: pruned.earliest - 1, reason: 'pruned' });
+    // Only /status was asked: its earliest height said the heights are gone.
+    expect(pruned.counters.httpRequests - requests).toBe(1);
+  });
+
+  it('moves to the other endpoint when one dies', async () => {
+    const c = client([url(pruned), url(archive)]);
+    await c.status();
+    await pruned.stop();
+    const blocks = readBlocksAnswer(await c.blocksAnswer(heights(hub.height - 9, 10)));
+    expect(blocks).toHaveLength(10);
+    expect(c.describe().find((e) => e.endpoint.endsWith(String(PORT)))).toMatchObject({ usable: false });
+  });
+
+  it('waits out a 429 on one endpoint while the other serves, and honours Retry-After when it is the only one', async () => {
+    Object.assign(pruned.profile, { requestsPerSecond: 2 });
+    const both = client([url(pruned), url(archive)], { requestsPerSecond: 50 });
+    const refusedBefore = pruned.refusedForRate;
+    for (let i = 0; i < 10; i++) expect(readBlocksAnswer(await both.blocksAnswer(heights(hub.height - 4, 5)))).toHaveLength(5);
+    expect(pruned.refusedForRate).toBeGreaterThan(refusedBefore);
+
+    // Alone, the client waits the Retry-After the node asks (1 s) instead of hammering it.
+    const alone = client([url(pruned)], { requestsPerSecond: 50 });
+    const refused = pruned.refusedForRate;
+    const started = Date.now();
+    for (let i = 0; i < 6; i++) expect(readBlocksAnswer(await alone.blocksAnswer(heights(hub.height - 4, 5)))).toHaveLength(5);
+    expect(Date.now() - started).toBeGreaterThan(1_000);
+    // Each refusal cost a Retry-After of waiting: a handful of refusals, not a loop.
+    expect(pruned.refusedForRate - refused).toBeLessThanOrEqual(4);
+  });
+
+  it('answers a batch of one request with an object and refuses a batch over the limit with CometBFT’s exact bytes', async () => {
+    const post = (body: unknown) => fetch(url(archive), { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }).then((r) => r.text());
+    const one = await post([{ jsonrpc: '2.0', id: 3, method: 'health', params: {} }]);
+    expect(one).toBe('{"jsonrpc":"2.0","id":3,"result":{}}');
+    const eleven = Array.from({ length: 11 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'health', params: {} }));
+    expect(await post(eleven)).toBe(
+      '{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"batch request exceeds maximum (10) allowed number of requests"}}',
+    );
+  });
+});

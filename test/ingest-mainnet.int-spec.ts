@@ -1,0 +1,184 @@
+import { loadEnv } from '@unstuck/config';
+import { STREAMS } from '@unstuck/contracts';
+import { createDataSource, Database, dbEnvShape } from '@unstuck/db';
+import { JetStreamConnection, natsEnvShape } from '@unstuck/messaging';
+import { ChainSimAdmin, packetDifferences, startBuiltApp, sumSamples, waitFor, type ServiceProcess, type TruthPacket } from '@unstuck/testing';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * packet-ingest with its default settings against chain-sim's mainnet profile (docs/chain-sim.md): cosmoshub-4 is
+ * served by a pruned public endpoint and an archive endpoint, both as CometBFT 0.38 answers with its default config
+ * (batches of at most 10 requests, 5 subscriptions per client) behind a rate limit of 20 requests/s that answers
+ * 429 with Retry-After, and 10 % of its transfers are sent at the block level. Ingest starts at height 1, below
+ * every endpoint's earliest height, with a 200-block backlog.
+ */
+const ADMIN_PORT = 16_700;
+const RPC_BASE = 16_757;
+const INGEST_PORT = 23_212;
+const HUB = { chain_id: 'cosmoshub-4', main: RPC_BASE, archive: RPC_BASE + 1 };
+const CHAINS = ['cosmoshub-4', 'osmosis-1', 'neutron-1'];
+const BACKLOG_BLOCKS = 200;
+const RETAIN = 60;
+
+interface Endpoint {
+  name: string;
+  earliest_height: number;
+  http_requests: number;
+  batches_refused: number;
+  largest_batch_after_refusal: number;
+  refused_for_rate: number;
+}
+type Truth = TruthPacket & { block_level: boolean };
+
+describe('packet-ingest against public-node behaviour (chain-sim mainnet profile)', () => {
+  const db = new Database(createDataSource(loadEnv(dbEnvShape, {}), 'primary', 'test'), undefined, { maxLagMs: 5000, checkIntervalMs: 60_000 });
+  const nats = new JetStreamConnection(loadEnv(natsEnvShape, {}), 'ingest-mainnet-test');
+  const sim = new ChainSimAdmin(`http://127.0.0.1:${ADMIN_PORT}`);
+  let simProcess: ServiceProcess;
+  let ingest: ServiceProcess;
+  let sentBefore = 0;
+  /** Where an earlier run of this file left cosmoshub-4's cursor (ingest resumes there, not at start_height). */
+  let cursorBefore = 0;
+  let startedAt: Date;
+
+  const hubEndpoints = async () =>
+    (await sim.call<{ chains: Array<{ chain_id: string; endpoints: Endpoint[] }> }>('/chains')).chains.find((c) => c.chain_id === HUB.chain_id)!.endpoints;
+  const metrics = async () => (await fetch(`http://127.0.0.1:${INGEST_PORT}/metrics`)).text();
+  const sentOnStream = async () => {
+    const { jsm } = await nats.get();
+    const info = await jsm.streams.info(STREAMS.PACKETS.name, { subjects_filter: `unstuck.packet.sent.v1.${HUB.chain_id}.>` });
+    return Object.values(info.state.subjects ?? {}).reduce((n, v) => n + v, 0);
+  };
+  const cursor = async (chain: string) =>
+    Number((await db.query<{ height: string }>(`SELECT height FROM ingest_cursors WHERE chain_id = $1`, [chain]))[0]?.height ?? 0);
+
+  beforeAll(async () => {
+    await db.start();
+    sentBefore = await sentOnStream();
+    cursorBefore = await cursor(HUB.chain_id);
+    startedAt = new Date();
+    simProcess = startBuiltApp('chain-sim', {
+      CHAIN_SIM_RPC_BASE_PORT: String(RPC_BASE),
+      CHAIN_SIM_ADMIN_PORT: String(ADMIN_PORT),
+      CHAIN_SIM_BLOCK_MS: '100',
+      CHAIN_SIM_SEED: '23',
+      CHAIN_SIM_TRANSFERS_PER_BLOCK: '2',
+      CHAIN_SIM_MAINNET_CHAINS: HUB.chain_id,
+      CHAIN_SIM_MAINNET_RETAIN_BLOCKS: String(RETAIN),
+      CHAIN_SIM_MAINNET_BLOCK_LEVEL_SHARE: '0.1',
+    });
+    await sim.waitUntilUp();
+    const earliest = await ChainSimAdmin.earliestHeights([RPC_BASE + 10, RPC_BASE + 20]);
+    const dir = mkdtempSync(join(tmpdir(), 'unstuck-mainnet-'));
+    const chainsFile = join(dir, 'chains.yaml');
+    writeFileSync(
+      chainsFile,
+      [
+        `- chain_id: ${HUB.chain_id}\n  rpc:\n    - http://127.0.0.1:${HUB.main}\n    - http://127.0.0.1:${HUB.archive}\n  start_height: 1\n`,
+        `- chain_id: osmosis-1\n  rpc: http://127.0.0.1:${RPC_BASE + 10}\n  start_height: ${earliest[0]}\n`,
+        `- chain_id: neutron-1\n  rpc: http://127.0.0.1:${RPC_BASE + 20}\n  start_height: ${earliest[1]}\n`,
+      ].join(''),
+    );
+    // The backlog: BACKLOG_BLOCKS blocks before ingest starts, most of them already pruned by the public endpoint.
+    const first = (await hubEndpoints()).find((e) => e.name === 'archive')!.earliest_height;
+    await waitFor(async () => (await sim.call<{ chains: Array<{ chain_id: string; height: number }> }>('/chains')).chains[0]!.height >= first + BACKLOG_BLOCKS, 60_000, 200);
+    ingest = startBuiltApp('packet-ingest', { INGEST_PORT: String(INGEST_PORT), CHAINS_FILE: chainsFile, INGEST_POLL_INTERVAL_MS: '200' });
+  }, 120_000);
+
+  afterAll(async () => {
+    ingest?.kill('SIGKILL');
+    simProcess?.kill('SIGKILL');
+    await db.stop();
+    await nats.close();
+  });
+
+  it('catches up the backlog behind a batch limit of 10, through the archive endpoint, with one gap below every endpoint', async () => {
+    const endpoints = await hubEndpoints();
+    const archive = endpoints.find((e) => e.name === 'archive')!;
+    const main = endpoints.find((e) => e.name === 'main')!;
+    expect(main.earliest_height).toBeGreaterThan(archive.earliest_height + BACKLOG_BLOCKS - RETAIN - 10);
+
+    const truth = await sim.quiesce<Truth>(db, CHAINS, 60_000);
+    expect(await packetDifferences(db, truth)).toEqual([]);
+
+    // After an endpoint's first refusal, no batch it received exceeded its limit.
+    const after = await hubEndpoints();
+    expect(after.reduce((n, e) => n + e.batches_refused, 0)).toBeGreaterThanOrEqual(1);
+    for (const e of after) if (e.batches_refused > 0) expect(e.largest_batch_after_refusal).toBeLessThanOrEqual(10);
+    // Nothing was refused for the budget: ingest keeps to 20 requests/s per endpoint by itself.
+    expect(after.reduce((n, e) => n + e.refused_for_rate, 0)).toBe(0);
+    // The heights only the archive had came from it.
+    expect(sumSamples(await metrics(), 'comet_rpc_requests_total', `endpoint="127.0.0.1:${HUB.archive}"`)).toBeGreaterThan(BACKLOG_BLOCKS / 5 / 2);
+
+    // The heights from where ingest starts (height 1, or an earlier run's cursor) to the archive's first are on no
+    // endpoint: one gap, recorded once.
+    const gaps = await db.query<{ from_height: string; to_height: string; reason: string }>(
+      `SELECT from_height::text, to_height::text, reason FROM ingest_gaps WHERE chain_id = $1 AND recorded_at >= $2`,
+      [HUB.chain_id, startedAt],
+    );
+    expect(gaps).toEqual([{ from_height: String(cursorBefore + 1), to_height: String(archive.earliest_height - 1), reason: 'pruned' }]);
+    expect(sumSamples(await metrics(), 'ingest_skipped_heights_total', `chain_id="${HUB.chain_id}"`)).toBe(archive.earliest_height - 1 - cursorBefore);
+  }, 120_000);
+
+  it('stores and publishes packets sent at the block level, with their height and no transaction', async () => {
+    const truth = await sim.packets<Truth>();
+    const blockLevel = truth.filter((p) => p.block_level);
+    expect(blockLevel.length).toBeGreaterThan(3);
+    const rows = await db.query<{ sequence: string; send_tx_hash: string | null; send_height: string | null }>(
+      `SELECT f.sequence::text, f.send_tx_hash, f.send_height::text
+         FROM unnest($2::text[], $3::bigint[]) AS t(channel, sequence)
+         JOIN packet_flow f ON f.src_chain_id = $1 AND f.src_port = 'transfer' AND f.src_channel = t.channel AND f.sequence = t.sequence`,
+      [HUB.chain_id, blockLevel.map((p) => p.src_channel), blockLevel.map((p) => p.sequence)],
+    );
+    expect(rows).toHaveLength(blockLevel.length);
+    for (const r of rows) expect(r).toMatchObject({ send_tx_hash: null, send_height: expect.stringMatching(/^[0-9]+$/) });
+    // Published once each, like every other send of the chain.
+    expect((await sentOnStream()) - sentBefore).toBe(truth.filter((p) => p.src_chain_id === HUB.chain_id).length);
+  });
+
+  it('one of two endpoints dies, then answers 429: ingest moves to the other and loses nothing', async () => {
+    await sim.call('/rate', { transfers_per_block: 3 });
+    // The first endpoint listed is preferred (its /status gives the head, its websocket the new blocks): it dies.
+    await sim.call(`/chains/${HUB.chain_id}/endpoints/main/stop`, {});
+    const stoppedAt = await cursor(HUB.chain_id);
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(await cursor(HUB.chain_id)).toBeGreaterThan(stoppedAt + 10);
+    // It comes back behind a rate limit it cannot meet.
+    await sim.call(`/chains/${HUB.chain_id}/endpoints/main/profile`, { requestsPerSecond: 1 });
+    await sim.call(`/chains/${HUB.chain_id}/endpoints/main/start`, {});
+    const limitedAt = await cursor(HUB.chain_id);
+    await new Promise((r) => setTimeout(r, 4_000));
+    expect(await cursor(HUB.chain_id)).toBeGreaterThan(limitedAt + 10);
+    await sim.call(`/chains/${HUB.chain_id}/endpoints/main/profile`, { requestsPerSecond: 20 });
+
+    const truth = await sim.quiesce<Truth>(db, CHAINS, 60_000);
+    expect(await packetDifferences(db, truth)).toEqual([]);
+    const text = await metrics();
+    expect(sumSamples(text, 'comet_rpc_errors_total', `endpoint="127.0.0.1:${HUB.main}"`, 'class="endpoint"')).toBeGreaterThan(0);
+    expect(sumSamples(text, 'comet_rpc_errors_total', `endpoint="127.0.0.1:${HUB.main}"`, 'class="rate_limited"')).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('a subscription the node refuses or cancels is counted and polled through', async () => {
+    await sim.call('/rate', { transfers_per_block: 2 });
+    // The subscription is on whichever endpoint was preferred when the websocket last connected: both refuse now.
+    let cancelled = 0;
+    for (const name of ['main', 'archive']) {
+      await sim.call(`/chains/${HUB.chain_id}/endpoints/${name}/profile`, { maxSubscriptionsPerClient: 0 });
+      cancelled += (await sim.call<{ cancelled: number }>(`/chains/${HUB.chain_id}/endpoints/${name}/cancel-subscriptions`, {})).cancelled;
+    }
+    expect(cancelled).toBe(1);
+    const at = await cursor(HUB.chain_id);
+    await waitFor(async () => sumSamples(await metrics(), 'ingest_ws_subscription_refused_total', `chain_id="${HUB.chain_id}"`) >= 1, 10_000, 200);
+    expect(sumSamples(await metrics(), 'ingest_ws_subscription_refused_total', `chain_id="${HUB.chain_id}"`, 'reason="cancelled"')).toBe(1);
+    // Polling meanwhile: ingest keeps up with the chain.
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(await cursor(HUB.chain_id)).toBeGreaterThan(at + 15);
+    expect(sumSamples(await metrics(), 'ingest_ws_subscription_refused_total', `chain_id="${HUB.chain_id}"`, 'reason="max_subscriptions"')).toBeGreaterThanOrEqual(1);
+    expect(sumSamples(await metrics(), 'ingest_ws_subscribed', `chain_id="${HUB.chain_id}"`)).toBe(0);
+    for (const name of ['main', 'archive']) await sim.call(`/chains/${HUB.chain_id}/endpoints/${name}/profile`, { maxSubscriptionsPerClient: 5 });
+    const truth = await sim.quiesce<Truth>(db, CHAINS, 60_000);
+    expect(await packetDifferences(db, truth)).toEqual([]);
+  }, 90_000);
+});
