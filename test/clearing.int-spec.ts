@@ -210,6 +210,25 @@ describe('clearing (chain-sim, built services, real servers)', () => {
     expect(replay).toMatchObject({ status: 409, body: { error: { code: 'payment_replayed' } } });
   }, 90_000);
 
+  it('refuses to quote a received packet whose acknowledgement the destination has not written yet (async ack), and says why', async () => {
+    const t = await simPost('/transfer', { src_chain_id: 'cosmoshub-4', src_channel: 'channel-141', sender: wallet, fate: 'ack_pending' });
+    const id = { src_chain_id: 'cosmoshub-4', src_port: 'transfer', src_channel: 'channel-141', sequence: String(t.sequence) };
+    await waitFor(
+      async () => (await db.query(`SELECT 1 FROM packet_flow WHERE src_chain_id = $1 AND src_channel = $2 AND sequence = $3 AND status = 'received' AND ack_pending`, [id.src_chain_id, id.src_channel, id.sequence])).length > 0,
+      20_000,
+      100,
+    );
+    // Even marked stuck (as a detector of the old rules would have), it is not sold: there is no acknowledgement to relay.
+    await db.query(
+      `UPDATE packet_flow f SET stuck_kind = 'awaiting_ack', stuck_since = now() FROM packet_keys k
+        WHERE k.src_chain_id = $1 AND k.src_port = 'transfer' AND k.src_channel = $2 AND k.sequence = $3 AND f.created_at = k.created_at AND f.id = k.id`,
+      [id.src_chain_id, id.src_channel, id.sequence],
+    );
+    const quote = await call('POST', '/api/v1/clearing/quote', { packets: [id] });
+    expect(quote.status).toBe(400);
+    expect(quote.body.error).toMatchObject({ code: 'ack_not_written', message: expect.stringContaining('has not written its acknowledgement yet') });
+  });
+
   it('notices a payment by itself (ingest sees the CLR- memo), and refunds the excess of an overpayment with a signed transaction', async () => {
     const q = await quoteFor(await stuckPacket());
     const extra = 12_345n;

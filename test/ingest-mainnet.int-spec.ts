@@ -138,6 +138,31 @@ describe('packet-ingest against public-node behaviour (chain-sim mainnet profile
     expect((await sentOnStream()) - sentBefore).toBe(truth.filter((p) => p.src_chain_id === HUB.chain_id).length);
   });
 
+  it('an acknowledgement written after the receipt (async ack) moves its packet; one never written leaves it received with the ack pending', async () => {
+    const channel = async (src: string) =>
+      (await sim.call<{ paths: Array<{ src: { chainId: string; channelId: string }; dst: { chainId: string } }> }>('/chains')).paths.find(
+        (p) => p.src.chainId === src && p.dst.chainId === HUB.chain_id,
+      )!.src.channelId;
+    const srcChannel = await channel('osmosis-1');
+    const later = await sim.call<{ sequence: string }>('/transfer', { src_chain_id: 'osmosis-1', src_channel: srcChannel, fate: 'relayed', async_ack: true });
+    const never = await sim.call<{ sequence: string }>('/transfer', { src_chain_id: 'osmosis-1', src_channel: srcChannel, fate: 'ack_pending' });
+    const truth = await sim.quiesce<Truth>(db, CHAINS, 60_000);
+    expect(await packetDifferences(db, truth)).toEqual([]);
+    const row = async (sequence: string) =>
+      (await db.query<{ status: string; ack_pending: boolean | null; recv_height: string; ack_written_height: string | null }>(
+        `SELECT status, ack_pending, recv_height::text, ack_written_height::text FROM packet_flow WHERE src_chain_id = 'osmosis-1' AND src_channel = $1 AND sequence = $2`,
+        [srcChannel, sequence],
+      ))[0]!;
+    const asyncAcked = await row(later.sequence);
+    expect(asyncAcked).toMatchObject({ status: 'acknowledged', ack_pending: true });
+    expect(Number(asyncAcked.ack_written_height)).toBeGreaterThan(Number(asyncAcked.recv_height));
+    expect(await row(never.sequence)).toMatchObject({ status: 'received', ack_pending: true, ack_written_height: null });
+    // The async ack was published as its own event.
+    const { jsm } = await nats.get();
+    const info = await jsm.streams.info(STREAMS.PACKETS.name, { subjects_filter: `unstuck.packet.ack_written.v1.osmosis-1.${srcChannel}` });
+    expect(Object.values(info.state.subjects ?? {}).reduce((n, v) => n + v, 0)).toBeGreaterThanOrEqual(1);
+  }, 90_000);
+
   it('one of two endpoints dies, then answers 429: ingest moves to the other and loses nothing', async () => {
     await sim.call('/rate', { transfers_per_block: 3 });
     // The first endpoint listed is preferred (its /status gives the head, its websocket the new blocks): it dies.

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Fate, SimNetwork } from './network';
 import { PROFILES, type ChainRpcServer, type EndpointProfile } from './rpc-server';
 
-const FATES: readonly Fate[] = ['relayed', 'awaiting_recv', 'awaiting_ack', 'timeout_pending', 'timed_out'];
+const FATES: readonly Fate[] = ['relayed', 'awaiting_recv', 'awaiting_ack', 'timeout_pending', 'timed_out', 'ack_pending'];
 
 class BadRequest extends Error {}
 
@@ -103,6 +103,7 @@ export function startAdminServer(network: SimNetwork, endpoints: Map<string, Cha
         if (!dir) throw new BadRequest(`no path from ${srcChainId} on ${srcChannel}`);
         const p = network.transfer({
           blockLevel: body.block_level === true,
+          asyncAck: body.async_ack === true,
           srcChainId,
           srcChannel,
           sender: typeof body.sender === 'string' ? body.sender : network.walletsOf(srcChainId)[0]!,
@@ -197,6 +198,8 @@ export function startAdminServer(network: SimNetwork, endpoints: Map<string, Cha
             ack_relayers: p.ackRelayers,
             timeout_relayers: p.timeoutRelayers,
             block_level: p.sendTxHash === '',
+            async_ack: p.asyncAck,
+            ack_written: p.ackWritten,
           })),
         });
       }

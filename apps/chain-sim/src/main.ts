@@ -42,6 +42,8 @@ const envShape = {
   CHAIN_SIM_MAINNET_RPS: envVar.int(20, 0, 100_000),
   CHAIN_SIM_MAINNET_LATENCY_MS: envVar.int(0, 0, 60_000),
   CHAIN_SIM_MAINNET_BLOCK_LEVEL_SHARE: envVar.number(0.05, 0, 1),
+  /** Of the packets a mainnet chain receives, the share it acknowledges asynchronously (a later transaction). */
+  CHAIN_SIM_MAINNET_ASYNC_ACK_SHARE: envVar.number(0.05, 0, 1),
 };
 
 /** Hundredths of a second since 2024-01-01. */
@@ -93,6 +95,7 @@ runMain(async () => {
     // below int64), so a restart never reuses a packet identity an earlier run left in the database.
     initialSequence: BigInt(clockTicks()) * 1_000_000n,
     blockLevelShare: Object.fromEntries(env.CHAIN_SIM_MAINNET_CHAINS.map((id) => [id, env.CHAIN_SIM_MAINNET_BLOCK_LEVEL_SHARE])),
+    asyncAckShare: Object.fromEntries(env.CHAIN_SIM_MAINNET_CHAINS.map((id) => [id, env.CHAIN_SIM_MAINNET_ASYNC_ACK_SHARE])),
   });
   const unknown = env.CHAIN_SIM_MAINNET_CHAINS.filter((id) => !network.chains.has(id));
   if (unknown.length) throw new Error(`CHAIN_SIM_MAINNET_CHAINS names chains chain-sim does not run: ${unknown.join(', ')}`);

@@ -8,7 +8,11 @@ import { Prng } from './prng';
 import { address, type ChainInfo, type ChannelEnd, type Path } from './registry';
 
 /** What happens to a packet after it is sent. */
-export type Fate = 'relayed' | 'awaiting_recv' | 'awaiting_ack' | 'timeout_pending' | 'timed_out';
+/**
+ * What happens to a packet after it is sent. `ack_pending`: received, but the destination application never
+ * writes its acknowledgement (an async ack still waiting, e.g. a forward through packet-forward middleware).
+ */
+export type Fate = 'relayed' | 'awaiting_recv' | 'awaiting_ack' | 'timeout_pending' | 'timed_out' | 'ack_pending';
 export type PacketState = 'sent' | 'received' | 'acknowledged' | 'timed_out';
 
 export interface FateShares {
@@ -42,6 +46,11 @@ export interface NetworkOptions {
    * security's VSC packets and ICA/cron-driven sends are: only block_results' block events show them.
    */
   blockLevelShare?: Record<string, number>;
+  /**
+   * Per destination chain, the share of relayed packets acknowledged asynchronously: the receipt writes no
+   * acknowledgement; a later transaction does (packet-forward middleware once the next hop acknowledged, a contract).
+   */
+  asyncAckShare?: Record<string, number>;
 }
 
 /** The ground truth chain-sim keeps about every packet, for tests to compare ingest against. */
@@ -61,6 +70,9 @@ export interface SimPacket {
   timeoutTimestampNs: bigint;
   /** The send's transaction; '' for a packet sent at the block level. */
   sendTxHash: string;
+  /** Whether the destination acknowledges it asynchronously, and whether it has written the acknowledgement yet. */
+  asyncAck: boolean;
+  ackWritten: boolean;
   /** Relayers that submitted the recv / ack / timeout, first (effected) first. */
   recvRelayers: string[];
   ackRelayers: string[];
@@ -188,8 +200,10 @@ export class SimNetwork {
     const dir = this.prng.pick(this.directions);
     const src = this.chains.get(dir.src.chainId)!;
     const blockShare = this.options.blockLevelShare?.[dir.src.chainId] ?? 0;
+    const asyncShare = this.options.asyncAckShare?.[dir.dst.chainId] ?? 0;
     this.transfer({
       blockLevel: blockShare > 0 && this.prng.next() < blockShare,
+      asyncAck: asyncShare > 0 && this.prng.next() < asyncShare,
       srcChainId: dir.src.chainId,
       srcChannel: dir.src.channelId,
       sender: this.prng.pick(this.walletsOf(dir.src.chainId)),
@@ -213,6 +227,8 @@ export class SimNetwork {
     now?: Date;
     /** Sent by the chain itself at EndBlock: a send_packet among the block's events, with no transaction. */
     blockLevel?: boolean;
+    /** The destination writes the acknowledgement in a later transaction than the receipt. */
+    asyncAck?: boolean;
   }): SimPacket {
     const dir = this.directions.find((d) => d.src.chainId === t.srcChainId && d.src.channelId === t.srcChannel);
     if (!dir) throw new Error(`no path from ${t.srcChainId} on ${t.srcChannel}`);
@@ -280,13 +296,15 @@ export class SimNetwork {
       timeoutHeight,
       timeoutTimestampNs,
       sendTxHash,
+      asyncAck: t.fate === 'ack_pending' || (t.asyncAck ?? false),
+      ackWritten: false,
       recvRelayers: [],
       ackRelayers: [],
       timeoutRelayers: [],
     };
     this.packets.set(SimNetwork.packetKey(record.srcChainId, record.srcChannel, record.sequence), record);
 
-    if (t.fate === 'relayed' || t.fate === 'awaiting_ack') {
+    if (t.fate === 'relayed' || t.fate === 'awaiting_ack' || t.fate === 'ack_pending') {
       this.later(this.prng.int(1, 3), () => this.relayRecv(record, packet, dir, t.fate === 'relayed'));
     } else if (t.fate === 'timed_out') {
       this.timeoutWatch.add(record);
@@ -308,7 +326,8 @@ export class SimNetwork {
       this.later(1, () => this.relayRecv(record, packet, dir, true, relayer));
       return 'recv';
     }
-    if (record.state === 'received') {
+    // An acknowledgement not written yet cannot be relayed: there is nothing to prove.
+    if (record.state === 'received' && record.ackWritten) {
       this.later(1, () => this.relayAck(record, packet, dir, relayer));
       return 'ack';
     }
@@ -388,9 +407,10 @@ export class SimNetwork {
       const msg = any(MsgRecvPacket.typeUrl, MsgRecvPacket.encode(MsgRecvPacket.fromPartial({ packet, signer })).finish());
       const events: SimEvent[] = [this.message(dst, '/ibc.core.channel.v1.MsgRecvPacket', signer, 'ibc_channel', 0)];
       if (i === 0) {
+        events.push(ev('recv_packet', this.packetAttributes(dst, packet, dir.dst.connectionId, 0, { data: true })));
+        // ibc-go writes the acknowledgement in the receipt's transaction only when the application returns one.
+        if (!record.asyncAck) events.push(ev('write_acknowledgement', this.packetAttributes(dst, packet, dir.dst.connectionId, 0, { data: true, ack: ACK_SUCCESS })));
         events.push(
-          ev('recv_packet', this.packetAttributes(dst, packet, dir.dst.connectionId, 0, { data: true })),
-          ev('write_acknowledgement', this.packetAttributes(dst, packet, dir.dst.connectionId, 0, { data: true, ack: ACK_SUCCESS })),
           ev('fungible_token_packet', [['module', 'transfer'], ['sender', record.sender], ['receiver', record.receiver], ['denom', record.denom], ['amount', record.amount], ['success', 'true']]),
         );
       }
@@ -398,6 +418,21 @@ export class SimNetwork {
     });
     record.state = 'received';
     record.recvRelayers = racers;
+    if (!record.asyncAck) {
+      record.ackWritten = true;
+      if (thenAck) this.later(this.prng.int(1, 3), () => this.relayAck(record, packet, dir));
+    } else if (record.fate !== 'ack_pending') {
+      // The application acknowledges a few blocks later, in a transaction of its own; then relayers bring it back.
+      this.later(this.prng.int(2, 4), () => this.writeAckLater(record, packet, dir, thenAck));
+    }
+  }
+
+  /** An async acknowledgement: write_acknowledgement in a later transaction on the destination, with no receipt beside it. */
+  private writeAckLater(record: SimPacket, packet: Packet, dir: Direction, thenAck: boolean): void {
+    if (record.state !== 'received' || record.ackWritten) return;
+    const dst = this.chains.get(dir.dst.chainId)!;
+    dst.submit([], [ev('write_acknowledgement', this.packetAttributes(dst, packet, dir.dst.connectionId, 0, { data: true, ack: ACK_SUCCESS }))]);
+    record.ackWritten = true;
     if (thenAck) this.later(this.prng.int(1, 3), () => this.relayAck(record, packet, dir));
   }
 

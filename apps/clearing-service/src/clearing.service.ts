@@ -94,6 +94,13 @@ export class ClearingService {
       const name = packetKey(p);
       if (!c) throw new ClearingError(400, 'packet_not_found', `packet ${name} has not been seen by Unstuck`);
       if (c.sender !== wallet && c.receiver !== wallet) throw new ClearingError(400, 'packet_not_yours', `packet ${name} was neither sent nor received by ${wallet}`);
+      if (c.status === 'received' && c.ackPending) {
+        throw new ClearingError(
+          400,
+          'ack_not_written',
+          `packet ${name} was received, but the destination has not written its acknowledgement yet (an async acknowledgement, e.g. a forwarded packet still in flight): there is nothing to relay back until it does`,
+        );
+      }
       if (!c.stuckKind || (c.status !== 'sent' && c.status !== 'received')) {
         throw new ClearingError(400, 'packet_not_stuck', `packet ${name} is not stuck (it is ${c.status.replace('_', ' ')})`);
       }

@@ -12,6 +12,8 @@ export interface CandidatePacket {
   dstChainId: string | null;
   stuckKind: StuckKind | null;
   status: string;
+  /** Received, but the destination has not written its acknowledgement yet (async ack): nothing to relay back. */
+  ackPending: boolean;
   /** An operation that is already clearing it (or holds an unexpired quote for it). */
   activeOperation: string | null;
 }
@@ -98,9 +100,11 @@ export class ClearingStore {
     const rows = await this.db.query<{
       src_chain_id: string; src_port: string; src_channel: string; sequence: string;
       sender: string | null; receiver: string | null; dst_chain_id: string | null; stuck_kind: StuckKind | null; status: string; active: string | null;
+      ack_pending: boolean;
     }>(
       `SELECT k.src_chain_id, k.src_port, k.src_channel, k.sequence::text AS sequence,
               f.sender, f.receiver, f.dst_chain_id, f.stuck_kind, f.status,
+              (f.ack_pending IS TRUE AND f.ack_written_height IS NULL) AS ack_pending,
               (SELECT o.id::text FROM clearing_operation_packets p JOIN clearing_operations o ON o.id = p.operation_id
                 WHERE p.src_chain_id = k.src_chain_id AND p.src_port = k.src_port AND p.src_channel = k.src_channel
                   AND p.sequence = k.sequence AND p.state <> 'cleared' AND (${ACTIVE}) LIMIT 1) AS active
@@ -116,6 +120,7 @@ export class ClearingStore {
       dstChainId: r.dst_chain_id,
       stuckKind: r.stuck_kind,
       status: r.status,
+      ackPending: r.ack_pending,
       activeOperation: r.active,
     }));
   }

@@ -3,6 +3,7 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { ClearingOperationUpdatedV1, PaymentObservedV1 } from './events/clearing';
 import type { PacketId } from './events/common';
 import {
+  PacketAckWrittenV1,
   PacketAcknowledgedV1,
   PacketNearTimeoutV1,
   PacketReceivedV1,
@@ -59,6 +60,16 @@ export const EVENTS = {
     tokens: PACKET_TOKENS,
     tokenValues: packetTokens,
     msgId: (e) => `packet.received.v1:${packetKey(e.packet)}:${e.tx_hash}:${e.msg_index}`,
+  }),
+  'packet.ack_written': define({
+    name: 'packet.ack_written',
+    version: 1,
+    stream: 'PACKETS',
+    schema: PacketAckWrittenV1,
+    summary: 'The destination wrote a packet\'s acknowledgement after receiving it (an async ack: packet-forward middleware, a contract).',
+    tokens: PACKET_TOKENS,
+    tokenValues: packetTokens,
+    msgId: (e) => `packet.ack_written.v1:${packetKey(e.packet)}`,
   }),
   'packet.acknowledged': define({
     name: 'packet.acknowledged',

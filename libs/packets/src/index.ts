@@ -5,7 +5,7 @@ export { acknowledgementSucceeded, decodeTransferData } from './parsing/ics20';
 export { parsePacketAttributes, type PacketAttributes } from './parsing/packet-attributes';
 export { decodeTx, txHash, type BankSend, type DecodedTx, type RelayKind, type RelayMessage } from './parsing/tx';
 export { IngestCommitGate } from './store/commit-gate';
-export { feeToken, InvalidWalletError, knownPrefixes, parseWallet, registryChains, type RegistryChain } from './wallets';
+export { feeToken, InvalidWalletError, knownPrefixes, parseWallet, registryChainByName, registryChains, type RegistryChain } from './wallets';
 export { foldEvents, GroupCommitter, PacketStore, type CommitResult, type Cursor } from './store/packet-store';
 export { ChainFollower, type FollowerOptions } from './ingest/chain-follower';
 export { ChainsConfigError, loadChainsConfig, type ChainConfig } from './ingest/chains-config';

@@ -66,6 +66,28 @@ export function feeToken(chainId: string): { denom: string; gasPrice: string; be
   return { denom: token.denom, gasPrice: token.averageGasPrice ?? token.lowGasPrice ?? token.fixedMinGasPrice ?? '0', bech32Prefix: info.bech32Prefix };
 }
 
+/**
+ * A mainnet chain by its chain-registry name (the folder: cosmoshub, osmosis…): its chain id and its public RPC
+ * endpoints (https only), archive nodes first. Undefined when the registry has no such chain.
+ */
+export function registryChainByName(name: string): { chainId: string; bech32Prefix: string; rpc: string[] } | undefined {
+  if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(name)) return undefined;
+  const root = join(dirname(require.resolve('chain-registry/package.json')), 'mainnet');
+  let chain: RawRegistryChain & { apis?: { rpc?: Array<{ address?: string; archive?: boolean }> } };
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require(join(root, name, 'chain.js')) as { default?: typeof chain } & typeof chain;
+    chain = mod.default ?? mod;
+  } catch {
+    return undefined;
+  }
+  if (!chain.chainId || !chain.bech32Prefix) return undefined;
+  const endpoints = (chain.apis?.rpc ?? []).filter((e) => typeof e.address === 'string' && /^https:\/\/[^\s]+$/.test(e.address));
+  const ordered = [...endpoints.filter((e) => e.archive), ...endpoints.filter((e) => !e.archive)];
+  const rpc = [...new Set(ordered.map((e) => e.address!.replace(/:443\/?$/, '').replace(/\/$/, '')))];
+  return { chainId: chain.chainId, bech32Prefix: chain.bech32Prefix, rpc };
+}
+
 /** bech32 prefix → chain ids, for every mainnet chain in the chain-registry package. */
 export function knownPrefixes(): ReadonlyMap<string, readonly string[]> {
   if (prefixes) return prefixes;

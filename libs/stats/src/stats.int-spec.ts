@@ -208,6 +208,52 @@ describe('stuck detection (real PostgreSQL and NATS)', () => {
     expect(after!.stuck_kind).toBeNull();
   });
 
+  it('a receipt whose acknowledgement is not written yet (async ack) is not awaiting_ack until the ack is written', async () => {
+    const src = `async-src-${uniqueSuffix()}`;
+    const dst = `async-dst-${uniqueSuffix()}`;
+    const sent = packetSentFixture(src, 1, { dst_chain_id: dst, block_time: '2026-11-20T10:00:00.000Z', timeout_timestamp_ns: '0' });
+    const route = { dst_chain_id: dst, dst_port: 'transfer', dst_channel: sent.dst_channel, timeout_height: sent.timeout_height, timeout_timestamp_ns: '0' };
+    const recv: PacketReceivedV1 = {
+      packet: sent.packet,
+      ...route,
+      chain_id: dst,
+      height: '60',
+      block_time: '2026-11-20T10:01:00.000Z',
+      tx_hash: hash(901),
+      msg_index: 0,
+      relayer: 'osmo1relayer',
+      effected: true,
+      ack_pending: true,
+    };
+    await ingest(
+      [
+        { event: 'packet.sent', payload: sent },
+        { event: 'packet.received', payload: recv },
+      ],
+      [
+        { chainId: src, height: '100', blockTime: '2026-11-20T12:00:00.000Z' },
+        { chainId: dst, height: '500', blockTime: '2026-11-20T12:00:00.000Z' },
+      ],
+    );
+    await detector.tick();
+    const state = async () =>
+      (await db.query<{ status: string; stuck_kind: string | null; ack_pending: boolean; ack_written_height: string | null }>(
+        `SELECT status, stuck_kind, ack_pending, ack_written_height::text FROM packet_flow WHERE src_chain_id = $1`,
+        [src],
+      ))[0]!;
+    // Two hours after the receipt, still no acknowledgement to relay: not stuck, nothing to sell.
+    expect(await state()).toEqual({ status: 'received', stuck_kind: null, ack_pending: true, ack_written_height: null });
+
+    const written: EventMap['packet.ack_written'] = { packet: sent.packet, ...route, chain_id: dst, height: '480', block_time: '2026-11-20T11:50:00.000Z', tx_hash: hash(902), msg_index: 0, ack_success: true };
+    await ingest([{ event: 'packet.ack_written', payload: written }], [{ chainId: dst, height: '501', blockTime: '2026-11-20T12:00:01.000Z' }]);
+    await detector.tick();
+    // Written 10 minutes before the source's clock: not yet past STUCK_AFTER_SECONDS since the write.
+    expect(await state()).toMatchObject({ status: 'received', stuck_kind: null, ack_written_height: '480' });
+    await ingest([], [{ chainId: src, height: '101', blockTime: '2026-11-20T13:00:00.000Z' }]);
+    await detector.tick();
+    expect(await state()).toMatchObject({ status: 'received', stuck_kind: 'awaiting_ack', ack_written_height: '480' });
+  });
+
   it('judges age by the destination chain clock: a lagging ingest does not make packets stuck', async () => {
     const src = `lag-src-${uniqueSuffix()}`;
     const dst = `lag-dst-${uniqueSuffix()}`;

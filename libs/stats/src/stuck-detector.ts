@@ -113,9 +113,12 @@ export class StuckDetector {
              LEFT JOIN pos dp ON dp.chain_id = f.dst_chain_id
              LEFT JOIN pos sp ON sp.chain_id = f.src_chain_id
             WHERE f.status IN ('sent', 'received') AND f.stuck_kind IS NULL AND f.dst_channel IS NOT NULL
+              -- A receipt whose acknowledgement the destination has not written yet (async ack) has nothing to
+              -- relay back: it is not stuck, and never offered for clearing, until the ack is written.
+              AND (f.status = 'sent' OR f.ack_written_height IS NOT NULL OR f.ack_pending IS NOT TRUE)
               AND f.created_at < greatest(now(), (SELECT max(block_time) FROM pos)) - $2::interval
               AND CASE WHEN f.status = 'sent' THEN coalesce(f.send_time, f.created_at) < coalesce(dp.block_time, now()) - $2::interval
-                       ELSE f.recv_time < coalesce(sp.block_time, now()) - $2::interval END
+                       ELSE coalesce(f.ack_written_time, f.recv_time) < coalesce(sp.block_time, now()) - $2::interval END
             ORDER BY f.created_at LIMIT $1),
          timed_out AS (
            SELECT f.created_at, f.id, f.status, f.stuck_kind AS old_kind, 'timeout_pending' AS kind

@@ -54,6 +54,14 @@ export const PacketDetail = Type.Composite([
     memo: Nullable(Type.String()),
     send: Type.Object({ height: Nullable(UintString), time: Nullable(IsoTime), tx_hash: Nullable(TxHash) }),
     recv: Type.Object({ height: Nullable(UintString), time: Nullable(IsoTime), tx_hash: Nullable(TxHash), relayer: Nullable(Type.String()) }),
+    ack_written: Type.Object(
+      {
+        pending: Type.Boolean({ description: 'received, but the destination has not written its acknowledgement yet (an async ack): nothing to relay back, not clearable' }),
+        height: Nullable(UintString),
+        time: Nullable(IsoTime),
+      },
+      { description: 'where the destination wrote the acknowledgement: the receipt itself, or later for an async ack' },
+    ),
     ack: Type.Object({
       height: Nullable(UintString),
       time: Nullable(IsoTime),

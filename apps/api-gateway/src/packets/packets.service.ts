@@ -163,6 +163,9 @@ export class PacketsService {
         recv_time: Date | null;
         recv_tx_hash: string | null;
         recv_relayer: string | null;
+        ack_pending: boolean | null;
+        ack_written_height: string | null;
+        ack_written_time: Date | null;
         ack_height: string | null;
         ack_time: Date | null;
         ack_tx_hash: string | null;
@@ -178,6 +181,7 @@ export class PacketsService {
       'gateway_packet_detail',
       `SELECT ${SUMMARY_COLUMNS}, f.dst_port, f.memo, f.send_height::text AS send_height, f.send_tx_hash,
               f.recv_height::text AS recv_height, f.recv_time, f.recv_tx_hash, f.recv_relayer,
+              f.ack_pending, f.ack_written_height::text AS ack_written_height, f.ack_written_time,
               f.ack_height::text AS ack_height, f.ack_time, f.ack_tx_hash, f.ack_relayer, f.ack_success,
               f.timeout_time, f.timeout_tx_hash, f.timeout_relayer, f.relay_attempts, f.clear_time_ms::text AS clear_time_ms
          FROM packet_keys k JOIN packet_flow f ON f.created_at = k.created_at AND f.id = k.id
@@ -200,6 +204,12 @@ export class PacketsService {
       memo: row.memo,
       send: { height: row.send_height, time: iso(row.send_time), tx_hash: row.send_tx_hash },
       recv: { height: row.recv_height, time: iso(row.recv_time), tx_hash: row.recv_tx_hash, relayer: row.recv_relayer },
+      ack_written: {
+        pending: row.recv_time !== null && row.ack_pending === true && row.ack_written_height === null,
+        // Rows ingested before async acks were told apart count their receipt as the write.
+        height: row.ack_written_height ?? (row.ack_pending === null ? row.recv_height : null),
+        time: iso(row.ack_written_time ?? (row.ack_pending === null ? row.recv_time : null)),
+      },
       ack: { height: row.ack_height, time: iso(row.ack_time), tx_hash: row.ack_tx_hash, relayer: row.ack_relayer, success: row.ack_success },
       timeout: { time: iso(row.timeout_time), tx_hash: row.timeout_tx_hash, relayer: row.timeout_relayer },
       relay_attempts: row.relay_attempts,

@@ -54,10 +54,33 @@ export const PacketReceivedV1 = Type.Object(
     ...RelayFields,
     ack_hex: Type.Optional(Type.String({ pattern: '^([0-9a-f]{2})*$', maxLength: 131072 })),
     ack_success: Type.Optional(Type.Boolean()),
+    ack_pending: Type.Optional(
+      Type.Boolean({
+        description:
+          'true when the receiving transaction wrote no acknowledgement: an async ack (packet-forward middleware, a contract) comes later as packet.ack_written; absent means written',
+      }),
+    ),
   },
   { $id: 'unstuck.packet.received.v1', additionalProperties: false, description: 'recv_packet on the destination' },
 );
 export type PacketReceivedV1 = Static<typeof PacketReceivedV1>;
+
+export const PacketAckWrittenV1 = Type.Object(
+  {
+    packet: PacketId,
+    ...PacketRoute,
+    ...ChainPosition,
+    tx_hash: Type.Union([TxHash, Type.Null()], { description: 'the transaction that wrote it; null when written at the block level' }),
+    ack_hex: Type.Optional(Type.String({ pattern: '^([0-9a-f]{2})*$', maxLength: 131072 })),
+    ack_success: Type.Optional(Type.Boolean()),
+  },
+  {
+    $id: 'unstuck.packet.ack_written.v1',
+    additionalProperties: false,
+    description: 'write_acknowledgement on the destination after the receipt (an async acknowledgement)',
+  },
+);
+export type PacketAckWrittenV1 = Static<typeof PacketAckWrittenV1>;
 
 export const PacketAcknowledgedV1 = Type.Object(
   { packet: PacketId, ...PacketRoute, ...ChainPosition, ...RelayFields, ack_success: Type.Optional(Type.Boolean()) },

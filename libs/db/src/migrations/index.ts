@@ -8,6 +8,7 @@ import { Clearing1732100000006 } from './1732100000006-clearing';
 import { ClearingRefusedPayments1732100000007 } from './1732100000007-clearing-refused-payments';
 import { PacketFlowOneUniqueKey1732100000008 } from './1732100000008-packet-flow-one-unique-key';
 import { IngestGaps1732100000009 } from './1732100000009-ingest-gaps';
+import { AsyncAcknowledgements1732100000010 } from './1732100000010-async-acknowledgements';
 
 /** In order. Listed explicitly (not globbed) so the built JS and the tests run the same migrations. */
 export const MIGRATIONS = [
@@ -21,6 +22,7 @@ export const MIGRATIONS = [
   ClearingRefusedPayments1732100000007,
   PacketFlowOneUniqueKey1732100000008,
   IngestGaps1732100000009,
+  AsyncAcknowledgements1732100000010,
 ];
 export { PERFORMANCE_INDEXES } from './1732100000001-performance-indexes';
 export { PACKET_FLOW_INDEXES, STATS_TABLE_INDEXES } from './1732100000004-stats-indexes';

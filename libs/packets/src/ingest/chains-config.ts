@@ -1,20 +1,30 @@
 import { readFileSync } from 'node:fs';
 import { load } from 'js-yaml';
 import { z } from 'zod';
+import { registryChainByName } from '../wallets';
+
+/** RPC endpoints taken from chain-registry for a chain named by its registry name: archive nodes first, then in the registry's order. */
+export const REGISTRY_RPC_ENDPOINTS = 6;
 
 const RpcUrl = z
   .string()
   .url()
   .refine((u) => /^https?:$/.test(new URL(u).protocol), 'must be an http:// or https:// CometBFT RPC URL');
 
-const ChainConfigSchema = z
+const ChainEntrySchema = z
   .object({
-    chain_id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be a chain id such as cosmoshub-4'),
+    /** A chain-registry name (cosmoshub, osmosis…): fills chain_id and rpc (the registry's apis.rpc); explicit fields override. */
+    chain: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'must be a chain-registry name such as cosmoshub')
+      .optional(),
+    chain_id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be a chain id such as cosmoshub-4').optional(),
     /** One CometBFT RPC URL or several (tried by health and latency; a pruned height goes to one that has it). */
     rpc: z
       .union([RpcUrl, z.array(RpcUrl).min(1, 'lists no RPC endpoint')])
       .transform((v) => (typeof v === 'string' ? [v] : v))
-      .refine((list) => new Set(list).size === list.length, 'lists an endpoint twice'),
+      .refine((list) => new Set(list).size === list.length, 'lists an endpoint twice')
+      .optional(),
     /** Budget per endpoint in HTTP requests per second (public nodes limit each client); overrides INGEST_RPC_REQUESTS_PER_SECOND. */
     requests_per_second: z.number().int().min(0).max(100_000).optional(),
     ws: z
@@ -29,7 +39,30 @@ const ChainConfigSchema = z
   })
   .strict();
 
-export type ChainConfig = z.infer<typeof ChainConfigSchema>;
+/** A chains-file entry with its chain-registry name resolved: chain_id and rpc are always known. */
+const ChainConfigSchema = ChainEntrySchema.transform((entry, ctx) => {
+  let chainId = entry.chain_id;
+  let rpc = entry.rpc;
+  if (entry.chain) {
+    const registry = registryChainByName(entry.chain);
+    if (!registry) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['chain'], message: `${entry.chain} is not a mainnet chain in the chain-registry package` });
+      return z.NEVER;
+    }
+    chainId ??= registry.chainId;
+    rpc ??= registry.rpc.slice(0, REGISTRY_RPC_ENDPOINTS);
+    if (rpc.length === 0) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['rpc'], message: `chain-registry lists no https RPC endpoint for ${entry.chain}: give rpc` });
+      return z.NEVER;
+    }
+  }
+  if (!chainId) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['chain_id'], message: 'is required (or name the chain with chain: <chain-registry name>)' });
+  if (!rpc) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['rpc'], message: 'is required (or name the chain with chain: <chain-registry name>)' });
+  if (!chainId || !rpc) return z.NEVER;
+  return { ...entry, chain_id: chainId, rpc };
+});
+
+export type ChainConfig = z.output<typeof ChainConfigSchema>;
 
 export class ChainsConfigError extends Error {
   constructor(file: string, problems: string[]) {
@@ -38,7 +71,10 @@ export class ChainsConfigError extends Error {
   }
 }
 
-/** Reads CHAINS_FILE: a YAML list of {chain_id, rpc (one URL or a list), ws?, start_height?, …}; every problem is listed. */
+/**
+ * Reads CHAINS_FILE: a YAML list of {chain (a chain-registry name) and/or chain_id and rpc (one URL or a list), ws?,
+ * start_height?, …}; every problem is listed.
+ */
 export function loadChainsConfig(file: string): ChainConfig[] {
   let doc: unknown;
   try {

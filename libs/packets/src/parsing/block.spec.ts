@@ -301,6 +301,45 @@ describe('parseBlock', () => {
       expect(out.problems).toEqual([expect.objectContaining({ txHash: undefined, eventType: 'send_packet', detail: expect.stringContaining('block-level event') })]);
     });
   });
+
+  describe('acknowledgements written after the receipt (async acks)', () => {
+    it('a receipt without write_acknowledgement says the ack is pending', () => {
+      const parsed = parseBlock(block('osmosis-1', [{ tx: tx([updateClient, recvMsg(RELAYER_A)]), events: [plain('recv_packet', dymensionToOsmosisPacket)] }]), mainnetCounterparty);
+      expect(parsed.problems).toEqual([]);
+      expect(parsed.events.map((e) => e.event)).toEqual(['packet.received']);
+      expect(parsed.events[0]!.payload).toMatchObject({ effected: true, ack_pending: true });
+      expect(parsed.events[0]!.payload).not.toHaveProperty('ack_hex');
+    });
+
+    it('a synchronous ack leaves ack_pending out', () => {
+      const events = [plain('recv_packet', dymensionToOsmosisPacket), plain('write_acknowledgement', { ...dymensionToOsmosisPacket, packet_ack_hex: dymensionAckHex })];
+      const parsed = parseBlock(block('osmosis-1', [{ tx: tx([updateClient, recvMsg(RELAYER_A)]), events }]), mainnetCounterparty);
+      expect(parsed.events[0]!.payload).not.toHaveProperty('ack_pending');
+    });
+
+    it('a write_acknowledgement alone in a later transaction is packet.ack_written, keyed by the source chain', () => {
+      const events = [plain('write_acknowledgement', { ...dymensionToOsmosisPacket, packet_ack_hex: dymensionAckHex })];
+      const parsed = parseBlock(block('osmosis-1', [{ tx: tx([]), events }]), mainnetCounterparty);
+      expect(parsed.problems).toEqual([]);
+      expect(parsed.events.map((e) => e.event)).toEqual(['packet.ack_written']);
+      expect(parsed.events[0]!.payload).toMatchObject({
+        packet: { src_chain_id: 'dymension_1100-1', src_channel: 'channel-2', sequence: '399171' },
+        chain_id: 'osmosis-1',
+        dst_chain_id: 'osmosis-1',
+        ack_hex: dymensionAckHex,
+        ack_success: true,
+        tx_hash: expect.stringMatching(/^[0-9A-F]{64}$/),
+      });
+    });
+
+    it('a block-level write_acknowledgement has no tx hash; one with an unknown channel is a problem', () => {
+      const known = plain('write_acknowledgement', { ...dymensionToOsmosisPacket, packet_ack_hex: dymensionAckHex });
+      const unknown = plain('write_acknowledgement', { ...dymensionToOsmosisPacket, packet_dst_channel: 'channel-999999', packet_ack_hex: dymensionAckHex });
+      const parsed = parseBlock({ ...block('osmosis-1', []), blockEvents: [known, unknown] }, mainnetCounterparty);
+      expect(parsed.events.map((e) => [e.event, (e.payload as { tx_hash: string | null }).tx_hash])).toEqual([['packet.ack_written', null]]);
+      expect(parsed.problems).toEqual([expect.objectContaining({ reason: 'unknown_counterparty' })]);
+    });
+  });
 });
 
 function attrsOf(e: RawEvent): Record<string, string> {

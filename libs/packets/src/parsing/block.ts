@@ -78,7 +78,7 @@ export function parseBlock(block: BlockInput, counterparty: CounterpartyResolver
     }
     if (tx && hash) emitPayments(block, tx, hash, out);
     const events = decodeEvents(result.events, block.base64Attributes, PACKET_EVENTS);
-    if (!hash || !events.some((e) => e.type in RELAY_EVENT || e.type === 'send_packet')) {
+    if (!hash || !events.some((e) => e.type in RELAY_EVENT || e.type === 'send_packet' || e.type === 'write_acknowledgement')) {
       if (tx) emitFrontrun(block, counterparty, tx, new Set(), out);
       return;
     }
@@ -91,14 +91,31 @@ export function parseBlock(block: BlockInput, counterparty: CounterpartyResolver
 /** Packets the chain sent at the block level: stored like any other send, with the height and no transaction. */
 function parseBlockEvents(block: BlockInput, counterparty: CounterpartyResolver, out: ParsedBlock): void {
   for (const event of decodeEvents(block.blockEvents, block.base64Attributes, PACKET_EVENTS)) {
-    if (event.type !== 'send_packet') continue;
     try {
-      emit(block, out, null, 'send_packet', 'packet.sent', sendPayload(block, null, 0, parsePacketAttributes(event), counterparty));
+      if (event.type === 'send_packet') {
+        emit(block, out, null, 'send_packet', 'packet.sent', sendPayload(block, null, 0, parsePacketAttributes(event), counterparty));
+      } else if (event.type === 'write_acknowledgement') {
+        emit(block, out, null, 'write_acknowledgement', 'packet.ack_written', ackWrittenPayload(block, null, 0, parsePacketAttributes(event), counterparty));
+      }
     } catch (e) {
       if (!(e instanceof MalformedEventError)) throw e;
       out.problems.push(problem(block, undefined, event.type, e.reason, `block-level event: ${e.message}`));
     }
   }
+}
+
+/**
+ * A packet.ack_written payload from a write_acknowledgement with no recv_packet beside it: the destination (this
+ * chain) wrote the acknowledgement of a packet it received earlier. `hash` is null when written at the block level.
+ */
+function ackWrittenPayload(block: BlockInput, hash: string | null, msgIndex: number, a: PacketAttributes, counterparty: CounterpartyResolver): Record<string, unknown> {
+  const src = counterparty(block.chainId, a.dstPort, a.dstChannel);
+  if (!src) throw new MalformedEventError('unknown_counterparty', `no known chain behind ${a.dstPort}/${a.dstChannel} on ${block.chainId}`);
+  const payload = packetFields(block, hash, msgIndex, packetId(src, a), a, block.chainId);
+  if (a.ackHex && a.ackHex.length <= MAX_HEX) payload.ack_hex = a.ackHex;
+  const succeeded = acknowledgementSucceeded(a.ackHex);
+  if (succeeded !== undefined) payload.ack_success = succeeded;
+  return payload;
 }
 
 /** A packet.sent payload from send_packet's attributes; `hash` is null for a packet the chain sent itself. */
@@ -131,6 +148,7 @@ class TxParser {
       try {
         if (event.type === 'send_packet') this.onSend(event);
         else if (event.type in RELAY_EVENT) this.onRelay(event, RELAY_EVENT[event.type]!);
+        else if (event.type === 'write_acknowledgement') this.onAckWritten(event);
       } catch (e) {
         if (!(e instanceof MalformedEventError)) throw e;
         this.out.problems.push(problem(this.block, this.hash, event.type, e.reason, e.message));
@@ -163,6 +181,8 @@ class TxParser {
       if (ack && ack.length <= MAX_HEX) payload.ack_hex = ack;
       const succeeded = acknowledgementSucceeded(ack);
       if (succeeded !== undefined) payload.ack_success = succeeded;
+      // No write_acknowledgement beside the receipt: the application acknowledges later (async ack).
+      if (ack === undefined && !this.ackWrittenFor(a)) payload.ack_pending = true;
       emit(this.block, this.out, this.hash, event.type, 'packet.received', payload);
       return;
     }
@@ -176,6 +196,30 @@ class TxParser {
     } else {
       emit(this.block, this.out, this.hash, event.type, 'packet.timed_out', payload);
     }
+  }
+
+  /**
+   * A write_acknowledgement with no recv_packet of the same packet in this transaction: an acknowledgement written
+   * after the receipt (packet-forward middleware acknowledging a forwarded packet once the next hop did).
+   */
+  private onAckWritten(event: AbciEvent): void {
+    const w = parsePacketAttributes(event);
+    const received = this.events.some((e) => {
+      if (e.type !== 'recv_packet') return false;
+      const r = parsePacketAttributes(e);
+      return r.sequence === w.sequence && r.srcChannel === w.srcChannel && r.srcPort === w.srcPort;
+    });
+    if (received) return;
+    emit(this.block, this.out, this.hash, event.type, 'packet.ack_written', ackWrittenPayload(this.block, this.hash, w.msgIndex ?? 0, w, this.counterparty));
+  }
+
+  /** Whether this transaction holds a write_acknowledgement for the packet (even one with an empty ack). */
+  private ackWrittenFor(recv: PacketAttributes): boolean {
+    return this.events.some((e) => {
+      if (e.type !== 'write_acknowledgement') return false;
+      const w = parsePacketAttributes(e);
+      return w.sequence === recv.sequence && w.srcChannel === recv.srcChannel && w.srcPort === recv.srcPort;
+    });
   }
 
   /** The acknowledgement the destination wrote for this packet, in the same transaction as recv_packet. */

@@ -3,6 +3,7 @@ import {
   packetKey,
   type PacketAcknowledgedV1,
   type PacketId,
+  type PacketAckWrittenV1,
   type PacketReceivedV1,
   type PacketSentV1,
   type PacketTimedOutV1,
@@ -40,6 +41,10 @@ interface PacketPatch extends PacketId {
   recv_time?: string;
   recv_tx_hash?: string;
   recv_relayer?: string;
+  /** The receiving transaction wrote no acknowledgement (async ack); false when it did. */
+  ack_pending?: boolean;
+  ack_written_height?: string;
+  ack_written_time?: string;
   ack_height?: string;
   ack_time?: string;
   ack_tx_hash?: string;
@@ -97,7 +102,7 @@ function put<K extends keyof PacketPatch>(patch: PacketPatch, field: K, value: P
   if (value !== undefined && patch[field] === undefined) patch[field] = value;
 }
 
-function routeInto(patch: PacketPatch, e: PacketSentV1 | PacketReceivedV1 | PacketAcknowledgedV1 | PacketTimedOutV1): void {
+function routeInto(patch: PacketPatch, e: PacketSentV1 | PacketReceivedV1 | PacketAckWrittenV1 | PacketAcknowledgedV1 | PacketTimedOutV1): void {
   put(patch, 'dst_chain_id', e.dst_chain_id);
   put(patch, 'dst_port', e.dst_port);
   put(patch, 'dst_channel', e.dst_channel);
@@ -166,6 +171,12 @@ export function foldEvents(events: readonly OutgoingEvent[]): { patches: PacketP
           put(p, 'recv_time', payload.block_time);
           put(p, 'recv_tx_hash', payload.tx_hash);
           put(p, 'recv_relayer', payload.relayer);
+          const pending = payload.ack_pending === true;
+          put(p, 'ack_pending', pending);
+          if (!pending) {
+            put(p, 'ack_written_height', payload.height);
+            put(p, 'ack_written_time', payload.block_time);
+          }
         } else if (event === 'packet.acknowledged') {
           put(p, 'ack_height', payload.height);
           put(p, 'ack_time', payload.block_time);
@@ -177,6 +188,13 @@ export function foldEvents(events: readonly OutgoingEvent[]): { patches: PacketP
           put(p, 'timeout_tx_hash', payload.tx_hash);
           put(p, 'timeout_relayer', payload.relayer);
         }
+        break;
+      }
+      case 'packet.ack_written': {
+        const p = patchFor(payload.packet, payload.block_time);
+        routeInto(p, payload);
+        put(p, 'ack_written_height', payload.height);
+        put(p, 'ack_written_time', payload.block_time);
         break;
       }
       default:
@@ -205,6 +223,9 @@ const MERGED = [
   ['recv_time', 'timestamptz'],
   ['recv_tx_hash', 'text'],
   ['recv_relayer', 'text'],
+  ['ack_pending', 'boolean'],
+  ['ack_written_height', 'bigint'],
+  ['ack_written_time', 'timestamptz'],
   ['ack_height', 'bigint'],
   ['ack_time', 'timestamptz'],
   ['ack_tx_hash', 'text'],
