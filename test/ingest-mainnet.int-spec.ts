@@ -59,6 +59,8 @@ describe('packet-ingest against public-node behaviour (chain-sim mainnet profile
     sentBefore = await sentOnStream();
     cursorBefore = await cursor(HUB.chain_id);
     startedAt = new Date();
+    // What an earlier run learned from chain state about the channels chain-sim opens (same ids every run).
+    await db.query(`DELETE FROM channel_counterparties WHERE channel LIKE 'channel-9____'`);
     simProcess = startBuiltApp('chain-sim', {
       CHAIN_SIM_RPC_BASE_PORT: String(RPC_BASE),
       CHAIN_SIM_ADMIN_PORT: String(ADMIN_PORT),
@@ -161,6 +163,32 @@ describe('packet-ingest against public-node behaviour (chain-sim mainnet profile
     const { jsm } = await nats.get();
     const info = await jsm.streams.info(STREAMS.PACKETS.name, { subjects_filter: `unstuck.packet.ack_written.v1.osmosis-1.${srcChannel}` });
     expect(Object.values(info.state.subjects ?? {}).reduce((n, v) => n + v, 0)).toBeGreaterThanOrEqual(1);
+  }, 90_000);
+
+  it('a channel chain-registry does not know is resolved from chain state (ChannelClientState), not dead-lettered', async () => {
+    const opened = await sim.call<{ a: { chainId: string; channelId: string }; b: { chainId: string; channelId: string } }>('/channels', {
+      a_chain_id: 'osmosis-1',
+      b_chain_id: HUB.chain_id,
+    });
+    const sent = await sim.call<{ sequence: string }>('/transfer', { src_chain_id: 'osmosis-1', src_channel: opened.a.channelId, fate: 'relayed' });
+    const truth = await sim.quiesce<Truth>(db, CHAINS, 60_000);
+    expect(await packetDifferences(db, truth)).toEqual([]);
+    const [row] = await db.query<{ status: string; dst_chain_id: string; recv_relayer: string | null }>(
+      `SELECT status, dst_chain_id, recv_relayer FROM packet_flow WHERE src_chain_id = 'osmosis-1' AND src_channel = $1 AND sequence = $2`,
+      [opened.a.channelId, sent.sequence],
+    );
+    expect(row).toMatchObject({ status: 'acknowledged', dst_chain_id: HUB.chain_id, recv_relayer: expect.stringMatching(/^cosmos1/) });
+    const learned = await db.query<{ chain_id: string; channel: string; counterparty_chain_id: string; source: string }>(
+      `SELECT chain_id, channel, counterparty_chain_id, source FROM channel_counterparties WHERE channel = ANY($1) ORDER BY chain_id`,
+      [[opened.a.channelId, opened.b.channelId]],
+    );
+    expect(learned).toEqual([
+      { chain_id: HUB.chain_id, channel: opened.b.channelId, counterparty_chain_id: 'osmosis-1', source: 'abci_query' },
+      { chain_id: 'osmosis-1', channel: opened.a.channelId, counterparty_chain_id: HUB.chain_id, source: 'abci_query' },
+    ]);
+    expect(sumSamples(await metrics(), 'ingest_problems_total', 'reason="unknown_counterparty"')).toBe(0);
+    // Asked once per chain end, not per block.
+    expect(sumSamples(await metrics(), 'ingest_channel_queries_total', 'outcome="resolved"')).toBe(2);
   }, 90_000);
 
   it('one of two endpoints dies, then answers 429: ingest moves to the other and loses nothing', async () => {

@@ -149,6 +149,13 @@ export function startAdminServer(network: SimNetwork, endpoints: Map<string, Cha
         }
         return reply(200, { relayed: sequences.map((s) => ({ sequence: String(s), action: network.relay(chainId, channel, String(s), relayer) })) });
       }
+      if (route === 'POST /channels') {
+        const a = need(body, 'a_chain_id', isString, 'a chain id');
+        const b = need(body, 'b_chain_id', isString, 'a chain id');
+        if (!network.chains.has(a) || !network.chains.has(b) || a === b) throw new BadRequest(`a_chain_id and b_chain_id must be two different chains of ${[...network.chains.keys()].join(', ')}`);
+        const path = network.openChannel(a, b);
+        return reply(200, { a: path.a, b: path.b });
+      }
       if (route === 'POST /relay-latency') {
         const ms = Number(body.ms);
         if (!Number.isInteger(ms) || ms < 0 || ms > 600_000) throw new BadRequest('ms must be an integer 0–600000');

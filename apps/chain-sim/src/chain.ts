@@ -4,6 +4,7 @@ import { SignMode } from 'cosmjs-types/cosmos/tx/signing/v1beta1/signing';
 import { LRUCache } from 'lru-cache';
 import type { Any } from 'cosmjs-types/google/protobuf/any';
 import { SimAccounts } from './accounts';
+import type { ChannelState } from './ibc-queries';
 import type { ChainInfo } from './registry';
 
 export type CometVersion = '0.34' | '0.37' | '0.38';
@@ -58,6 +59,8 @@ export class SimChain {
   private pendingBlockEvents: SimEvent[] = [];
   private nonce = 0;
   readonly accounts: SimAccounts;
+  /** This chain's channel ends (`port/channel`), as ibc-go's ChannelClientState query answers about them. */
+  readonly channels = new Map<string, ChannelState>();
 
   constructor(
     readonly info: ChainInfo,

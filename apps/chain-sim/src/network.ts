@@ -109,6 +109,7 @@ export class SimNetwork {
   private readonly timeoutWatch = new Set<SimPacket>();
   private readonly prng: Prng;
   private tickCount = 0;
+  private openedChannels = 0;
   /** Chains that produce no blocks for now (a halted chain, for fault tests): their transactions wait in the mempool. */
   readonly halted = new Set<string>();
   /** How long `POST /relay` waits before acting, as a relayer takes time to build proofs (fault tests kill the caller meanwhile). */
@@ -129,16 +130,44 @@ export class SimNetwork {
         Array.from({ length: options.wallets }, (_, w) => address(info.bech32Prefix, `${options.seed}/wallet/${w}`)),
       );
     });
-    for (const path of paths) {
-      for (const [src, dst] of [
-        [path.a, path.b],
-        [path.b, path.a],
-      ] as const) {
-        const key = [src.chainId, dst.chainId].sort().join('|');
-        const relayers = Array.from({ length: options.relayersPerPath }, (_, r) => `${options.seed}/relayer/${key}/${r}`);
-        this.directions.push({ src, dst, relayers });
-      }
+    for (const path of paths) this.addPath(path);
+  }
+
+  /** Both directions of a path, their relayers, and each chain's channel end (its client tracks the other chain). */
+  private addPath(path: Path): void {
+    for (const [src, dst] of [
+      [path.a, path.b],
+      [path.b, path.a],
+    ] as const) {
+      const key = [src.chainId, dst.chainId].sort().join('|');
+      const relayers = Array.from({ length: this.options.relayersPerPath }, (_, r) => `${this.options.seed}/relayer/${key}/${r}`);
+      this.directions.push({ src, dst, relayers });
+      const chain = this.chains.get(src.chainId)!;
+      chain.channels.set(`${TRANSFER_PORT}/${src.channelId}`, {
+        counterpartyChainId: dst.chainId,
+        counterpartyRevision: this.chains.get(dst.chainId)!.info.revision,
+        clientId: `07-tendermint-${chain.channels.size}`,
+        connectionId: src.connectionId,
+      });
     }
+  }
+
+  /**
+   * Opens a new transfer channel between two chains, with channel ids chain-registry does not know (as a channel
+   * opened after the registry was published): only chain state (ChannelClientState) tells where it leads.
+   */
+  openChannel(aChainId: string, bChainId: string): Path {
+    const a = this.chains.get(aChainId);
+    const b = this.chains.get(bChainId);
+    if (!a || !b || a === b) throw new Error(`a channel needs two different chains chain-sim runs, not ${aChainId} and ${bChainId}`);
+    this.openedChannels += 1;
+    const id = 90_000 + this.openedChannels;
+    const path: Path = {
+      a: { chainId: aChainId, channelId: `channel-${id}`, connectionId: `connection-${id}` },
+      b: { chainId: bChainId, channelId: `channel-${id + 500}`, connectionId: `connection-${id + 500}` },
+    };
+    this.addPath(path);
+    return path;
   }
 
   static packetKey(srcChainId: string, srcChannel: string, sequence: string): string {

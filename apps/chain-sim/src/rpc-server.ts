@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { SimBlock, SimChain } from './chain';
+import { queryIbc } from './ibc-queries';
 
 class RpcError extends Error {
   constructor(
@@ -379,7 +380,8 @@ export class ChainRpcServer {
       case 'abci_query': {
         const data = String(params.data ?? '');
         if (!/^([0-9a-fA-F]{2})*$/.test(data)) throw new RpcError(-32602, 'Invalid params', 'data must be hex');
-        const answer = this.chain.accounts.query(String(params.path ?? ''), Buffer.from(data, 'hex'));
+        const path = String(params.path ?? '');
+        const answer = queryIbc(this.chain.channels, path, Buffer.from(data, 'hex')) ?? this.chain.accounts.query(path, Buffer.from(data, 'hex'));
         return {
           response: {
             code: answer.code,

@@ -9,6 +9,7 @@ import { ClearingRefusedPayments1732100000007 } from './1732100000007-clearing-r
 import { PacketFlowOneUniqueKey1732100000008 } from './1732100000008-packet-flow-one-unique-key';
 import { IngestGaps1732100000009 } from './1732100000009-ingest-gaps';
 import { AsyncAcknowledgements1732100000010 } from './1732100000010-async-acknowledgements';
+import { ChannelCounterparties1732100000011 } from './1732100000011-channel-counterparties';
 
 /** In order. Listed explicitly (not globbed) so the built JS and the tests run the same migrations. */
 export const MIGRATIONS = [
@@ -23,6 +24,7 @@ export const MIGRATIONS = [
   PacketFlowOneUniqueKey1732100000008,
   IngestGaps1732100000009,
   AsyncAcknowledgements1732100000010,
+  ChannelCounterparties1732100000011,
 ];
 export { PERFORMANCE_INDEXES } from './1732100000001-performance-indexes';
 export { PACKET_FLOW_INDEXES, STATS_TABLE_INDEXES } from './1732100000004-stats-indexes';

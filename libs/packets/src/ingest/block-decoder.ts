@@ -12,6 +12,8 @@ export interface DecodeTask {
   answer: BlocksAnswer;
   /** CometBFT 0.34 base64 attributes; undefined until known (from the chains file, or detected in a batch). */
   base64: boolean | undefined;
+  /** Counterparties learned at run time (from chain state) for this chain's channels: `chain/port/channel` → chain id. */
+  learned?: Array<[string, string]>;
 }
 
 /** A batch's contract events and malformed parts, with the blocks' heights and times and the attribute encoding. */
@@ -20,6 +22,8 @@ export interface DecodedBatch {
   events: OutgoingEvent[];
   problems: ParseProblem[];
   base64: boolean | undefined;
+  /** This chain's channels whose counterparty no directory knew (the follower asks chain state about them). */
+  unknownChannels: Array<{ port: string; channel: string }>;
 }
 
 /** A block's attribute encoding, detected from the first of its transactions' events that has attributes. */
@@ -32,8 +36,18 @@ function detectEncoding(block: FetchedBlock): boolean | undefined {
  * Parses a batch answer into contract events, block by block; `between` runs after each block (the main thread
  * yields there, so that database round trips and acknowledgements are handled while a batch is parsed).
  */
-export async function decodeBatch(task: DecodeTask, counterparty: CounterpartyResolver, between?: () => Promise<void>): Promise<DecodedBatch> {
-  const out: DecodedBatch = { blocks: [], events: [], problems: [], base64: task.base64 };
+export async function decodeBatch(task: DecodeTask, known: CounterpartyResolver, between?: () => Promise<void>): Promise<DecodedBatch> {
+  const out: DecodedBatch = { blocks: [], events: [], problems: [], base64: task.base64, unknownChannels: [] };
+  const learned = new Map(task.learned ?? []);
+  const unknown = new Set<string>();
+  const counterparty: CounterpartyResolver = (chainId, port, channel) => {
+    const hit = known(chainId, port, channel) ?? learned.get(`${chainId}/${port}/${channel}`);
+    if (hit === undefined && chainId === task.chainId && !unknown.has(`${port}\u0000${channel}`)) {
+      unknown.add(`${port}\u0000${channel}`);
+      out.unknownChannels.push({ port, channel });
+    }
+    return hit;
+  };
   for (const b of readBlocksAnswer(task.answer)) {
     out.base64 ??= detectEncoding(b);
     const parsed = parseBlock(

@@ -9,6 +9,7 @@ import type { ParseProblem } from '../parsing/block';
 import type { GroupCommitter, PacketStore } from '../store/packet-store';
 import type { BlockDecoder, DecodedBatch } from './block-decoder';
 import type { ChainConfig } from './chains-config';
+import type { ChannelResolver } from './channel-resolver';
 import type { CometRpcClient } from './comet-rpc-client';
 import { HeightsUnavailableError } from './rpc/rpc-errors';
 
@@ -127,6 +128,8 @@ export class ChainFollower {
     private readonly connection: JetStreamConnection,
     private readonly decoder: BlockDecoder,
     private readonly options: FollowerOptions,
+    /** Reads channels no directory knows from chain state; without it they stay unknown. */
+    private readonly channels?: ChannelResolver,
   ) {
     this.logger = new Logger(`Follower:${config.chain_id}`);
     if (config.comet_version) this.base64 = config.comet_version === '0.34';
@@ -253,15 +256,22 @@ export class ChainFollower {
     this.logger.error(`skipped heights ${gap.from}–${gap.to} (${gap.to - gap.from + 1} blocks), recorded in ingest_gaps: ${gap.message}`);
   }
 
-  /** One batch of heights from the node, parsed into events (on the decoder's threads). */
-  private async fetchAndDecode(heights: number[]): Promise<DecodedBatch> {
+  /**
+   * One batch of heights from the node, parsed into events (on the decoder's threads). Channels of this chain
+   * that no directory knew are asked of chain state; when that teaches something, the batch is fetched and parsed
+   * again (once), so its receipts are keyed by their source chain instead of dead-lettered as unknown_counterparty.
+   */
+  private async fetchAndDecode(heights: number[], askChainState = true): Promise<DecodedBatch> {
     const fetching = m.stage.startTimer({ chain_id: this.chainId, stage: 'fetch' });
     const answer = await this.rpc.blocksAnswer(heights);
     fetching();
     const parsing = m.stage.startTimer({ chain_id: this.chainId, stage: 'parse' });
-    const batch = await this.decoder.decode({ chainId: this.chainId, answer, base64: this.base64 });
+    const batch = await this.decoder.decode({ chainId: this.chainId, answer, base64: this.base64, learned: this.channels?.learnedFor(this.chainId) });
     parsing();
     this.base64 ??= batch.base64;
+    if (askChainState && this.channels && batch.unknownChannels.length > 0) {
+      if ((await this.channels.resolve(this.rpc, batch.unknownChannels)) > 0) return this.fetchAndDecode(heights, false);
+    }
     return batch;
   }
 

@@ -166,6 +166,12 @@ export class CometRpcClient {
     }
   }
 
+  /** An ABCI query at the latest height (`data` hex): the application's answer code, log and value bytes. */
+  async abciQuery(path: string, dataHex: string): Promise<{ code: number; log: string; value: Uint8Array }> {
+    const r = await this.single<{ response: { code?: number; log?: string; value?: string | null } }>('abci_query', { path, data: dataHex, prove: false }, () => true);
+    return { code: r.response.code ?? 0, log: r.response.log ?? '', value: Buffer.from(r.response.value ?? '', 'base64') };
+  }
+
   /** A block's header time (RFC 3339). */
   async blockTime(height: string): Promise<string> {
     return (await this.single<BlockResponse>('block', { height }, (e) => e.mayHave(Number(height)))).block.header.time;

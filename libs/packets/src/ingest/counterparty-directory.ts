@@ -34,7 +34,19 @@ export class CounterpartyDirectory {
     return [...this.map];
   }
 
-  resolve = (chainId: string, port: string, channel: string): string | undefined => this.map.get(`${chainId}/${port}/${channel}`);
+  resolve = (chainId: string, port: string, channel: string): string | undefined => this.map.get(`${chainId}/${port}/${channel}`) ?? this.learned.get(`${chainId}/${port}/${channel}`);
+
+  /** Channels learned at run time (from chain state), which the decoding threads get with each task. */
+  private readonly learned = new Map<string, string>();
+
+  learn(chainId: string, port: string, channel: string, other: string): void {
+    this.learned.set(`${chainId}/${port}/${channel}`, other);
+  }
+
+  /** What was learned at run time about one chain's channels, to hand to a decoding thread with its task. */
+  learnedFor(chainId: string): Array<[string, string]> {
+    return [...this.learned].filter(([k]) => k.startsWith(`${chainId}/`));
+  }
 
   get size(): number {
     return this.map.size;

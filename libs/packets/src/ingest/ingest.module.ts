@@ -5,6 +5,7 @@ import { EventPublisher, JetStreamConnection } from '@unstuck/messaging';
 import { metric } from '@unstuck/observability';
 import { GroupCommitter, PacketStore } from '../store/packet-store';
 import { BlockDecoder } from './block-decoder';
+import { ChannelResolver } from './channel-resolver';
 import { ChainFollower } from './chain-follower';
 import { loadChainsConfig, type ChainConfig } from './chains-config';
 import { CometRpcClient } from './comet-rpc-client';
@@ -49,6 +50,8 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly store: PacketStore;
   private readonly writer: GroupCommitter;
   private readonly decoder: BlockDecoder;
+  private readonly channels: ChannelResolver;
+  private channelsLoaded = false;
   private timer: NodeJS.Timeout | undefined;
   private checking = false;
   private readonly held = metric.gauge({ name: 'ingest_chains_followed', help: 'chains this replica follows' });
@@ -65,6 +68,7 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
     this.store = new PacketStore(db);
     this.writer = new GroupCommitter(this.store, undefined, env.INGEST_WRITERS);
     this.decoder = new BlockDecoder(env.INGEST_DECODE_THREADS, directory);
+    this.channels = new ChannelResolver(db, directory);
     this.leases = new AdvisoryLeases(dbEnv.DATABASE_URL, 'ingest', (chainId) => {
       this.logger.warn(`lost the lease of ${chainId}`);
       void this.stopFollower(chainId);
@@ -92,6 +96,11 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
     if (this.checking) return;
     this.checking = true;
     try {
+      if (!this.channelsLoaded) {
+        const n = await this.channels.load();
+        this.channelsLoaded = true;
+        if (n > 0) this.logger.log(`${n} channel counterparties learned from chain state earlier`);
+      }
       for (const chain of this.chains) {
         if (this.followers.has(chain.chain_id)) continue;
         if (!(await this.leases.tryAcquire(chain.chain_id))) continue;
@@ -113,7 +122,7 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
           pollIntervalMs: this.env.INGEST_POLL_INTERVAL_MS,
           retryInitialMs: 500,
           retryMaxMs: 15_000,
-        });
+        }, this.channels);
         this.followers.set(chain.chain_id, follower);
         follower.start();
       }
