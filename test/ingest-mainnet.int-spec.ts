@@ -191,6 +191,26 @@ describe('packet-ingest against public-node behaviour (chain-sim mainnet profile
     expect(sumSamples(await metrics(), 'ingest_channel_queries_total', 'outcome="resolved"')).toBe(2);
   }, 90_000);
 
+  it('ICS-20 v2 data and fee-wrapped acks are decoded; IBC v2 packets are counted as unsupported, not dead-lettered as malformed', async () => {
+    const problemsBefore = sumSamples(await metrics(), 'ingest_problems_total');
+    const paths = (await sim.call<{ paths: Array<{ src: { chainId: string; channelId: string }; dst: { chainId: string } }> }>('/chains')).paths;
+    const channel = paths.find((p) => p.src.chainId === 'osmosis-1' && p.dst.chainId === 'neutron-1')!.src.channelId;
+    const v2 = await sim.call<{ sequence: string }>('/transfer', { src_chain_id: 'osmosis-1', src_channel: channel, fate: 'relayed', ics20_version: 2, fee_wrapped_ack: true, amount: '424242' });
+    await sim.call('/ibc-v2-packet', { chain_id: 'neutron-1' });
+    await sim.call('/ibc-v2-packet', { chain_id: HUB.chain_id });
+    const truth = await sim.quiesce<Truth>(db, CHAINS, 60_000);
+    // Sender, receiver and amount of the v2 packet are compared with chain-sim's truth here.
+    expect(await packetDifferences(db, truth)).toEqual([]);
+    const [row] = await db.query<{ denom: string; amount: string; status: string; ack_success: boolean }>(
+      `SELECT denom, amount::text, status, ack_success FROM packet_flow WHERE src_chain_id = 'osmosis-1' AND src_channel = $1 AND sequence = $2`,
+      [channel, v2.sequence],
+    );
+    expect(row).toEqual({ denom: 'uosmo', amount: '424242', status: 'acknowledged', ack_success: true });
+    await waitFor(async () => sumSamples(await metrics(), 'ingest_unsupported_total', 'reason="ibc_v2"') >= 2, 10_000, 200);
+    expect(sumSamples(await metrics(), 'ingest_unsupported_total', 'chain_id="neutron-1"', 'reason="ibc_v2"')).toBe(1);
+    expect(sumSamples(await metrics(), 'ingest_problems_total')).toBe(problemsBefore);
+  }, 90_000);
+
   it('one of two endpoints dies, then answers 429: ingest moves to the other and loses nothing', async () => {
     await sim.call('/rate', { transfers_per_block: 3 });
     // The first endpoint listed is preferred (its /status gives the head, its websocket the new blocks): it dies.

@@ -104,6 +104,8 @@ export function startAdminServer(network: SimNetwork, endpoints: Map<string, Cha
         const p = network.transfer({
           blockLevel: body.block_level === true,
           asyncAck: body.async_ack === true,
+          ics20Version: body.ics20_version === 2 ? 2 : 1,
+          feeWrappedAck: body.fee_wrapped_ack === true,
           srcChainId,
           srcChannel,
           sender: typeof body.sender === 'string' ? body.sender : network.walletsOf(srcChainId)[0]!,
@@ -148,6 +150,11 @@ export function startAdminServer(network: SimNetwork, endpoints: Map<string, Cha
           if (gone) return;
         }
         return reply(200, { relayed: sequences.map((s) => ({ sequence: String(s), action: network.relay(chainId, channel, String(s), relayer) })) });
+      }
+      if (route === 'POST /ibc-v2-packet') {
+        const chainId = need(body, 'chain_id', isString, 'a chain id');
+        if (!network.chains.has(chainId)) throw new BadRequest(`unknown chain ${chainId}`);
+        return reply(200, { tx_hash: network.ibcV2Send(chainId) });
       }
       if (route === 'POST /channels') {
         const a = need(body, 'a_chain_id', isString, 'a chain id');

@@ -3,6 +3,7 @@ import { Any } from 'cosmjs-types/google/protobuf/any';
 import { MsgTransfer } from 'cosmjs-types/ibc/applications/transfer/v1/tx';
 import { MsgAcknowledgement, MsgRecvPacket, MsgTimeout } from 'cosmjs-types/ibc/core/channel/v1/tx';
 import type { Packet } from 'cosmjs-types/ibc/core/channel/v1/channel';
+import { encodeTransferDataV2 } from '@unstuck/packets';
 import { SimChain, type CometVersion, type SimBlock, type SimEvent } from './chain';
 import { Prng } from './prng';
 import { address, type ChainInfo, type ChannelEnd, type Path } from './registry';
@@ -73,6 +74,10 @@ export interface SimPacket {
   /** Whether the destination acknowledges it asynchronously, and whether it has written the acknowledgement yet. */
   asyncAck: boolean;
   ackWritten: boolean;
+  /** The packet's data as sent: ICS-20 JSON (ics20-1), or FungibleTokenPacketDataV2 protobuf on an ics20-2 channel. */
+  data: Uint8Array;
+  /** The acknowledgement the destination writes: the standard envelope, or wrapped by ICS-29 fee middleware. */
+  ack: Uint8Array;
   /** Relayers that submitted the recv / ack / timeout, first (effected) first. */
   recvRelayers: string[];
   ackRelayers: string[];
@@ -110,6 +115,7 @@ export class SimNetwork {
   private readonly prng: Prng;
   private tickCount = 0;
   private openedChannels = 0;
+  private v2Sequence = 0n;
   /** Chains that produce no blocks for now (a halted chain, for fault tests): their transactions wait in the mempool. */
   readonly halted = new Set<string>();
   /** How long `POST /relay` waits before acting, as a relayer takes time to build proofs (fault tests kill the caller meanwhile). */
@@ -258,6 +264,10 @@ export class SimNetwork {
     blockLevel?: boolean;
     /** The destination writes the acknowledgement in a later transaction than the receipt. */
     asyncAck?: boolean;
+    /** 2: the packet data is ICS-20 v2 protobuf (ibc-go v9 ics20-2 channel), one token. */
+    ics20Version?: 1 | 2;
+    /** The channel has ICS-29 fee middleware: the acknowledgement is an IncentivizedAcknowledgement. */
+    feeWrappedAck?: boolean;
   }): SimPacket {
     const dir = this.directions.find((d) => d.src.chainId === t.srcChainId && d.src.channelId === t.srcChannel);
     if (!dir) throw new Error(`no path from ${t.srcChainId} on ${t.srcChannel}`);
@@ -275,7 +285,14 @@ export class SimNetwork {
       ? { revisionNumber: BigInt(dst.info.revision), revisionHeight: BigInt(dst.height + horizonBlocks) }
       : { revisionNumber: 0n, revisionHeight: 0n };
     const timeoutTimestampNs = byHeight ? 0n : BigInt(now.getTime() + horizonBlocks * this.options.blockTimeMs) * 1_000_000n;
-    const data = Buffer.from(JSON.stringify({ amount: t.amount, denom: t.denom, receiver: t.receiver, sender: t.sender }));
+    const data =
+      t.ics20Version === 2
+        ? Buffer.from(encodeTransferDataV2({ tokens: [{ base: t.denom, trace: [], amount: t.amount }], sender: t.sender, receiver: t.receiver }))
+        : Buffer.from(JSON.stringify({ amount: t.amount, denom: t.denom, receiver: t.receiver, sender: t.sender }));
+    // ICS-29 wraps the application's ack; the forward relayer is the one that will relay the receipt (any address).
+    const ack = t.feeWrappedAck
+      ? Buffer.from(JSON.stringify({ app_acknowledgement: ACK_SUCCESS.toString('base64'), forward_relayer_address: this.relayerAddress(dir.relayers[0]!, dir.src.chainId), underlying_app_success: true }))
+      : ACK_SUCCESS;
 
     const packet: Packet = {
       sequence,
@@ -327,6 +344,8 @@ export class SimNetwork {
       sendTxHash,
       asyncAck: t.fate === 'ack_pending' || (t.asyncAck ?? false),
       ackWritten: false,
+      data,
+      ack,
       recvRelayers: [],
       ackRelayers: [],
       timeoutRelayers: [],
@@ -384,6 +403,25 @@ export class SimNetwork {
     return chain.submit([], [ev('send_packet', attrs)]).hash;
   }
 
+  /**
+   * An IBC v2 (ibc-go v10) packet sent from `chainId`: send_packet with client ids instead of ports and channels and
+   * the packet as encoded_packet_hex, as the 04-channel/v2 module emits it. Ingest counts it as unsupported.
+   */
+  ibcV2Send(chainId: string): string {
+    const chain = this.chains.get(chainId);
+    if (!chain) throw new Error(`unknown chain ${chainId}`);
+    this.v2Sequence += 1n;
+    const attrs: Array<[string, string]> = [
+      ['packet_source_client', '07-tendermint-0'],
+      ['packet_dest_client', '08-wasm-0'],
+      ['packet_sequence', this.v2Sequence.toString()],
+      ['packet_timeout_timestamp', String(Math.floor(Date.now() / 1000) + 600)],
+      ['encoded_packet_hex', Buffer.from(`v2 packet ${this.v2Sequence}`).toString('hex')],
+    ];
+    if (chain.cometVersion === '0.38') attrs.push(['msg_index', '0']);
+    return chain.submit([], [ev('send_packet', attrs)]).hash;
+  }
+
   /** A bank send, e.g. a clearing fee paid with a CLR- memo. */
   bankSend(chainId: string, from: string, to: string, amount: string, denom: string, memo: string): string {
     const chain = this.chains.get(chainId);
@@ -410,7 +448,7 @@ export class SimNetwork {
       sourceChannel: r.srcChannel,
       destinationPort: TRANSFER_PORT,
       destinationChannel: r.dstChannel,
-      data: Buffer.from(JSON.stringify({ amount: r.amount, denom: r.denom, receiver: r.receiver, sender: r.sender })),
+      data: r.data,
       timeoutHeight: r.timeoutHeight,
       timeoutTimestamp: r.timeoutTimestampNs,
     };
@@ -438,7 +476,7 @@ export class SimNetwork {
       if (i === 0) {
         events.push(ev('recv_packet', this.packetAttributes(dst, packet, dir.dst.connectionId, 0, { data: true })));
         // ibc-go writes the acknowledgement in the receipt's transaction only when the application returns one.
-        if (!record.asyncAck) events.push(ev('write_acknowledgement', this.packetAttributes(dst, packet, dir.dst.connectionId, 0, { data: true, ack: ACK_SUCCESS })));
+        if (!record.asyncAck) events.push(ev('write_acknowledgement', this.packetAttributes(dst, packet, dir.dst.connectionId, 0, { data: true, ack: Buffer.from(record.ack) })));
         events.push(
           ev('fungible_token_packet', [['module', 'transfer'], ['sender', record.sender], ['receiver', record.receiver], ['denom', record.denom], ['amount', record.amount], ['success', 'true']]),
         );
@@ -460,7 +498,7 @@ export class SimNetwork {
   private writeAckLater(record: SimPacket, packet: Packet, dir: Direction, thenAck: boolean): void {
     if (record.state !== 'received' || record.ackWritten) return;
     const dst = this.chains.get(dir.dst.chainId)!;
-    dst.submit([], [ev('write_acknowledgement', this.packetAttributes(dst, packet, dir.dst.connectionId, 0, { data: true, ack: ACK_SUCCESS }))]);
+    dst.submit([], [ev('write_acknowledgement', this.packetAttributes(dst, packet, dir.dst.connectionId, 0, { data: true, ack: Buffer.from(record.ack) }))]);
     record.ackWritten = true;
     if (thenAck) this.later(this.prng.int(1, 3), () => this.relayAck(record, packet, dir));
   }
@@ -472,7 +510,7 @@ export class SimNetwork {
     racers.forEach((signer, i) => {
       const msg = any(
         MsgAcknowledgement.typeUrl,
-        MsgAcknowledgement.encode(MsgAcknowledgement.fromPartial({ packet, acknowledgement: ACK_SUCCESS, signer })).finish(),
+        MsgAcknowledgement.encode(MsgAcknowledgement.fromPartial({ packet, acknowledgement: record.ack, signer })).finish(),
       );
       const events: SimEvent[] = [this.message(src, '/ibc.core.channel.v1.MsgAcknowledgement', signer, 'ibc_channel', 0)];
       if (i === 0) {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { Piscina } from 'piscina';
 import type { OutgoingEvent } from '@unstuck/messaging';
 import { detectBase64Attributes } from '../parsing/abci-events';
-import { parseBlock, type CounterpartyResolver, type ParseProblem } from '../parsing/block';
+import { parseBlock, type CounterpartyResolver, type ParseProblem, type UnsupportedTraffic } from '../parsing/block';
 import type { CounterpartyDirectory } from './counterparty-directory';
 import { readBlocksAnswer, type BlocksAnswer, type FetchedBlock } from './blocks-answer';
 
@@ -21,6 +21,8 @@ export interface DecodedBatch {
   blocks: Array<{ height: number; time: string }>;
   events: OutgoingEvent[];
   problems: ParseProblem[];
+  /** Traffic not tracked yet (IBC v2, multi-token ICS-20 v2), counted, never dead-lettered. */
+  unsupported: UnsupportedTraffic[];
   base64: boolean | undefined;
   /** This chain's channels whose counterparty no directory knew (the follower asks chain state about them). */
   unknownChannels: Array<{ port: string; channel: string }>;
@@ -37,7 +39,7 @@ function detectEncoding(block: FetchedBlock): boolean | undefined {
  * yields there, so that database round trips and acknowledgements are handled while a batch is parsed).
  */
 export async function decodeBatch(task: DecodeTask, known: CounterpartyResolver, between?: () => Promise<void>): Promise<DecodedBatch> {
-  const out: DecodedBatch = { blocks: [], events: [], problems: [], base64: task.base64, unknownChannels: [] };
+  const out: DecodedBatch = { blocks: [], events: [], problems: [], unsupported: [], base64: task.base64, unknownChannels: [] };
   const learned = new Map(task.learned ?? []);
   const unknown = new Set<string>();
   const counterparty: CounterpartyResolver = (chainId, port, channel) => {
@@ -57,6 +59,7 @@ export async function decodeBatch(task: DecodeTask, known: CounterpartyResolver,
     out.blocks.push({ height: b.height, time: b.time });
     for (const e of parsed.events) out.events.push(e);
     for (const p of parsed.problems) out.problems.push(p);
+    for (const u of parsed.unsupported) out.unsupported.push(u);
     await between?.();
   }
   return out;

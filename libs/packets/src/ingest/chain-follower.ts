@@ -66,6 +66,11 @@ const m = {
   events: metric.counter({ name: 'ingest_events_total', help: 'packet events ingested', labelNames: ['chain_id', 'event'] }),
   blocks: metric.counter({ name: 'ingest_blocks_total', help: 'blocks ingested', labelNames: ['chain_id'] }),
   problems: metric.counter({ name: 'ingest_problems_total', help: 'malformed events and txs, dead-lettered', labelNames: ['chain_id', 'reason'] }),
+  unsupported: metric.counter({
+    name: 'ingest_unsupported_total',
+    help: 'packet traffic ingest does not track yet, by reason (ibc_v2, ics20_v2_multi_token); never dead-lettered',
+    labelNames: ['chain_id', 'reason'],
+  }),
   reconnects: metric.counter({ name: 'ingest_ws_reconnects_total', help: 'websocket reconnects', labelNames: ['chain_id'] }),
   wsRefused: metric.counter({
     name: 'ingest_ws_subscription_refused_total',
@@ -281,7 +286,22 @@ export class ChainFollower {
     // The decoder checked every event against its contract (a violation became a dead letter instead).
     if (batch.events.length) await this.publisher.publishBatch(batch.events, { checked: true });
     if (batch.problems.length) await this.deadLetter(batch.problems);
+    if (batch.unsupported.length) this.countUnsupported(batch);
     publishing();
+  }
+
+  private unsupportedLoggedAt = 0;
+
+  /** Counted by reason; logged at most once a minute with an example, as it may be every block of a chain. */
+  private countUnsupported({ unsupported, blocks }: DecodedBatch): void {
+    const counts = new Map<string, number>();
+    for (const u of unsupported) counts.set(u.reason, (counts.get(u.reason) ?? 0) + 1);
+    for (const [reason, n] of counts) m.unsupported.inc({ chain_id: this.chainId, reason }, n);
+    if (Date.now() - this.unsupportedLoggedAt < 60_000) return;
+    this.unsupportedLoggedAt = Date.now();
+    this.logger.log(
+      `${unsupported.length} packet event(s) not tracked yet in heights ${blocks[0]?.height}–${blocks[blocks.length - 1]?.height} (${[...counts].map(([r, n]) => `${r}: ${n}`).join(', ')}), e.g. ${unsupported[0]!.detail}`,
+    );
   }
 
   /** Writes the batch's packet rows and moves the cursor past its blocks, in one transaction. */

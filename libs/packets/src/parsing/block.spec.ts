@@ -230,7 +230,7 @@ describe('parseBlock', () => {
 
   it('ignores failed transactions: they changed nothing on chain', () => {
     const parsed = parseBlock(block('osmosis-1', [{ tx: tx([recvMsg(RELAYER_A)]), events: [], code: 5 }]), mainnetCounterparty);
-    expect(parsed).toEqual({ events: [], problems: [] });
+    expect(parsed).toEqual({ events: [], problems: [], unsupported: [] });
   });
 
   it('reports malformed events with their reason and still parses the rest of the block', () => {
@@ -338,6 +338,27 @@ describe('parseBlock', () => {
       const parsed = parseBlock({ ...block('osmosis-1', []), blockEvents: [known, unknown] }, mainnetCounterparty);
       expect(parsed.events.map((e) => [e.event, (e.payload as { tx_hash: string | null }).tx_hash])).toEqual([['packet.ack_written', null]]);
       expect(parsed.problems).toEqual([expect.objectContaining({ reason: 'unknown_counterparty' })]);
+    });
+  });
+
+  describe('traffic not tracked yet', () => {
+    it('counts IBC v2 (ibc-go v10) packet events as unsupported, in transactions and at the block level, never as malformed', () => {
+      const v2 = plain('send_packet', {
+        packet_source_client: '07-tendermint-0',
+        packet_dest_client: '08-wasm-1',
+        packet_sequence: '12',
+        packet_timeout_timestamp: '1765000000',
+        encoded_packet_hex: '0a0c',
+      });
+      const parsed = parseBlock({ ...block('osmosis-1', [{ tx: tx([]), events: [v2, plain('recv_packet', { packet_source_client: 'c', packet_sequence: '3' })] }]), blockEvents: [v2] }, mainnetCounterparty);
+      expect(parsed.events).toEqual([]);
+      expect(parsed.problems).toEqual([]);
+      expect(parsed.unsupported.map((u) => [u.reason, u.eventType])).toEqual([
+        ['ibc_v2', 'send_packet'],
+        ['ibc_v2', 'recv_packet'],
+        ['ibc_v2', 'send_packet'],
+      ]);
+      expect(parsed.unsupported[0]!.detail).toBe('IBC v2 send_packet 07-tendermint-0 → 08-wasm-1 sequence 12');
     });
   });
 });

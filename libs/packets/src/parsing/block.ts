@@ -1,7 +1,7 @@
 import { validateEvent, type EventName, type PacketId } from '@unstuck/contracts';
 import type { OutgoingEvent } from '@unstuck/messaging';
 import { decodeEvents, type AbciEvent, type RawEvent } from './abci-events';
-import { MalformedEventError } from './errors';
+import { MalformedEventError, UnsupportedPacketError } from './errors';
 import { acknowledgementSucceeded, decodeTransferData } from './ics20';
 import { parsePacketAttributes, type PacketAttributes } from './packet-attributes';
 import { decodeTx, txHash, type DecodedTx, type RelayKind, type RelayMessage } from './tx';
@@ -40,9 +40,25 @@ export interface ParseProblem {
   detail: string;
 }
 
+/** Traffic ingest does not track yet, counted by reason (never dead-lettered as malformed). */
+export interface UnsupportedTraffic {
+  reason: UnsupportedPacketError['reason'];
+  eventType: string;
+  detail: string;
+}
+
 export interface ParsedBlock {
   events: OutgoingEvent[];
   problems: ParseProblem[];
+  unsupported: UnsupportedTraffic[];
+}
+
+/**
+ * IBC v2 (ibc-go v10 "Eureka") packet events use the same event types with client ids instead of ports and
+ * channels (packet_source_client, packet_dest_client) and the packet as encoded_packet_hex.
+ */
+function isIbcV2(event: AbciEvent): boolean {
+  return !event.attributes.has('packet_src_port') && (event.attributes.has('packet_source_client') || event.attributes.has('encoded_packet_hex'));
 }
 
 const RELAY_EVENT: Record<string, RelayKind> = {
@@ -60,7 +76,7 @@ const relayKey = (kind: RelayKind, srcPort: string, srcChannel: string, sequence
 
 /** Turns one block into contract events; malformed parts become problems and the rest of the block still counts. */
 export function parseBlock(block: BlockInput, counterparty: CounterpartyResolver): ParsedBlock {
-  const out: ParsedBlock = { events: [], problems: [] };
+  const out: ParsedBlock = { events: [], problems: [], unsupported: [] };
   block.txResults.forEach((result, i) => {
     // A failed transaction changed nothing on chain: its messages neither sent nor relayed anything.
     if (result.code !== 0) return;
@@ -91,9 +107,13 @@ export function parseBlock(block: BlockInput, counterparty: CounterpartyResolver
 /** Packets the chain sent at the block level: stored like any other send, with the height and no transaction. */
 function parseBlockEvents(block: BlockInput, counterparty: CounterpartyResolver, out: ParsedBlock): void {
   for (const event of decodeEvents(block.blockEvents, block.base64Attributes, PACKET_EVENTS)) {
+    if (isIbcV2(event)) {
+      out.unsupported.push(ibcV2(event));
+      continue;
+    }
     try {
       if (event.type === 'send_packet') {
-        emit(block, out, null, 'send_packet', 'packet.sent', sendPayload(block, null, 0, parsePacketAttributes(event), counterparty));
+        emit(block, out, null, 'send_packet', 'packet.sent', sendPayload(block, null, 0, parsePacketAttributes(event), counterparty, out));
       } else if (event.type === 'write_acknowledgement') {
         emit(block, out, null, 'write_acknowledgement', 'packet.ack_written', ackWrittenPayload(block, null, 0, parsePacketAttributes(event), counterparty));
       }
@@ -118,10 +138,26 @@ function ackWrittenPayload(block: BlockInput, hash: string | null, msgIndex: num
   return payload;
 }
 
-/** A packet.sent payload from send_packet's attributes; `hash` is null for a packet the chain sent itself. */
-function sendPayload(block: BlockInput, hash: string | null, msgIndex: number, a: PacketAttributes, counterparty: CounterpartyResolver): Record<string, unknown> {
+function ibcV2(event: AbciEvent): UnsupportedTraffic {
+  const src = event.attributes.get('packet_source_client') ?? '?';
+  const dst = event.attributes.get('packet_dest_client') ?? '?';
+  return { reason: 'ibc_v2', eventType: event.type, detail: `IBC v2 ${event.type} ${src} → ${dst} sequence ${event.attributes.get('packet_sequence') ?? '?'}` };
+}
+
+/**
+ * A packet.sent payload from send_packet's attributes; `hash` is null for a packet the chain sent itself. A
+ * transfer whose data is not tracked yet (an ICS-20 v2 packet of several tokens) is stored as a packet without
+ * transfer details and counted as unsupported.
+ */
+function sendPayload(block: BlockInput, hash: string | null, msgIndex: number, a: PacketAttributes, counterparty: CounterpartyResolver, out: ParsedBlock): Record<string, unknown> {
   const payload = packetFields(block, hash, msgIndex, packetId(block.chainId, a), a, counterparty(block.chainId, a.srcPort, a.srcChannel));
-  payload.transfer = decodeTransferData(a.dataHex, a.srcPort);
+  try {
+    payload.transfer = decodeTransferData(a.dataHex, a.srcPort);
+  } catch (e) {
+    if (!(e instanceof UnsupportedPacketError)) throw e;
+    out.unsupported.push({ reason: e.reason, eventType: 'send_packet', detail: e.message });
+    payload.transfer = null;
+  }
   if (a.dataHex && a.dataHex.length <= MAX_HEX) payload.data_hex = a.dataHex;
   return payload;
 }
@@ -145,6 +181,10 @@ class TxParser {
 
   run(): void {
     for (const event of this.events) {
+      if (isIbcV2(event)) {
+        this.out.unsupported.push(ibcV2(event));
+        continue;
+      }
       try {
         if (event.type === 'send_packet') this.onSend(event);
         else if (event.type in RELAY_EVENT) this.onRelay(event, RELAY_EVENT[event.type]!);
@@ -160,7 +200,7 @@ class TxParser {
   private onSend(event: AbciEvent): void {
     const a = parsePacketAttributes(event);
     const transferMsg = this.tx?.transfers.find((t) => a.msgIndex === undefined || t.msgIndex === a.msgIndex);
-    const payload = sendPayload(this.block, this.hash, a.msgIndex ?? transferMsg?.msgIndex ?? 0, a, this.counterparty);
+    const payload = sendPayload(this.block, this.hash, a.msgIndex ?? transferMsg?.msgIndex ?? 0, a, this.counterparty, this.out);
     emit(this.block, this.out, this.hash, 'send_packet', 'packet.sent', payload);
   }
 
@@ -205,7 +245,7 @@ class TxParser {
   private onAckWritten(event: AbciEvent): void {
     const w = parsePacketAttributes(event);
     const received = this.events.some((e) => {
-      if (e.type !== 'recv_packet') return false;
+      if (e.type !== 'recv_packet' || isIbcV2(e)) return false;
       const r = parsePacketAttributes(e);
       return r.sequence === w.sequence && r.srcChannel === w.srcChannel && r.srcPort === w.srcPort;
     });
@@ -216,7 +256,7 @@ class TxParser {
   /** Whether this transaction holds a write_acknowledgement for the packet (even one with an empty ack). */
   private ackWrittenFor(recv: PacketAttributes): boolean {
     return this.events.some((e) => {
-      if (e.type !== 'write_acknowledgement') return false;
+      if (e.type !== 'write_acknowledgement' || isIbcV2(e)) return false;
       const w = parsePacketAttributes(e);
       return w.sequence === recv.sequence && w.srcChannel === recv.srcChannel && w.srcPort === recv.srcPort;
     });
@@ -225,7 +265,7 @@ class TxParser {
   /** The acknowledgement the destination wrote for this packet, in the same transaction as recv_packet. */
   private writeAcknowledgement(recv: PacketAttributes): string | undefined {
     for (const e of this.events) {
-      if (e.type !== 'write_acknowledgement') continue;
+      if (e.type !== 'write_acknowledgement' || isIbcV2(e)) continue;
       const w = parsePacketAttributes(e);
       if (w.sequence === recv.sequence && w.srcChannel === recv.srcChannel && w.srcPort === recv.srcPort) return w.ackHex;
     }
