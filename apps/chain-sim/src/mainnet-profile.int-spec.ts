@@ -89,6 +89,25 @@ describe('CometRpcClient against chain-sim mainnet endpoints', () => {
     expect(pruned.counters.httpRequests - requests).toBe(1);
   });
 
+  it('takes results from another endpoint when one keeps none (discard_abci_responses); a gap of reason no_results when none does', async () => {
+    Object.assign(pruned.profile, { discardAbciResponses: true, retainBlocks: 0 });
+    try {
+      const both = client([url(pruned), url(archive)]);
+      await both.status();
+      // The pruned endpoint answers first (listed first): its refusal teaches, the archive answers.
+      const blocks = readBlocksAnswer(await both.blocksAnswer(heights(hub.height - 30, 10)));
+      expect(blocks).toHaveLength(10);
+      expect(both.endpoints[0]!.resultsFrom).toBeGreaterThan(hub.height - 30);
+
+      const alone = client([url(pruned)]);
+      const error = await alone.blocksAnswer(heights(hub.height - 30, 10)).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(HeightsUnavailableError);
+      expect(error).toMatchObject({ from: hub.height - 30, reason: 'no_results' });
+    } finally {
+      Object.assign(pruned.profile, { discardAbciResponses: false, retainBlocks: 50 });
+    }
+  });
+
   it('moves to the other endpoint when one dies', async () => {
     const c = client([url(pruned), url(archive)]);
     await c.status();

@@ -209,4 +209,22 @@ describe('PacketStore (real PostgreSQL)', () => {
     await expect(store.commit([bad.sent], { chainId: chain, height: '101', blockTime: at(1) })).rejects.toThrow();
     expect(await store.cursor(chain)).toBe('100');
   });
+
+  it('records a gap once, extends it with the next adjacent one of the same reason, and moves the cursor past it', async () => {
+    const chain = `gap-${uniqueSuffix()}`;
+    const gaps = () => db.query<{ from_height: string; to_height: string; reason: string }>(`SELECT from_height::text, to_height::text, reason FROM ingest_gaps WHERE chain_id = $1 ORDER BY from_height`, [chain]);
+    expect(await store.recordGap({ chainId: chain, from: 1, to: 99, reason: 'pruned', detail: 'node from 100' })).toBe(true);
+    expect(await store.cursor(chain)).toBe('99');
+    // The same gap again (a restart before the next commit): nothing new.
+    expect(await store.recordGap({ chainId: chain, from: 1, to: 99, reason: 'pruned', detail: 'node from 100' })).toBe(false);
+    // Heights without results, one at a time: one row that grows.
+    await store.recordGap({ chainId: chain, from: 150, to: 150, reason: 'no_results', detail: 'x' });
+    await store.recordGap({ chainId: chain, from: 151, to: 151, reason: 'no_results', detail: 'x' });
+    await store.recordGap({ chainId: chain, from: 152, to: 160, reason: 'no_results', detail: 'x' });
+    expect(await gaps()).toEqual([
+      { from_height: '1', to_height: '99', reason: 'pruned' },
+      { from_height: '150', to_height: '160', reason: 'no_results' },
+    ]);
+    expect(await store.cursor(chain)).toBe('160');
+  });
 });

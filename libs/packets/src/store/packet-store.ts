@@ -428,11 +428,21 @@ export class PacketStore {
    */
   async recordGap(gap: { chainId: string; from: number; to: number; reason: 'pruned' | 'no_results'; detail: string }): Promise<boolean> {
     return this.db.write(async (m) => {
-      const inserted = await m.query<Array<{ chain_id: string }>>(
-        `INSERT INTO ingest_gaps (chain_id, from_height, to_height, reason, detail) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (chain_id, from_height) DO NOTHING RETURNING chain_id`,
+      // A gap right after one of the same reason extends it (a node without ABCI results loses every height but
+      // its head: one row, not one per height).
+      const extended = await m.query<Array<{ chain_id: string }>>(
+        // In a CTE: TypeORM answers a bare UPDATE with [rows, count], a SELECT with its rows.
+        `WITH u AS (UPDATE ingest_gaps SET to_height = $3, detail = $5 WHERE chain_id = $1 AND to_height = $2::bigint - 1 AND reason = $4 RETURNING chain_id)
+         SELECT chain_id FROM u`,
         [gap.chainId, gap.from, gap.to, gap.reason, gap.detail.slice(0, 2000)],
       );
+      const inserted = extended.length
+        ? extended
+        : await m.query<Array<{ chain_id: string }>>(
+            `INSERT INTO ingest_gaps (chain_id, from_height, to_height, reason, detail) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (chain_id, from_height) DO NOTHING RETURNING chain_id`,
+            [gap.chainId, gap.from, gap.to, gap.reason, gap.detail.slice(0, 2000)],
+          );
       await m.query(
         `INSERT INTO ingest_cursors (chain_id, height, block_time, updated_at) VALUES ($1, $2, NULL, now())
          ON CONFLICT (chain_id) DO UPDATE SET height = GREATEST(ingest_cursors.height, EXCLUDED.height), updated_at = now()`,
