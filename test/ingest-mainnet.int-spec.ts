@@ -21,15 +21,6 @@ const HUB = { chain_id: 'cosmoshub-4', main: RPC_BASE, archive: RPC_BASE + 1 };
 const CHAINS = ['cosmoshub-4', 'osmosis-1', 'neutron-1'];
 const BACKLOG_BLOCKS = 200;
 const RETAIN = 60;
-
-interface Endpoint {
-  name: string;
-  earliest_height: number;
-  http_requests: number;
-  batches_refused: number;
-  largest_batch_after_refusal: number;
-  refused_for_rate: number;
-}
 type Truth = TruthPacket & { block_level: boolean };
 
 describe('packet-ingest against public-node behaviour (chain-sim mainnet profile)', () => {
@@ -43,8 +34,7 @@ describe('packet-ingest against public-node behaviour (chain-sim mainnet profile
   let cursorBefore = 0;
   let startedAt: Date;
 
-  const hubEndpoints = async () =>
-    (await sim.call<{ chains: Array<{ chain_id: string; endpoints: Endpoint[] }> }>('/chains')).chains.find((c) => c.chain_id === HUB.chain_id)!.endpoints;
+  const hubEndpoints = async () => (await sim.chain(HUB.chain_id)).endpoints;
   const metrics = async () => (await fetch(`http://127.0.0.1:${INGEST_PORT}/metrics`)).text();
   const sentOnStream = async () => {
     const { jsm } = await nats.get();

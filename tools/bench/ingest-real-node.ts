@@ -30,15 +30,6 @@ export interface RealNodeResult {
   latencyMs: number;
 }
 
-interface EndpointView {
-  name: string;
-  earliest_height: number;
-  http_requests: number;
-  batches_refused: number;
-  largest_batch_after_refusal: number;
-  refused_for_rate: number;
-}
-
 export async function realNodeRun(): Promise<RealNodeResult> {
   const sim = startBuiltApp('chain-sim', {
     CHAIN_SIM_RPC_BASE_PORT: String(RPC_BASE),
@@ -56,7 +47,7 @@ export async function realNodeRun(): Promise<RealNodeResult> {
   let ingest: ServiceProcess | undefined;
   try {
     await untilUp(`${admin.url}/chains`, 20_000);
-    const hub = async () => (await admin.call<{ chains: Array<{ chain_id: string; height: number; endpoints: EndpointView[] }> }>('/chains')).chains.find((c) => c.chain_id === 'cosmoshub-4')!;
+    const hub = () => admin.chain('cosmoshub-4');
     const start = (await hub()).endpoints[0]!.earliest_height;
     while ((await hub()).height < start + BLOCKS) await sleep(200);
     // The backlog is complete: the chain halts (its transactions wait in the mempool) and the answers slow down.

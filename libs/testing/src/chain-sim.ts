@@ -17,9 +17,30 @@ export interface SimPacket {
   state: string;
 }
 
+/** One RPC endpoint of a chain-sim chain as `GET /chains` reports it (docs/chain-sim.md). */
+export interface SimEndpoint {
+  name: string;
+  rpc: string;
+  running: boolean;
+  earliest_height: number;
+  http_requests: number;
+  batches_refused: number;
+  largest_batch: number;
+  largest_batch_after_refusal: number;
+  refused_for_rate: number;
+}
+
 /** chain-sim's admin API and the waits the end-to-end tests share. */
 export class ChainSimAdmin {
   constructor(readonly url: string) {}
+
+  /** A chain's height and RPC endpoints, with their profiles' counters. */
+  async chain(chainId: string): Promise<{ chain_id: string; height: number; endpoints: SimEndpoint[] }> {
+    const { chains } = await this.call<{ chains: Array<{ chain_id: string; height: number; endpoints: SimEndpoint[] }> }>('/chains');
+    const chain = chains.find((c) => c.chain_id === chainId);
+    if (!chain) throw new Error(`chain-sim runs no chain ${chainId}`);
+    return chain;
+  }
 
   async call<T>(path: string, body?: unknown): Promise<T> {
     const res = await fetch(
