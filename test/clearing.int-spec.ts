@@ -229,6 +229,22 @@ describe('clearing (chain-sim, built services, real servers)', () => {
     expect(quote.body.error).toMatchObject({ code: 'ack_not_written', message: expect.stringContaining('has not written its acknowledgement yet') });
   });
 
+  it('20 concurrent quotes for one stuck packet: exactly one is sold, the others get 409 naming the packet', async () => {
+    const packet = await stuckPacket();
+    const answers = await Promise.all(Array.from({ length: 20 }, () => call('POST', '/api/v1/clearing/quote', { packets: [packet] })));
+    const statuses = answers.map((a) => a.status).sort();
+    expect(statuses).toEqual([201, ...Array(19).fill(409)]);
+    for (const a of answers.filter((x) => x.status === 409)) {
+      expect(a.body.error).toMatchObject({ code: 'packet_already_clearing', message: expect.stringContaining(`${packet.src_chain_id}/transfer/${packet.src_channel}/${packet.sequence}`) });
+    }
+    const live = await db.query(
+      `SELECT 1 FROM clearing_operation_packets p JOIN clearing_operations o ON o.id = p.operation_id
+        WHERE p.src_chain_id = $1 AND p.src_channel = $2 AND p.sequence = $3 AND o.status = 'quoted'`,
+      [packet.src_chain_id, packet.src_channel, packet.sequence],
+    );
+    expect(live).toHaveLength(1);
+  });
+
   it('notices a payment by itself (ingest sees the CLR- memo), and refunds the excess of an overpayment with a signed transaction', async () => {
     const q = await quoteFor(await stuckPacket());
     const extra = 12_345n;

@@ -7,6 +7,7 @@ import {
   memoFor,
   newClearingToken,
   operationEvent,
+  PacketsHeldError,
   quoteFee,
   tokenFromMemo,
   type OperationView,
@@ -48,6 +49,10 @@ export interface QuoteAnswer {
 
 const m = {
   quotes: metric.counter({ name: 'clearing_quotes_total', help: 'quotes issued' }),
+  quotes_refused_held: metric.counter({
+    name: 'clearing_quotes_refused_held_total',
+    help: 'quotes the database refused because another live operation took the packet first (a concurrent quote)',
+  }),
   payments: metric.counter({ name: 'clearing_payments_total', help: 'payment verifications by outcome and source', labelNames: ['outcome', 'source'] }),
   transitions: metric.counter({ name: 'clearing_operations_total', help: 'operation state changes', labelNames: ['state'] }),
 };
@@ -117,16 +122,25 @@ export class ClearingService {
     );
     const { token, hash } = newClearingToken();
     const expiresAt = new Date(Date.now() + this.env.CLEARING_TOKEN_TTL_SECONDS * 1000);
-    const id = await this.store.createOperation({
-      wallet,
-      paymentChainId: chain.chainId,
-      paymentAddress: chain.wallet.address,
-      denom: chain.denom,
-      ...fee,
-      tokenHash: hash,
-      expiresAt,
-      packets: chosen,
-    });
+    const id = await this.store
+      .createOperation({
+        wallet,
+        paymentChainId: chain.chainId,
+        paymentAddress: chain.wallet.address,
+        denom: chain.denom,
+        ...fee,
+        tokenHash: hash,
+        expiresAt,
+        packets: chosen,
+      })
+      .catch((e: unknown) => {
+        // Another quote took the packet between the check above and this insert: the database said no.
+        if (e instanceof PacketsHeldError) {
+          m.quotes_refused_held.inc();
+          throw new ClearingError(409, 'packet_already_clearing', `packet ${e.message}; wait until that operation ends or its quote expires`);
+        }
+        throw e;
+      });
     m.quotes.inc();
     await this.announce(id, null);
     return {
@@ -208,7 +222,19 @@ export class ClearingService {
       memo: facts.memo,
       detectedBy: source.by,
     });
-    if (!recorded) {
+    if (recorded === 'packets_taken') {
+      m.payments.inc({ outcome: 'packets_taken', source: source.by });
+      return this.refuse(
+        op.operation_id,
+        chain,
+        facts,
+        source.by,
+        { payer: check.payer, amount: check.paid },
+        'packets_taken',
+        'this quote had expired when its payment was verified, and another clearing operation holds its packets now',
+      );
+    }
+    if (recorded === 'not_waiting') {
       // Another verification of the same payment committed first, or another transaction paid meanwhile.
       const now = await this.store.view(op.operation_id);
       if (now?.paid?.tx_hash === txHash) return now;
@@ -320,6 +346,6 @@ export class ClearingService {
 /** The HTTP status of a payment refusal: gone for an expired quote, conflict for a second payment, else bad request. */
 function refusalStatus(code: string): number {
   if (code === 'token_expired') return 410;
-  if (code === 'already_paid') return 409;
+  if (code === 'already_paid' || code === 'packets_taken') return 409;
   return 400;
 }

@@ -1,4 +1,4 @@
-import type { ClearingOperationUpdatedV1, ClearingState, PacketId } from '@unstuck/contracts';
+import { packetKey, type ClearingOperationUpdatedV1, type ClearingState, type PacketId } from '@unstuck/contracts';
 import { rowsOf, type Database, type ReadPreference } from '@unstuck/db';
 
 export type StuckKind = 'awaiting_recv' | 'awaiting_ack' | 'timeout_pending';
@@ -16,6 +16,14 @@ export interface CandidatePacket {
   ackPending: boolean;
   /** An operation that is already clearing it (or holds an unexpired quote for it). */
   activeOperation: string | null;
+}
+
+/** Some of a quote's packets are held by another live operation (the database refused to hold them twice). */
+export class PacketsHeldError extends Error {
+  constructor(readonly packets: PacketId[]) {
+    super(`${packets.map((p) => packetKey(p)).join(', ')} ${packets.length === 1 ? 'is' : 'are'} already part of another clearing operation`);
+    this.name = 'PacketsHeldError';
+  }
 }
 
 export interface NewOperation {
@@ -140,9 +148,31 @@ export class ClearingStore {
         [id, ...packetColumns(op.packets.map((p) => p.packet)), op.packets.map((p) => p.stuckKind)],
       );
       await m.query(`INSERT INTO clearing_tokens (operation_id, token_hash, wallet_address, expires_at) VALUES ($1, $2, $3, $4)`, [id, op.tokenHash, op.wallet, op.expiresAt]);
+      // The database decides who holds each packet: a hold is taken over only once its holder's hold has lapsed
+      // (quote expired, operation ended). ON CONFLICT judges the row as last committed, after waiting for a
+      // concurrent quote's transaction, so of any number of quotes at once exactly one holds the packet.
+      const held = rowsOf<{ src_chain_id: string; src_port: string; src_channel: string; sequence: string }>(
+        await m.query(
+          `INSERT INTO clearing_packet_holds AS h (src_chain_id, src_port, src_channel, sequence, operation_id, live_until)
+           SELECT c, po, ch, s, $1, $6 FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[]) AS w(c, po, ch, s)
+            ORDER BY c, po, ch, s
+           ON CONFLICT (src_chain_id, src_port, src_channel, sequence) DO UPDATE
+              SET operation_id = EXCLUDED.operation_id, live_until = EXCLUDED.live_until, held_since = now()
+            WHERE h.live_until <= now()
+           RETURNING h.src_chain_id, h.src_port, h.src_channel, h.sequence::text AS sequence`,
+          [id, ...packetColumns(op.packets.map((p) => p.packet)), op.expiresAt],
+        ),
+      );
+      if (held.length < op.packets.length) {
+        const got = new Set(held.map((r) => packetKey(r)));
+        throw new PacketsHeldError(op.packets.map((p) => p.packet).filter((p) => !got.has(packetKey(p))));
+      }
       return id;
     });
   }
+
+  /** Lets go of an operation's packets once it ended (completed, failed, refunded): they may be quoted again. */
+  private static readonly RELEASE = `UPDATE clearing_packet_holds SET live_until = '-infinity' WHERE operation_id = $1`;
 
   /** The operation a token names (by the token's hash), from the primary: the answer must be current. */
   async operationIdByTokenHash(tokenHash: string): Promise<string | undefined> {
@@ -199,22 +229,37 @@ export class ClearingStore {
    * Records a verified payment: the payment row (unique per chain and tx hash), the token used, the operation paid.
    * Returns false when the operation was no longer waiting for a payment (another verification won the race).
    */
-  async recordPayment(p: PaymentRecord): Promise<boolean> {
+  async recordPayment(p: PaymentRecord): Promise<'recorded' | 'not_waiting' | 'packets_taken'> {
     return this.db.write(async (m) => {
-      const [op] = (await m.query(`SELECT status FROM clearing_operations WHERE id = $1 FOR UPDATE`, [p.operationId])) as Array<{ status: ClearingState }>;
-      if (!op || (op.status !== 'quoted' && op.status !== 'expired')) return false;
+      const [op] = (await m.query(`SELECT status, packet_count FROM clearing_operations WHERE id = $1 FOR UPDATE`, [p.operationId])) as Array<{
+        status: ClearingState;
+        packet_count: number;
+      }>;
+      if (!op || (op.status !== 'quoted' && op.status !== 'expired')) return 'not_waiting';
+      // A quote paid in time but verified after it expired may have lost its packets to another operation: paid
+      // only if it still holds every one (rows locked: a quote cannot take them over meanwhile).
+      const holds = rowsOf<{ operation_id: string }>(
+        await m.query(
+          `SELECT h.operation_id::text AS operation_id FROM clearing_operation_packets p
+             JOIN clearing_packet_holds h USING (src_chain_id, src_port, src_channel, sequence)
+            WHERE p.operation_id = $1 ORDER BY h.src_chain_id, h.src_port, h.src_channel, h.sequence FOR UPDATE OF h`,
+          [p.operationId],
+        ),
+      );
+      if (holds.length < op.packet_count || holds.some((h) => h.operation_id !== p.operationId)) return 'packets_taken';
       const inserted = (await m.query(
         `INSERT INTO payments (operation_id, chain_id, tx_hash, height, payer, recipient, denom, amount, excess_amount, memo, detected_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (chain_id, tx_hash) DO NOTHING RETURNING id`,
         [p.operationId, p.chainId, p.txHash, p.height, p.payer, p.recipient, p.denom, p.amount.toString(), p.excess.toString(), p.memo, p.detectedBy],
       )) as unknown[];
-      if (inserted.length === 0) return false;
+      if (inserted.length === 0) return 'not_waiting';
+      await m.query(`UPDATE clearing_packet_holds SET live_until = 'infinity' WHERE operation_id = $1`, [p.operationId]);
       await m.query(`UPDATE clearing_tokens SET used_at = now() WHERE operation_id = $1 AND used_at IS NULL`, [p.operationId]);
       await m.query(
         `UPDATE clearing_operations SET status = 'paid', version = version + 1, payment_tx_hash = $2, updated_at = now() WHERE id = $1`,
         [p.operationId, p.txHash],
       );
-      return true;
+      return 'recorded';
     });
   }
 
@@ -226,7 +271,9 @@ export class ClearingStore {
     const done = to === 'completed' || to === 'failed';
     const rows = rowsOf<{ previous: ClearingState }>(
       await this.db.query(
-        `WITH prev AS (SELECT id, status FROM clearing_operations WHERE id = $1 AND status = ANY($2::text[]) FOR UPDATE)
+        `WITH prev AS (SELECT id, status FROM clearing_operations WHERE id = $1 AND status = ANY($2::text[]) FOR UPDATE),
+              released AS (UPDATE clearing_packet_holds SET live_until = '-infinity'
+                            WHERE operation_id = $1 AND $3 IN ('completed', 'failed', 'refunded') AND EXISTS (SELECT 1 FROM prev))
          UPDATE clearing_operations o SET status = $3, version = version + 1, updated_at = now(),
                 error = coalesce($4, error),
                 success = CASE WHEN $3 = 'completed' THEN true WHEN $3 IN ('failed', 'refunded', 'expired') THEN false ELSE success END,
@@ -328,6 +375,7 @@ export class ClearingStore {
           WHERE id = $1`,
         [id, row.cleared],
       );
+      if (complete) await m.query(ClearingStore.RELEASE, [id]);
       return { outcome: complete ? 'completed' : 'progress', previous: row.status };
     });
   }

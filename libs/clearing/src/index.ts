@@ -6,6 +6,7 @@ export { HotWallet, type HotWalletChain, type SignedTx } from './hot-wallet';
 export {
   ClearingStore,
   operationEvent,
+  PacketsHeldError,
   type CandidatePacket,
   type NewOperation,
   type OperationView,

@@ -10,6 +10,7 @@ import { PacketFlowOneUniqueKey1732100000008 } from './1732100000008-packet-flow
 import { IngestGaps1732100000009 } from './1732100000009-ingest-gaps';
 import { AsyncAcknowledgements1732100000010 } from './1732100000010-async-acknowledgements';
 import { ChannelCounterparties1732100000011 } from './1732100000011-channel-counterparties';
+import { ClearingPacketHolds1732100000012 } from './1732100000012-clearing-packet-holds';
 
 /** In order. Listed explicitly (not globbed) so the built JS and the tests run the same migrations. */
 export const MIGRATIONS = [
@@ -25,6 +26,7 @@ export const MIGRATIONS = [
   IngestGaps1732100000009,
   AsyncAcknowledgements1732100000010,
   ChannelCounterparties1732100000011,
+  ClearingPacketHolds1732100000012,
 ];
 export { PERFORMANCE_INDEXES } from './1732100000001-performance-indexes';
 export { PACKET_FLOW_INDEXES, STATS_TABLE_INDEXES } from './1732100000004-stats-indexes';
