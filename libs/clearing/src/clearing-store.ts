@@ -289,8 +289,12 @@ export class ClearingStore {
   async expireQuotes(): Promise<string[]> {
     const rows = rowsOf<{ id: string }>(
       await this.db.query(
-        `UPDATE clearing_operations SET status = 'expired', version = version + 1, updated_at = now(), success = false
-          WHERE status = 'quoted' AND expires_at < now() RETURNING id::text AS id`,
+        // Their holds lapse with them (they would at live_until anyway; an operator who moved expires_at sees the same).
+        `WITH expired AS (
+           UPDATE clearing_operations SET status = 'expired', version = version + 1, updated_at = now(), success = false
+            WHERE status = 'quoted' AND expires_at < now() RETURNING id),
+         released AS (UPDATE clearing_packet_holds h SET live_until = least(h.live_until, now()) FROM expired e WHERE h.operation_id = e.id)
+         SELECT id::text AS id FROM expired`,
       ),
     );
     return rows.map((r) => r.id);
