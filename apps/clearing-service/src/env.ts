@@ -46,3 +46,16 @@ export const envShape = {
 };
 
 export type AppEnv = EnvOf<typeof envShape>;
+
+/**
+ * What production refuses to start with: the public development mnemonic (anyone could spend from it) and the `sim`
+ * relayer (it asks chain-sim to relay: on real chains nothing would be relayed and every paid operation would fail
+ * and be refunded). Each problem is named; development and test allow both.
+ */
+export function productionProblems(env: Pick<AppEnv, 'NODE_ENV' | 'HOT_WALLET_MNEMONIC' | 'CLEARING_RELAYER'>): string[] {
+  if (env.NODE_ENV !== 'production') return [];
+  const problems: string[] = [];
+  if (env.HOT_WALLET_MNEMONIC === DEV_HOT_WALLET_MNEMONIC) problems.push("HOT_WALLET_MNEMONIC is the public development mnemonic; set the hot wallet's own (a secret) in production");
+  if (env.CLEARING_RELAYER === 'sim') problems.push('CLEARING_RELAYER=sim relays through chain-sim, a development tool; set CLEARING_RELAYER=hermes (and HERMES_CONFIG) in production');
+  return problems;
+}

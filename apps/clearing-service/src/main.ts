@@ -1,16 +1,15 @@
 import { assertProductionSecret } from '@unstuck/auth';
 import { runService } from '@unstuck/platform';
 import { AppModule } from './app.module';
-import { DEV_HOT_WALLET_MNEMONIC, envShape } from './env';
+import { envShape, productionProblems } from './env';
 
 runService({
   envShape,
   port: (env) => env.CLEARING_PORT,
   module: (env) => {
     assertProductionSecret(env);
-    if (env.NODE_ENV === 'production' && env.HOT_WALLET_MNEMONIC === DEV_HOT_WALLET_MNEMONIC) {
-      throw new Error('HOT_WALLET_MNEMONIC is the public development mnemonic; set the hot wallet\'s own (a secret) in production');
-    }
+    const problems = productionProblems(env);
+    if (problems.length) throw new Error(`clearing-service refuses to start in production:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     return AppModule.register(env);
   },
 });
