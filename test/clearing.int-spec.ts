@@ -2,7 +2,7 @@ import { Secp256k1HdWallet } from '@cosmjs/amino';
 import { io as connectClient, type Socket } from 'socket.io-client';
 import { loadEnv } from '@unstuck/config';
 import { createDataSource, Database, dbEnvShape } from '@unstuck/db';
-import { ChainSimAdmin, serverDownFor, startBuiltApp, untilReady, waitFor, writeChainsFile, type ServiceProcess } from '@unstuck/testing';
+import { ChainSimAdmin, serverDownFor, startBuiltApp, sumSamples, untilReady, waitFor, writeChainsFile, type ServiceProcess } from '@unstuck/testing';
 import { adr036SignDoc } from '../apps/api-gateway/src/auth/adr036';
 
 /**
@@ -256,6 +256,21 @@ describe('clearing (chain-sim, built services, real servers)', () => {
     // The refund is a real transaction on chain-sim: its RPC finds it by hash.
     const found = (await (await fetch(`http://127.0.0.1:${SIM_PORTS[0]}/tx?hash=0x${refunded.tx_hash}`)).json()) as any;
     expect(found.result.tx_result.code).toBe(0);
+  }, 90_000);
+
+  it('a payment ingest sees before the node has indexed it is verified once the node has, not dropped', async () => {
+    // The node's tx indexer 12 blocks (3 s) behind its blocks: ingest sees the payment first, /tx says not found.
+    await sim.call('/chains/cosmoshub-4/endpoints/main/profile', { txIndexLagBlocks: 12 });
+    try {
+      const q = await quoteFor(await stuckPacket());
+      const tx = await pay(q);
+      const done = await until(q, 'completed', 60_000);
+      expect(done.paid).toMatchObject({ tx_hash: tx, detected_by: 'ingest' });
+    } finally {
+      await sim.call('/chains/cosmoshub-4/endpoints/main/profile', { txIndexLagBlocks: 0 });
+    }
+    const metrics = await (await fetch('http://127.0.0.1:23351/metrics')).text();
+    expect(sumSamples(metrics, 'clearing_payments_total', 'outcome="retry_later"')).toBeGreaterThanOrEqual(1);
   }, 90_000);
 
   it('refuses an underpayment with what is missing and sends it back; a full payment then clears; a second payment goes back too', async () => {

@@ -41,11 +41,16 @@ export interface EndpointProfile {
   txIndex: boolean;
   /** `discard_abci_responses = true`: /block_results of any height but the latest answers "could not find results". */
   discardAbciResponses: boolean;
+  /**
+   * The tx indexer behind the blocks: CometBFT indexes a block's transactions after it commits it (the indexer
+   * service), so /tx and /tx_search may not find a transaction of the last blocks yet.
+   */
+  txIndexLagBlocks: number;
 }
 
 export const PROFILES: Record<'default' | 'mainnet', EndpointProfile> = {
-  default: { maxBatch: 0, maxSubscriptionsPerClient: 100, requestsPerSecond: 0, latencyMs: 0, retainBlocks: 0, txIndex: true, discardAbciResponses: false },
-  mainnet: { maxBatch: 10, maxSubscriptionsPerClient: 5, requestsPerSecond: 20, latencyMs: 0, retainBlocks: 0, txIndex: true, discardAbciResponses: false },
+  default: { maxBatch: 0, maxSubscriptionsPerClient: 100, requestsPerSecond: 0, latencyMs: 0, retainBlocks: 0, txIndex: true, discardAbciResponses: false, txIndexLagBlocks: 0 },
+  mainnet: { maxBatch: 10, maxSubscriptionsPerClient: 5, requestsPerSecond: 20, latencyMs: 0, retainBlocks: 0, txIndex: true, discardAbciResponses: false, txIndexLagBlocks: 0 },
 };
 
 /** A token bucket per client address, as a rate-limiting proxy keeps one (a second's worth of burst). */
@@ -368,7 +373,7 @@ export class ChainRpcServer {
         const hash = String(params.hash ?? '').replace(/^0x/i, '');
         const raw = /^[0-9A-Fa-f]{64}$/.test(hash) ? hash : Buffer.from(hash, 'base64').toString('hex');
         const found = this.chain.findTx(raw);
-        if (!found || found.block.height < this.earliest) throw new RpcError(-32603, 'Internal error', `tx (${raw.toUpperCase()}) not found`);
+        if (!found || found.block.height < this.earliest || found.block.height > this.chain.height - this.profile.txIndexLagBlocks) throw new RpcError(-32603, 'Internal error', `tx (${raw.toUpperCase()}) not found`);
         return this.chain.renderTx(found);
       }
       case 'tx_search': {

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { JetStreamHandler, type Delivery } from '@unstuck/messaging';
+import { JetStreamHandler, type Delivery, type HandlerResult } from '@unstuck/messaging';
 import { ClearingStore } from '@unstuck/clearing';
 import { ClearingJobs } from './clearing.jobs';
 import { ClearingService } from './clearing.service';
@@ -26,16 +26,23 @@ export class PacketOutcomeConsumer {
   }
 }
 
+/** First redelivery delay of an observed payment that cannot be verified yet (doubles, at most a minute). */
+const PAYMENT_RETRY_MS = 1_000;
+
 /** Payments nobody had to tell us about: bank sends with a CLR- memo to the hot wallet, seen by ingest. */
 @Injectable()
 export class PaymentObservedConsumer {
   constructor(@Inject(ClearingService) private readonly clearing: ClearingService) {}
 
   @JetStreamHandler({ durable: 'clearing-payments', events: ['clearing.payment_observed'], batch: { max: 50, maxWaitMs: 50 } })
-  async handle(deliveries: Delivery[]): Promise<void> {
+  async handle(deliveries: Delivery[]): Promise<HandlerResult> {
+    const later: Delivery[] = [];
     for (const d of deliveries) {
       if (d.event !== 'clearing.payment_observed') continue;
-      await this.clearing.paymentObserved(d.payload.chain_id, d.payload.tx_hash, d.payload.memo, d.payload.to);
+      if ((await this.clearing.paymentObserved(d.payload.chain_id, d.payload.tx_hash, d.payload.memo, d.payload.to)) === 'later') later.push(d);
     }
+    // Not found yet (the node's tx index lags) or the chain unreadable: redelivered with growing delay, on the
+    // waiting budget (about an hour), then dead-lettered as not_ready, never dropped.
+    return later.length ? { retryLater: later, delayMs: PAYMENT_RETRY_MS } : undefined;
   }
 }

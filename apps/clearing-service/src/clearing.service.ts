@@ -283,16 +283,27 @@ export class ClearingService {
     throw new ClearingError(refusalStatus(code), code, message);
   }
 
-  /** A payment ingest saw (a bank send with a CLR- memo): verified like one the payer names; refusals are logged. */
-  async paymentObserved(chainId: string, txHash: string, memo: string, to: string): Promise<void> {
+  /**
+   * A payment ingest saw (a bank send with a CLR- memo): verified like one the payer names; refusals are logged.
+   * Answers `later` when it cannot be judged yet — the node's /tx does not find it (its tx indexer lags the blocks
+   * ingest read) or the chain cannot be read — so that it is retried, never acknowledged and forgotten.
+   */
+  async paymentObserved(chainId: string, txHash: string, memo: string, to: string): Promise<'done' | 'later'> {
     const token = tokenFromMemo(memo);
     const chain = this.chains.get(chainId);
-    if (!token || !chain || to !== chain.wallet.address) return;
+    if (!token || !chain || to !== chain.wallet.address) return 'done';
     try {
       await this.verifyPayment(token, txHash, { by: 'ingest', chainId });
+      return 'done';
     } catch (e) {
+      if (e instanceof ClearingError && NOT_YET.has(e.code)) {
+        m.payments.inc({ outcome: 'retry_later', source: 'ingest' });
+        this.logger.warn(`payment ${txHash} on ${chainId} cannot be verified yet (${e.code}); it will be tried again`);
+        return 'later';
+      }
       if (!(e instanceof ClearingError) || e.status >= 500) throw e;
       this.logger.warn(`payment ${txHash} on ${chainId} not accepted: ${e.code}: ${e.message}`);
+      return 'done';
     }
   }
 
@@ -342,6 +353,9 @@ export class ClearingService {
     }
   }
 }
+
+/** Verification outcomes that say "not yet", not "no": an observed payment is tried again after them. */
+const NOT_YET = new Set(['tx_not_found', 'chain_unavailable', 'payment_chain_unavailable']);
 
 /** The HTTP status of a payment refusal: gone for an expired quote, conflict for a second payment, else bad request. */
 function refusalStatus(code: string): number {
