@@ -149,6 +149,9 @@ describe('clearing (chain-sim, built services, real servers)', () => {
       CLEARING_JOB_LOCK_MS: '3000',
       // A relay that takes longer is a relayer failure (chain-sim's /relay-latency makes one on demand).
       RELAYER_TIMEOUT_MS: '2000',
+      // The recovery sweep every 2 s, for what has been unchanged 3 s.
+      CLEARING_SWEEP_SECONDS: '2',
+      CLEARING_SWEEP_QUIET_SECONDS: '3',
     };
     processes.push(startBuiltApp('clearing-service', clearingEnv));
     processes.push(startBuiltApp('notifier', { NOTIFIER_PORT: '23354' }));
@@ -400,6 +403,34 @@ describe('clearing (chain-sim, built services, real servers)', () => {
     }
     expect(await refundTxsOnChain(q.payment.address)).toBe(before + 1);
   }, 150_000);
+
+  it('no paid operation and no refund without a job: the recovery sweep queues again what a crash left without one', async () => {
+    // A payment committed, and the service died before it queued the job: the operation is paid, no job exists.
+    const q = await quoteFor(await stuckPacket());
+    await db.query(`UPDATE clearing_operations SET status = 'paid', version = version + 1, updated_at = now() - interval '1 minute' WHERE id = $1`, [q.operation_id]);
+    await db.query(`UPDATE clearing_packet_holds SET live_until = 'infinity' WHERE operation_id = $1`, [q.operation_id]);
+    const done = await until(q, 'completed', 30_000);
+    expect(done.progress).toMatchObject({ total: 1, cleared: 1 });
+
+    // A refund recorded (pending) whose job was lost with Redis: the sweep sends it.
+    const paid = await quoteFor(await stuckPacket());
+    expect((await verify(paid, await pay(paid))).status).toBe(200);
+    await until(paid, 'completed');
+    const [payment] = await db.query<{ id: string; payer: string }>(`SELECT id::text AS id, payer FROM payments WHERE operation_id = $1`, [paid.operation_id]);
+    const [refund] = await db.query<{ id: string }>(
+      `INSERT INTO refunds (operation_id, payment_id, reason, chain_id, recipient, denom, amount, updated_at)
+       VALUES ($1, $2, 'excess', 'cosmoshub-4', $3, 'uatom', 7, now() - interval '1 minute') RETURNING id::text AS id`,
+      [paid.operation_id, payment!.id, payment!.payer],
+    );
+    await waitFor(
+      async () => (await db.query<{ refund_status: string }>(`SELECT refund_status FROM refunds WHERE id = $1`, [refund!.id]))[0]!.refund_status === 'confirmed',
+      30_000,
+      250,
+    );
+    const metrics = await (await fetch('http://127.0.0.1:23351/metrics')).text();
+    expect(sumSamples(metrics, 'clearing_jobs_total', 'queue="sweep"', 'outcome="clearing_requeued"')).toBeGreaterThanOrEqual(1);
+    expect(sumSamples(metrics, 'clearing_jobs_total', 'queue="sweep"', 'outcome="refund_requeued"')).toBeGreaterThanOrEqual(1);
+  }, 90_000);
 
   it('an expired token: the payment is refused with 410 and sent back, and the quote shows expired', async () => {
     const q = await quoteFor(await stuckPacket());

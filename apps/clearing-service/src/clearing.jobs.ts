@@ -71,6 +71,7 @@ export class ClearingJobs implements OnModuleInit, OnApplicationShutdown {
   private refundQueue!: Queue<RefundJob>;
   private readonly workers: Worker[] = [];
   private expiryTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
   private readonly relayer: RelayerPort;
 
   constructor(
@@ -112,10 +113,55 @@ export class ClearingJobs implements OnModuleInit, OnApplicationShutdown {
     this.clearing.onRefundDue = (refundId) => this.queueRefund(refundId);
     this.expiryTimer = setInterval(() => void this.clearing.expireQuotes().catch((e: Error) => this.logger.warn(`expiring quotes: ${e.message}`)), 5_000);
     this.expiryTimer.unref();
+    // At start (jobs a crash or a Redis loss took with it), then every CLEARING_SWEEP_SECONDS.
+    const sweep = () => void this.sweep().catch((e: Error) => this.logger.warn(`recovery sweep: ${e.message}`));
+    sweep();
+    this.sweepTimer = setInterval(sweep, this.env.CLEARING_SWEEP_SECONDS * 1000);
+    this.sweepTimer.unref();
+  }
+
+  /**
+   * No paid operation and no refund without a job: operations paid or clearing and refunds pending or broadcast,
+   * unchanged for CLEARING_SWEEP_QUIET_SECONDS, whose job is gone (never queued: a crash between the payment's
+   * commit and its job; finished without moving them; Redis' data lost) get one again. A job still waiting, delayed
+   * or running is left alone; job ids are the operation's and the refund's, so nothing runs twice.
+   */
+  async sweep(): Promise<{ operations: number; refunds: number }> {
+    const { operations, refunds } = await this.store.sweepCandidates(this.env.CLEARING_SWEEP_QUIET_SECONDS * 1000);
+    let requeuedOps = 0;
+    for (const op of operations) {
+      const clearQueue = this.clearQueues.get(op.chain_id);
+      if (!clearQueue) continue;
+      const live = [await liveJob(clearQueue, op.id), await liveJob(this.deadlineQueue, `deadline-${op.id}`), await liveJob(this.deadlineQueue, `failed-${op.id}`)];
+      if (live.some(Boolean)) continue;
+      requeuedOps += 1;
+      m.jobs.inc({ queue: 'sweep', outcome: op.status === 'paid' ? 'clearing_requeued' : 'deadline_requeued' });
+      if (op.status === 'paid') {
+        await removeFinished(clearQueue, op.id);
+        await clearQueue.add('clear', { operationId: op.id }, { jobId: op.id });
+      } else {
+        // Its relays were submitted: it gets its deadline again, counted from now (ingest may still report them).
+        await removeFinished(this.deadlineQueue, `deadline-${op.id}`);
+        const delay = this.env.CLEARING_DEADLINE_SECONDS * 1000;
+        await this.deadlineQueue.add('deadline', { operationId: op.id, due: Date.now() + delay }, { jobId: `deadline-${op.id}`, delay });
+      }
+      this.logger.warn(`recovery sweep: operation ${op.id} was ${op.status} with no job; queued again`);
+    }
+    let requeuedRefunds = 0;
+    for (const id of refunds) {
+      if (await liveJob(this.refundQueue, id)) continue;
+      requeuedRefunds += 1;
+      m.jobs.inc({ queue: 'sweep', outcome: 'refund_requeued' });
+      await removeFinished(this.refundQueue, id);
+      await this.queueRefund(id);
+      this.logger.warn(`recovery sweep: refund ${id} was not confirmed and had no job; queued again`);
+    }
+    return { operations: requeuedOps, refunds: requeuedRefunds };
   }
 
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.expiryTimer);
+    clearInterval(this.sweepTimer);
     await Promise.allSettled(this.workers.map((w) => w.close()));
     await Promise.allSettled([...this.clearQueues.values(), this.deadlineQueue, this.refundQueue].filter(Boolean).map((q) => q.close()));
   }
@@ -268,4 +314,18 @@ export class ClearingJobs implements OnModuleInit, OnApplicationShutdown {
     if (row.reason === 'failure') await this.clearing.transition(row.operation_id, ['failed'], 'refunded');
     else await this.clearing.announce(row.operation_id, null);
   }
+}
+
+/** Whether the queue holds the job waiting, delayed, running or about to run. */
+async function liveJob(queue: Queue, id: string): Promise<boolean> {
+  const job = await queue.getJob(id);
+  if (!job) return false;
+  const state = await job.getState();
+  return state !== 'completed' && state !== 'failed' && state !== 'unknown';
+}
+
+/** A finished job keeps its id (removeOnComplete keeps the last 1,000): it is removed so the id can be queued again. */
+async function removeFinished(queue: Queue, id: string): Promise<void> {
+  const job = await queue.getJob(id);
+  if (job && ['completed', 'failed'].includes(await job.getState())) await job.remove();
 }

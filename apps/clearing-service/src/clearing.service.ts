@@ -242,8 +242,9 @@ export class ClearingService {
     }
     m.payments.inc({ outcome: 'verified', source: source.by });
     this.logger.log(`operation ${op.operation_id} paid by ${txHash} (${check.paid}${chain.denom}, excess ${check.excess}, seen by ${source.by})`);
-    await this.announce(op.operation_id, op.state);
+    // The job first: once announced, a paid operation must already have its job (the sweep catches a crash between).
     await this.onPaid(op.operation_id, check.excess);
+    await this.announce(op.operation_id, op.state);
     return (await this.store.view(op.operation_id))!;
   }
 

@@ -43,6 +43,10 @@ export const envShape = {
    */
   CLEARING_JOB_LOCK_MS: envVar.int(30_000, 1_000),
   RPC_TIMEOUT_MS: envVar.int(10_000, 100),
+  /** How often the recovery sweep looks for paid operations and unconfirmed refunds without a job (and once at start). */
+  CLEARING_SWEEP_SECONDS: envVar.int(60, 1, 86_400),
+  /** An operation or refund is swept only after this long unchanged, so that one whose job is being queued is left alone. */
+  CLEARING_SWEEP_QUIET_SECONDS: envVar.int(30, 0, 86_400),
 };
 
 export type AppEnv = EnvOf<typeof envShape>;

@@ -436,6 +436,24 @@ export class ClearingStore {
     return row;
   }
 
+  /**
+   * What the recovery sweep looks at: operations paid or clearing, and refunds pending or broadcast, unchanged for
+   * `quietMs` (a job may have been lost: a crash between a payment's commit and its job, Redis' data gone).
+   */
+  async sweepCandidates(quietMs: number): Promise<{ operations: Array<{ id: string; status: 'paid' | 'clearing'; chain_id: string }>; refunds: string[] }> {
+    const operations = await this.db.query<{ id: string; status: 'paid' | 'clearing'; chain_id: string }>(
+      `SELECT id::text AS id, status, coalesce(payment_chain_id, chain_id) AS chain_id FROM clearing_operations
+        WHERE status IN ('paid', 'clearing') AND updated_at < now() - make_interval(secs => $1::float8 / 1000) ORDER BY updated_at LIMIT 1000`,
+      [quietMs],
+    );
+    const refunds = await this.db.query<{ id: string }>(
+      `SELECT id::text AS id FROM refunds WHERE refund_status IN ('pending', 'broadcast') AND updated_at < now() - make_interval(secs => $1::float8 / 1000)
+        ORDER BY updated_at LIMIT 1000`,
+      [quietMs],
+    );
+    return { operations, refunds: refunds.map((r) => r.id) };
+  }
+
   /** Keeps the signed refund before it is broadcast: a retry re-broadcasts these bytes rather than signing anew. */
   async saveSignedRefund(id: string, txHash: string, signed: Uint8Array): Promise<void> {
     await this.db.query(`UPDATE refunds SET tx_hash = $2, signed_tx = $3, attempts = attempts + 1, updated_at = now() WHERE id = $1 AND signed_tx IS NULL`, [
