@@ -432,6 +432,35 @@ describe('clearing (chain-sim, built services, real servers)', () => {
     expect(sumSamples(metrics, 'clearing_jobs_total', 'queue="sweep"', 'outcome="refund_requeued"')).toBeGreaterThanOrEqual(1);
   }, 90_000);
 
+  it('20 refunds from one hot wallet at once all land, each once (signed one at a time, sequences tracked)', async () => {
+    const hot = (await quoteFor(await stuckPacket())).payment.address as string;
+    const before = await refundTxsOnChain(hot);
+    // Twenty paid operations, each owed a refund, none with a job yet: the sweep queues all of them at once.
+    const refunds = await db.query<{ id: string }>(
+      `WITH ops AS (
+         INSERT INTO clearing_operations (wallet_address, chain_id, payment_chain_id, status, packet_count, fee_denom, base_fee, per_packet_fee, gas_fee, total_fee, payment_address)
+         SELECT $1, 'cosmoshub-4', 'cosmoshub-4', 'completed', 1, 'uatom', 0, 0, 0, 0, $2 FROM generate_series(1, 20) RETURNING id),
+       pays AS (
+         INSERT INTO payments (operation_id, chain_id, tx_hash, height, payer, recipient, denom, amount, memo, detected_by)
+         SELECT id, 'cosmoshub-4', upper(md5(random()::text) || md5(random()::text)), 1, $1, $2, 'uatom', 100, 'CLR-test', 'user' FROM ops RETURNING id, operation_id)
+       INSERT INTO refunds (operation_id, payment_id, reason, chain_id, recipient, denom, amount, updated_at)
+       SELECT operation_id, id, 'excess', 'cosmoshub-4', $1, 'uatom', 3, now() - interval '1 minute' FROM pays RETURNING id::text AS id`,
+      [wallet, hot],
+    );
+    expect(refunds).toHaveLength(20);
+    const ids = refunds.map((r) => r.id);
+    const states = () =>
+      db.query<{ refund_status: string; tx_hash: string | null; abandoned: number }>(
+        `SELECT refund_status, tx_hash, cardinality(abandoned_tx_hashes) AS abandoned FROM refunds WHERE id = ANY($1::uuid[])`,
+        [ids],
+      );
+    await waitFor(async () => (await states()).every((r) => r.refund_status === 'confirmed'), 60_000, 500);
+    const done = await states();
+    expect(new Set(done.map((r) => r.tx_hash)).size).toBe(20);
+    // Each once on chain: exactly twenty refund transactions from the hot wallet to the wallet.
+    expect(await refundTxsOnChain(hot)).toBe(before + 20);
+  }, 90_000);
+
   it('an expired token: the payment is refused with 410 and sent back, and the quote shows expired', async () => {
     const q = await quoteFor(await stuckPacket());
     // Five minutes pass (the clock of the quote, not of the test).

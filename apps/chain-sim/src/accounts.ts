@@ -22,10 +22,13 @@ const SEND_GAS = 85_000;
  * (what `@cosmjs/stargate` queries before signing), checked on broadcast the way the ante handler does.
  *
  * Every address exists (a simulated chain where everyone is funded); balances are not tracked. Signatures are
- * not verified; sequences are, so a transaction signed for a sequence already used is refused.
+ * not verified; sequences are, so a transaction signed for a sequence already used is refused. As on a real node,
+ * two sequences are kept: the mempool's check state (`sequence`, moved by every transaction accepted) and the
+ * committed state (`committed`, what the account query answers, moved when a block is sealed). A client that signs
+ * two transactions before a block from the account query alone signs both with the same sequence.
  */
 export class SimAccounts {
-  private readonly accounts = new Map<string, { number: bigint; sequence: bigint }>();
+  private readonly accounts = new Map<string, { number: bigint; sequence: bigint; committed: bigint }>();
   private nextNumber = 1n;
 
   constructor(private readonly prefix: string) {}
@@ -33,7 +36,7 @@ export class SimAccounts {
   private account(address: string) {
     let a = this.accounts.get(address);
     if (!a) {
-      a = { number: this.nextNumber++, sequence: 0n };
+      a = { number: this.nextNumber++, sequence: 0n, committed: 0n };
       this.accounts.set(address, a);
     }
     return a;
@@ -44,7 +47,7 @@ export class SimAccounts {
     if (path === '/cosmos.auth.v1beta1.Query/Account') {
       const { address } = QueryAccountRequest.decode(data);
       const a = this.account(address);
-      const account = BaseAccount.fromPartial({ address, accountNumber: a.number, sequence: a.sequence });
+      const account = BaseAccount.fromPartial({ address, accountNumber: a.number, sequence: a.committed });
       const value = QueryAccountResponse.encode({ account: Any.fromPartial({ typeUrl: BaseAccount.typeUrl, value: BaseAccount.encode(account).finish() }) }).finish();
       return { code: 0, log: '', value };
     }
@@ -75,6 +78,11 @@ export class SimAccounts {
     }
     for (const a of signers) a.sequence += 1n;
     return undefined;
+  }
+
+  /** A block was sealed with every accepted transaction: the committed state catches up with the check state. */
+  commit(): void {
+    for (const a of this.accounts.values()) a.committed = a.sequence;
   }
 
   /** The account address of a secp256k1 public key (protobuf `PubKey`), as the SDK derives it. */

@@ -139,6 +139,7 @@ export class SimChain {
     };
     this.pending = [];
     this.pendingBlockEvents = [];
+    this.accounts.commit();
     this.blocks.set(block.height, block);
     block.txs.forEach((tx, index) => this.txIndex.set(tx.hash, { height: block.height, index }));
     this.renderedJson('block', block);

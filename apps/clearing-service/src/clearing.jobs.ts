@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { ClearingStore, HermesRelayer, RelayerError, SimRelayer, type RelayerPort, type SignedTx } from '@unstuck/clearing';
+import { ClearingStore, HermesRelayer, HotWallet, RelayerError, SimRelayer, type RefundRow, type RelayerPort, type SignedTx } from '@unstuck/clearing';
 import { isConnectionError } from '@unstuck/db';
 import { metric } from '@unstuck/observability';
 import { ClearingService } from './clearing.service';
@@ -25,6 +25,10 @@ interface RefundJob extends WaitsForDatabase {
   refundId: string;
 }
 /** The longest a job waits for an unreachable database before it tries again. */
+/** How long a refund handed to the node may take to be in a block before its job is retried (and looks it up). */
+const REFUND_INCLUSION_MS = 60_000;
+/** How long bytes refused for their sequence are looked for in blocks before they are given up (a lagging tx index). */
+const REFUND_INDEX_GRACE_MS = 3_000;
 const DATABASE_WAIT_MAX_MS = 60_000;
 
 /**
@@ -39,6 +43,10 @@ async function putBack<J>(job: Job<J>, token: string, delayMs: number, data: Par
 
 const m = {
   jobs: metric.counter({ name: 'clearing_jobs_total', help: 'clearing, deadline and refund jobs by outcome', labelNames: ['queue', 'outcome'] }),
+  unconfirmed: metric.gauge({
+    name: 'clearing_refunds_unconfirmed',
+    help: 'refunds not confirmed on chain CLEARING_REFUND_ALERT_SECONDS after they were created (pending, broadcast or failed): alert when above 0',
+  }),
   refunds: metric.counter({ name: 'clearing_refunds_total', help: 'refunds by reason and outcome', labelNames: ['reason', 'outcome'] }),
 };
 
@@ -156,6 +164,7 @@ export class ClearingJobs implements OnModuleInit, OnApplicationShutdown {
       await this.queueRefund(id);
       this.logger.warn(`recovery sweep: refund ${id} was not confirmed and had no job; queued again`);
     }
+    m.unconfirmed.set(await this.store.unconfirmedRefunds(this.env.CLEARING_REFUND_ALERT_SECONDS * 1000));
     return { operations: requeuedOps, refunds: requeuedRefunds };
   }
 
@@ -276,6 +285,35 @@ export class ClearingJobs implements OnModuleInit, OnApplicationShutdown {
     if (view?.state === 'failed') await this.enqueueRefund(operationId, 'failure');
   }
 
+  /** Signs the refund if it has no live signed transaction, and hands it to the node, under the wallet's lock. */
+  private submitRefund(row: RefundRow, wallet: HotWallet, stored: SignedTx | undefined): Promise<SignedTx> {
+    return this.store.withHotWallet(row.chain_id, wallet.address, async (next) => {
+      let current = stored;
+      let atLeast = next;
+      for (let attempt = 0; attempt < 3; attempt++) {
+        if (!current) {
+          const fresh = await wallet.signSend(row.recipient, BigInt(row.amount), row.denom, `Unstuck refund (${row.reason}) for clearing ${row.operation_id}`, atLeast);
+          // Stored (committed) before it is broadcast: a crash after the broadcast finds these bytes, never signs others.
+          await this.store.saveSignedRefund(row.id, fresh.hash, fresh.bytes);
+          const saved = await this.store.refund(row.id);
+          current = { bytes: new Uint8Array(saved!.signed_tx!), hash: saved!.tx_hash! };
+        }
+        await this.store.setRefundStatus(row.id, 'broadcast');
+        const handed = await wallet.submit(current);
+        if (handed.outcome === 'accepted') return { result: current, nextSequence: HotWallet.sequenceOf(current) + 1n };
+        // Refused for its sequence. A block may hold these very bytes already (the node's tx index lagging): then
+        // they are the refund; else they can never land, and the refund is signed anew for the sequence expected.
+        if (await wallet.waitIncluded(current.hash, REFUND_INDEX_GRACE_MS)) return { result: current };
+        m.refunds.inc({ reason: row.reason, outcome: 'resigned' });
+        this.logger.warn(`refund ${row.id}: ${current.hash} refused (${handed.log}) and in no block; signed again`);
+        await this.store.abandonSignedRefund(row.id, current.hash);
+        current = undefined;
+        atLeast = handed.expected;
+      }
+      throw new Error(`refund ${row.id}: the node kept refusing its sequence`);
+    });
+  }
+
   /** Recounts an operation's progress and announces it. */
   async settle(operationId: string): Promise<'completed' | 'progress' | 'unchanged'> {
     const settled = await this.store.settleProgress(operationId);
@@ -284,33 +322,35 @@ export class ClearingJobs implements OnModuleInit, OnApplicationShutdown {
     return settled.outcome;
   }
 
-  /** Signs (once, stored), broadcasts and confirms one refund. */
+  /**
+   * Signs (stored before it is broadcast), hands to the node and confirms one refund. Signing and handing over run
+   * under the hot wallet's lock in PostgreSQL, one refund at a time per wallet, with the sequence tracked there:
+   * concurrent refunds get consecutive sequences instead of the same one. Signed bytes refused for their sequence
+   * that no block holds (after a few blocks' grace, for a node whose tx index lags) can never land: they are kept as
+   * abandoned and the refund is signed again. Bytes a block already holds are never signed again.
+   */
   private async refund(job: Job<RefundJob>): Promise<void> {
     const row = await this.store.refund(job.data.refundId);
     if (!row || row.refund_status === 'confirmed') return;
     const chain = this.chains.get(row.chain_id);
     if (!chain) throw new UnrecoverableError(`no hot wallet on ${row.chain_id}`);
-    let signed: SignedTx | undefined = row.signed_tx && row.tx_hash ? { bytes: new Uint8Array(row.signed_tx), hash: row.tx_hash } : undefined;
-    if (!signed) {
-      // Nothing was signed before, or a crash came between signing and storing: then nothing was broadcast either.
-      const fresh = await chain.wallet.signSend(row.recipient, BigInt(row.amount), row.denom, `Unstuck refund (${row.reason}) for clearing ${row.operation_id}`);
-      await this.store.saveSignedRefund(row.id, fresh.hash, fresh.bytes);
-      const stored = await this.store.refund(row.id);
-      signed = { bytes: new Uint8Array(stored!.signed_tx!), hash: stored!.tx_hash! };
+    const stored: SignedTx | undefined = row.signed_tx && row.tx_hash ? { bytes: new Uint8Array(row.signed_tx), hash: row.tx_hash } : undefined;
+    // Broadcast before a crash? Then it may be in a block already: look it up before anything else.
+    let result = stored && row.refund_status === 'broadcast' ? await chain.wallet.find(stored.hash) : null;
+    let signed = stored;
+    if (!result) {
+      signed = await this.submitRefund(row, chain.wallet, stored);
+      result = await chain.wallet.waitIncluded(signed.hash, REFUND_INCLUSION_MS);
+      if (!result) throw new Error(`refund ${row.id}: transaction ${signed.hash} is in no block after ${REFUND_INCLUSION_MS} ms; it is looked up again`);
     }
-    // Broadcast before a crash? Then it may be in a block already, and a node that no longer caches it would refuse
-    // the same bytes for their spent sequence: look it up first.
-    const landed = row.refund_status === 'broadcast' ? await chain.wallet.find(signed.hash) : null;
-    if (!landed) await this.store.setRefundStatus(row.id, 'broadcast');
-    const result = landed ?? (await chain.wallet.broadcast(signed));
     if (result.code !== 0) {
-      await this.store.setRefundStatus(row.id, 'failed', `refund transaction ${signed.hash} failed on chain with code ${result.code}`);
+      await this.store.setRefundStatus(row.id, 'failed', `refund transaction ${signed!.hash} failed on chain with code ${result.code}`);
       m.refunds.inc({ reason: row.reason, outcome: 'failed' });
       throw new UnrecoverableError(`refund ${row.id} failed on chain (code ${result.code})`);
     }
     await this.store.setRefundStatus(row.id, 'confirmed');
     m.refunds.inc({ reason: row.reason, outcome: 'confirmed' });
-    this.logger.log(`refund ${row.id} (${row.reason}, ${row.amount}${row.denom} to ${row.recipient}) confirmed in ${signed.hash}`);
+    this.logger.log(`refund ${row.id} (${row.reason}, ${row.amount}${row.denom} to ${row.recipient}) confirmed in ${signed!.hash}`);
     if (row.reason === 'failure') await this.clearing.transition(row.operation_id, ['failed'], 'refunded');
     else await this.clearing.announce(row.operation_id, null);
   }

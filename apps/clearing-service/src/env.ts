@@ -47,6 +47,8 @@ export const envShape = {
   CLEARING_SWEEP_SECONDS: envVar.int(60, 1, 86_400),
   /** An operation or refund is swept only after this long unchanged, so that one whose job is being queued is left alone. */
   CLEARING_SWEEP_QUIET_SECONDS: envVar.int(30, 0, 86_400),
+  /** A refund not confirmed this long after it was created counts in clearing_refunds_unconfirmed (alert on > 0). */
+  CLEARING_REFUND_ALERT_SECONDS: envVar.int(600, 1, 30 * 86_400),
 };
 
 export type AppEnv = EnvOf<typeof envShape>;

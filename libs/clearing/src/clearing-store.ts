@@ -454,7 +454,44 @@ export class ClearingStore {
     return { operations, refunds: refunds.map((r) => r.id) };
   }
 
+  /** Refunds not confirmed `olderThanMs` after they were created: what an operator is alerted to. */
+  async unconfirmedRefunds(olderThanMs: number): Promise<number> {
+    const [row] = await this.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM refunds WHERE refund_status <> 'confirmed' AND created_at < now() - make_interval(secs => $1::float8 / 1000)`,
+      [olderThanMs],
+    );
+    return row?.n ?? 0;
+  }
+
   /** Keeps the signed refund before it is broadcast: a retry re-broadcasts these bytes rather than signing anew. */
+  /**
+   * Runs `fn` holding the hot wallet's row lock (one signer per wallet and chain, whatever the number of processes),
+   * with the sequence after the last transaction the node accepted; `fn` answers the next one to keep. The lock is a
+   * transaction of its own: what `fn` writes through the store (signed bytes) commits at once, before it broadcasts.
+   */
+  async withHotWallet<T>(chainId: string, address: string, fn: (nextSequence: bigint | undefined) => Promise<{ result: T; nextSequence?: bigint }>): Promise<T> {
+    await this.db.query(`INSERT INTO hot_wallet_accounts (chain_id, address) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [chainId, address]);
+    return this.db.write(async (m) => {
+      const [row] = (await m.query(`SELECT next_sequence::text AS next FROM hot_wallet_accounts WHERE chain_id = $1 AND address = $2 FOR UPDATE`, [chainId, address])) as Array<{
+        next: string | null;
+      }>;
+      const { result, nextSequence } = await fn(row?.next == null ? undefined : BigInt(row.next));
+      if (nextSequence !== undefined) {
+        await m.query(`UPDATE hot_wallet_accounts SET next_sequence = $3, updated_at = now() WHERE chain_id = $1 AND address = $2`, [chainId, address, nextSequence.toString()]);
+      }
+      return result;
+    });
+  }
+
+  /** A refund's signed transaction that can never land (its sequence went to another, it is in no block): kept as abandoned, to be signed anew. */
+  async abandonSignedRefund(id: string, txHash: string): Promise<void> {
+    await this.db.query(
+      `UPDATE refunds SET abandoned_tx_hashes = abandoned_tx_hashes || tx_hash, tx_hash = NULL, signed_tx = NULL, refund_status = 'pending', updated_at = now()
+        WHERE id = $1 AND tx_hash = $2`,
+      [id, txHash],
+    );
+  }
+
   async saveSignedRefund(id: string, txHash: string, signed: Uint8Array): Promise<void> {
     await this.db.query(`UPDATE refunds SET tx_hash = $2, signed_tx = $3, attempts = attempts + 1, updated_at = now() WHERE id = $1 AND signed_tx IS NULL`, [
       id,

@@ -11,6 +11,7 @@ import { IngestGaps1732100000009 } from './1732100000009-ingest-gaps';
 import { AsyncAcknowledgements1732100000010 } from './1732100000010-async-acknowledgements';
 import { ChannelCounterparties1732100000011 } from './1732100000011-channel-counterparties';
 import { ClearingPacketHolds1732100000012 } from './1732100000012-clearing-packet-holds';
+import { HotWalletSequences1732100000013 } from './1732100000013-hot-wallet-sequences';
 
 /** In order. Listed explicitly (not globbed) so the built JS and the tests run the same migrations. */
 export const MIGRATIONS = [
@@ -27,6 +28,7 @@ export const MIGRATIONS = [
   AsyncAcknowledgements1732100000010,
   ChannelCounterparties1732100000011,
   ClearingPacketHolds1732100000012,
+  HotWalletSequences1732100000013,
 ];
 export { PERFORMANCE_INDEXES } from './1732100000001-performance-indexes';
 export { PACKET_FLOW_INDEXES, STATS_TABLE_INDEXES } from './1732100000004-stats-indexes';
