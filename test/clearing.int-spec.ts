@@ -149,6 +149,8 @@ describe('clearing (chain-sim, built services, real servers)', () => {
       CLEARING_JOB_LOCK_MS: '3000',
       // A relay that takes longer is a relayer failure (chain-sim's /relay-latency makes one on demand).
       RELAYER_TIMEOUT_MS: '2000',
+      // Relays not seen on chain 2 s after the relayer returned are relayed again (before the 8 s deadline).
+      CLEARING_RELAY_CHECK_SECONDS: '2',
       // The recovery sweep every 2 s, for what has been unchanged 3 s.
       CLEARING_SWEEP_SECONDS: '2',
       CLEARING_SWEEP_QUIET_SECONDS: '3',
@@ -302,6 +304,20 @@ describe('clearing (chain-sim, built services, real servers)', () => {
     expect((await call('POST', '/api/v1/clearing/quote', { packets: [] })).status).toBe(400);
     expect((await call('POST', '/api/v1/clearing/verify-payment', { token: 'x'.repeat(43), tx_hash: 'A'.repeat(64) })).body.error.code).toBe('unknown_token');
     expect((await call('GET', '/api/v1/clearing/not-a-token')).status).toBe(400);
+  }, 60_000);
+
+  it('a relayer that says it relayed and did not: the packets are relayed again before the deadline, and the operation completes', async () => {
+    const q = await quoteFor(await stuckPacket());
+    await sim.call('/relay-mode', { ignore_next: 1 });
+    try {
+      expect((await verify(q, await pay(q))).status).toBe(200);
+      const done = await until(q, 'completed', 30_000);
+      expect(done).toMatchObject({ refunds: [], progress: { total: 1, cleared: 1 } });
+    } finally {
+      await sim.call('/relay-mode', { ignore_next: 0 });
+    }
+    const metrics = await (await fetch('http://127.0.0.1:23351/metrics')).text();
+    expect(sumSamples(metrics, 'clearing_jobs_total', 'queue="clearing"', 'outcome="relayed_again"')).toBeGreaterThanOrEqual(1);
   }, 60_000);
 
   it('fails when the relays never land within the deadline, and refunds the payment by a real broadcast', async () => {

@@ -149,6 +149,11 @@ export function startAdminServer(network: SimNetwork, endpoints: Map<string, Cha
           });
           if (gone) return;
         }
+        if (network.relaysToIgnore > 0) {
+          // A relayer that says it relayed and did not (Hermes printing status: success after its submission failed).
+          network.relaysToIgnore -= 1;
+          return reply(200, { relayed: sequences.map((s) => ({ sequence: String(s), action: 'recv' })) });
+        }
         return reply(200, { relayed: sequences.map((s) => ({ sequence: String(s), action: network.relay(chainId, channel, String(s), relayer) })) });
       }
       if (route === 'POST /ibc-v2-packet') {
@@ -162,6 +167,12 @@ export function startAdminServer(network: SimNetwork, endpoints: Map<string, Cha
         if (!network.chains.has(a) || !network.chains.has(b) || a === b) throw new BadRequest(`a_chain_id and b_chain_id must be two different chains of ${[...network.chains.keys()].join(', ')}`);
         const path = network.openChannel(a, b);
         return reply(200, { a: path.a, b: path.b });
+      }
+      if (route === 'POST /relay-mode') {
+        const n = Number(body.ignore_next);
+        if (!Number.isInteger(n) || n < 0 || n > 1000) throw new BadRequest('ignore_next must be an integer 0–1000');
+        network.relaysToIgnore = n;
+        return reply(200, { ignore_next: n });
       }
       if (route === 'POST /relay-latency') {
         const ms = Number(body.ms);

@@ -120,6 +120,8 @@ export class SimNetwork {
   readonly halted = new Set<string>();
   /** How long `POST /relay` waits before acting, as a relayer takes time to build proofs (fault tests kill the caller meanwhile). */
   relayLatencyMs = 0;
+  /** How many of the next `POST /relay` calls answer as done and relay nothing (a relayer's false success). */
+  relaysToIgnore = 0;
   readonly onBlock: Array<(chain: SimChain, block: SimBlock) => void> = [];
 
   constructor(

@@ -20,6 +20,8 @@ interface OperationJob extends WaitsForDatabase {
   due?: number;
   /** On a deadline job: it has waited for ingest already (said once in the log). */
   waitedForIngest?: boolean;
+  /** On a check job: which round of 'has the chain shown the relays yet?' this is (1, 2 …). */
+  round?: number;
 }
 interface RefundJob extends WaitsForDatabase {
   refundId: string;
@@ -55,7 +57,7 @@ const clearQueueName = (chainId: string) => `clearing-${chainId.replace(/[^A-Za-
 
 export function relayerFor(env: AppEnv): RelayerPort {
   return env.CLEARING_RELAYER === 'hermes'
-    ? new HermesRelayer(env.HERMES_BIN, { configFile: env.HERMES_CONFIG || undefined, timeoutMs: env.RELAYER_TIMEOUT_MS })
+    ? new HermesRelayer(env.HERMES_BIN, { configFile: env.HERMES_CONFIG || undefined, timeoutMs: env.RELAYER_TIMEOUT_MS, keys: env.HERMES_KEYS })
     : new SimRelayer(env.CHAIN_SIM_ADMIN_URL, 'unstuck-clearing', env.RELAYER_TIMEOUT_MS);
 }
 
@@ -109,7 +111,7 @@ export class ClearingJobs implements OnModuleInit, OnApplicationShutdown {
       this.workers.push(worker);
     }
     this.deadlineQueue = new Queue<OperationJob>('clearing-deadlines', { connection: this.connection, prefix, defaultJobOptions: { attempts: 10, backoff, removeOnComplete: 1000, removeOnFail: 1000 } });
-    this.workers.push(new Worker<OperationJob>('clearing-deadlines', (job, token) => this.unlessDatabaseDown('deadline', job, token, () => this.deadline(job, token)), { connection: this.connection, prefix, concurrency: 4 }));
+    this.workers.push(new Worker<OperationJob>('clearing-deadlines', (job, token) => this.unlessDatabaseDown('deadline', job, token, () => (job.name === 'check' ? this.check(job) : this.deadline(job, token))), { connection: this.connection, prefix, concurrency: 4 }));
     this.refundQueue = new Queue<RefundJob>('refunds', { connection: this.connection, prefix, defaultJobOptions: { attempts: 20, backoff, removeOnComplete: 1000, removeOnFail: 1000 } });
     this.workers.push(new Worker<RefundJob>('refunds', (job, token) => this.unlessDatabaseDown('refund', job, token, () => this.refund(job)), { connection: this.connection, prefix, concurrency: 2, lockDuration: this.env.CLEARING_JOB_LOCK_MS, stalledInterval: 5_000 }));
     for (const w of this.workers) w.on('error', (e) => this.logger.warn(`worker error: ${e.message}`));
@@ -200,6 +202,16 @@ export class ClearingJobs implements OnModuleInit, OnApplicationShutdown {
     // Packets someone already cleared count at once (their events may have come before the payment).
     if ((await this.store.markResolvedFromPacketTables(operationId)) > 0 && (await this.settle(operationId)) === 'completed') return;
     if (view.state === 'paid') await this.clearing.transition(operationId, ['paid'], 'clearing');
+    await this.relayPending(operationId);
+    const delay = this.env.CLEARING_DEADLINE_SECONDS * 1000;
+    const due = Date.now() + delay;
+    await this.deadlineQueue.add('deadline', { operationId, due }, { jobId: `deadline-${operationId}`, delay });
+    await this.scheduleCheck(operationId, 1, due);
+    m.jobs.inc({ queue: 'clearing', outcome: 'relayed' });
+  }
+
+  /** Hands the operation's packets not seen cleared yet to the relayer, one call per channel. */
+  private async relayPending(operationId: string): Promise<number> {
     const pending = await this.store.pendingPackets(operationId);
     const byChannel = new Map<string, typeof pending>();
     for (const p of pending) {
@@ -217,9 +229,38 @@ export class ClearingJobs implements OnModuleInit, OnApplicationShutdown {
       }
       await this.store.markRelayed(operationId, group);
     }
-    const delay = this.env.CLEARING_DEADLINE_SECONDS * 1000;
-    await this.deadlineQueue.add('deadline', { operationId, due: Date.now() + delay }, { jobId: `deadline-${operationId}`, delay });
-    m.jobs.inc({ queue: 'clearing', outcome: 'relayed' });
+    return pending.length;
+  }
+
+  /** A check CLEARING_RELAY_CHECK_SECONDS from now, if there is time for another relay before the deadline. */
+  private async scheduleCheck(operationId: string, round: number, due: number): Promise<void> {
+    const delay = this.env.CLEARING_RELAY_CHECK_SECONDS * 1000;
+    if (round > this.env.CLEARING_RELAY_ROUNDS || Date.now() + delay >= due) return;
+    await this.deadlineQueue.add('check', { operationId, due, round }, { jobId: `check-${operationId}-${round}`, delay });
+  }
+
+  /**
+   * A relayer's word is not proof (Hermes prints `status: success` after failing to submit): the packets count as
+   * cleared only once ingest has seen them on chain. Those not seen a few blocks after the relayer returned are
+   * relayed again, while the deadline leaves time, instead of waiting for the deadline to refund.
+   */
+  private async check(job: Job<OperationJob>): Promise<void> {
+    const { operationId, due, round = 1 } = job.data;
+    await this.store.markResolvedFromPacketTables(operationId);
+    if ((await this.settle(operationId)) === 'completed') return;
+    const view = await this.store.view(operationId);
+    if (!view || view.state !== 'clearing') return;
+    const pending = (await this.store.pendingPackets(operationId)).length;
+    if (pending === 0) return;
+    this.logger.warn(`clearing ${operationId}: ${pending} packet(s) not seen on chain ${this.env.CLEARING_RELAY_CHECK_SECONDS} s after the relayer returned; relaying them again (round ${round})`);
+    m.jobs.inc({ queue: 'clearing', outcome: 'relayed_again' });
+    try {
+      await this.relayPending(operationId);
+    } catch (e) {
+      // The deadline still judges the operation; a relayer failing now is only logged.
+      this.logger.warn(`clearing ${operationId}: relaying again failed: ${(e as Error).message}`);
+    }
+    if (due !== undefined) await this.scheduleCheck(operationId, round + 1, due);
   }
 
   /**

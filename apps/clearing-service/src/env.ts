@@ -19,6 +19,11 @@ export const envShape = {
   CHAIN_SIM_ADMIN_URL: envVar.string('http://127.0.0.1:26600'),
   HERMES_BIN: envVar.string('hermes'),
   HERMES_CONFIG: z.string().default(''),
+  /**
+   * Hermes key names (in its keyring, on every chain: `hermes keys add --key-name K …`) lent one run at a time: runs
+   * in parallel up to their number, never two on one key. Empty: the config's key_name, one run at a time.
+   */
+  HERMES_KEYS: envVar.list([]),
   RELAYER_TIMEOUT_MS: envVar.int(120_000, 100),
   /** Fee schedule, in base units of each payment chain's fee denom. */
   CLEARING_BASE_FEE: envVar.int(50_000, 0),
@@ -35,6 +40,12 @@ export const envShape = {
    */
   CLEARING_DEADLINE_GRACE_SECONDS: envVar.int(3_600, 0),
   CLEARING_ATTEMPTS: envVar.int(5, 1, 100),
+  /**
+   * After the relayer returns, how long until the packets it relayed must be seen on chain (by ingest) before they
+   * are relayed again (a relayer's success is not proof), and how many times at most, all before the deadline.
+   */
+  CLEARING_RELAY_CHECK_SECONDS: envVar.int(30, 1, 86_400),
+  CLEARING_RELAY_ROUNDS: envVar.int(3, 0, 100),
   CLEARING_BACKOFF_MS: envVar.int(2_000, 10),
   CLEARING_CONCURRENCY_PER_CHAIN: envVar.int(4, 1, 100),
   /**

@@ -1,7 +1,7 @@
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HermesRelayer, RelayerError } from './relayer';
+import { HermesRelayer, KeyPool, RelayerError } from './relayer';
 
 /** A fake `hermes` that records its arguments and answers like Hermes does with --json. */
 function fakeHermes(answer: string, exitCode = 0): { bin: string; argsFile: string } {
@@ -42,5 +42,53 @@ describe('HermesRelayer', () => {
 
   it('reports a missing binary as a permanent failure', async () => {
     await expect(new HermesRelayer('/nonexistent/hermes', { timeoutMs: 5_000 }).clear(request)).rejects.toMatchObject({ transient: false, message: expect.stringContaining('not found') });
+  });
+
+  it('passes the key it holds to hermes, for both chains', async () => {
+    const { bin, argsFile } = fakeHermes(`${JSON.stringify({ status: 'success', result: [] })}\n`);
+    await new HermesRelayer(bin, { timeoutMs: 5_000, keys: ['relayer-1'] }).clear(request);
+    expect(JSON.parse(readFileSync(argsFile, 'utf8'))).toEqual(expect.arrayContaining(['--key-name', 'relayer-1', '--counterparty-key-name', 'relayer-1']));
+  });
+});
+
+describe('KeyPool', () => {
+  /** Runs `n` jobs of `ms` each at once and records, per key, the most runs that held it at the same time. */
+  async function overlap(pool: KeyPool, n: number, ms: number) {
+    const holding = new Map<string, number>();
+    const most = new Map<string, number>();
+    let concurrent = 0;
+    let peak = 0;
+    await Promise.all(
+      Array.from({ length: n }, () =>
+        pool.with(async (key) => {
+          const k = key ?? '(config)';
+          holding.set(k, (holding.get(k) ?? 0) + 1);
+          most.set(k, Math.max(most.get(k) ?? 0, holding.get(k)!));
+          peak = Math.max(peak, ++concurrent);
+          await new Promise((r) => setTimeout(r, ms));
+          concurrent -= 1;
+          holding.set(k, holding.get(k)! - 1);
+        }),
+      ),
+    );
+    return { most, peak };
+  }
+
+  it('never lends one key to two runs at once; runs in parallel up to the number of keys', async () => {
+    const { most, peak } = await overlap(new KeyPool(['a', 'b', 'c']), 12, 20);
+    expect([...most.values()].every((n) => n === 1)).toBe(true);
+    expect(peak).toBe(3);
+  });
+
+  it('with no key named, runs take turns on the config key', async () => {
+    const { most, peak } = await overlap(new KeyPool([]), 5, 10);
+    expect(most.get('(config)')).toBe(1);
+    expect(peak).toBe(1);
+  });
+
+  it('gives the key back when a run fails', async () => {
+    const pool = new KeyPool(['only']);
+    await expect(pool.with(async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    expect(await pool.with(async (k) => k)).toBe('only');
   });
 });

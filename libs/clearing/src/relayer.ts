@@ -34,19 +34,49 @@ export interface RelayerPort {
 }
 
 /**
+ * Signing keys lent one run at a time: two Hermes runs signing with one key at once race for its account sequence
+ * and one of them fails. With no key named, the config's own key is the only one, and runs take turns.
+ */
+export class KeyPool {
+  private readonly free: Array<string | undefined>;
+  private readonly waiting: Array<(key: string | undefined) => void> = [];
+
+  constructor(keys: readonly string[]) {
+    this.free = keys.length ? [...keys] : [undefined];
+  }
+
+  /** Runs `fn` with a key no other run holds meanwhile. */
+  async with<T>(fn: (key: string | undefined) => Promise<T>): Promise<T> {
+    const key = this.free.length ? this.free.shift() : await new Promise<string | undefined>((resolve) => this.waiting.push(resolve));
+    try {
+      return await fn(key);
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next(key);
+      else this.free.push(key);
+    }
+  }
+}
+
+/**
  * The real Hermes CLI: `hermes --json clear packets --chain <src> --port <port> --channel <channel>
- * --packet-sequences <a,b,c>`. With --json Hermes prints one JSON object per line; the last one carries
- * `status` ("success" or "error") and `result`.
+ * --packet-sequences <a,b,c> [--key-name K --counterparty-key-name K]`. With --json Hermes prints one JSON object
+ * per line; the last one carries `status` ("success" or "error") and `result`. A run holds one signing key of the
+ * pool (HERMES_KEYS) for its duration: at most one run per key at a time. Its "success" is not proof that anything
+ * was relayed: the clearing service counts a packet cleared only once ingest sees it on chain.
  */
 export class HermesRelayer implements RelayerPort {
   readonly name = 'hermes';
+  private readonly keys: KeyPool;
 
   constructor(
     private readonly binary: string,
-    private readonly options: { configFile?: string; timeoutMs: number },
-  ) {}
+    private readonly options: { configFile?: string; timeoutMs: number; keys?: readonly string[] },
+  ) {
+    this.keys = new KeyPool(options.keys ?? []);
+  }
 
-  args(r: ClearRequest): string[] {
+  args(r: ClearRequest, key?: string): string[] {
     return [
       ...(this.options.configFile ? ['--config', this.options.configFile] : []),
       '--json',
@@ -60,12 +90,17 @@ export class HermesRelayer implements RelayerPort {
       r.srcChannel,
       '--packet-sequences',
       r.sequences.join(','),
+      ...(key ? ['--key-name', key, '--counterparty-key-name', key] : []),
     ];
   }
 
   clear(r: ClearRequest): Promise<ClearResult> {
+    return this.keys.with((key) => this.run(r, key));
+  }
+
+  private run(r: ClearRequest, key: string | undefined): Promise<ClearResult> {
     return new Promise((resolve, reject) => {
-      execFile(this.binary, this.args(r), { timeout: this.options.timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      execFile(this.binary, this.args(r, key), { timeout: this.options.timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
         const last = lastJson(stdout);
         if (error && (error as NodeJS.ErrnoException).code === 'ENOENT') {
           return reject(new RelayerError(`hermes binary ${this.binary} not found`, false));
