@@ -2,6 +2,7 @@ import { Secp256k1HdWallet } from '@cosmjs/amino';
 import { io as connectClient, type Socket } from 'socket.io-client';
 import { loadEnv } from '@unstuck/config';
 import { createDataSource, Database, dbEnvShape } from '@unstuck/db';
+import { DEV_INTERNAL_SECRET, DEV_SECRET } from '@unstuck/auth';
 import { ChainSimAdmin, serverDownFor, startBuiltApp, sumSamples, untilReady, waitFor, writeChainsFile, type ServiceProcess } from '@unstuck/testing';
 import { adr036SignDoc } from '../apps/api-gateway/src/auth/adr036';
 
@@ -248,6 +249,14 @@ describe('clearing (chain-sim, built services, real servers)', () => {
       [packet.src_chain_id, packet.src_channel, packet.sequence],
     );
     expect(live).toHaveLength(1);
+  });
+
+  it('the internal API takes the internal secret only: GATEWAY_SECRET, which signs sign-in tokens, never travels nor opens it', async () => {
+    const post = (secret: string) =>
+      fetch('http://127.0.0.1:23351/internal/v1/clearing/quote', { method: 'POST', headers: { 'content-type': 'application/json', 'x-internal-secret': secret }, body: '{}' });
+    expect((await post(DEV_SECRET)).status).toBe(401);
+    // The right secret passes the door (and the empty body is then refused for what it lacks).
+    expect((await post(DEV_INTERNAL_SECRET)).status).toBe(400);
   });
 
   it('notices a payment by itself (ingest sees the CLR- memo), and refunds the excess of an overpayment with a signed transaction', async () => {

@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { envVar, type EnvOf } from '@unstuck/config';
 import { browserFacingEnvShape, platformEnvShape } from '@unstuck/platform';
-import { authEnvShape } from '@unstuck/auth';
+import { authEnvShape, internalEnvShape } from '@unstuck/auth';
 
 
 export const envShape = {
   ...platformEnvShape,
   GATEWAY_PORT: envVar.port(3000),
   ...authEnvShape,
+  ...internalEnvShape,
   ...browserFacingEnvShape,
   BODY_LIMIT_BYTES: envVar.int(16 * 1024, 256, 10 * 1024 * 1024),
   AUTH_CHALLENGE_TTL_SECONDS: envVar.int(300, 1, 3600),

@@ -6,7 +6,7 @@ import fastifyStatic from '@fastify/static';
 import { SwaggerModule } from '@nestjs/swagger';
 import type { Redis } from 'ioredis';
 import { REDIS } from '@unstuck/cache';
-import { assertProductionSecret } from '@unstuck/auth';
+import { assertProductionInternalSecret, assertProductionSecret } from '@unstuck/auth';
 import { repoRoot } from '@unstuck/config';
 import { runService } from '@unstuck/platform';
 import { AppModule } from './app.module';
@@ -27,6 +27,7 @@ runService({
   port: (env) => env.GATEWAY_PORT,
   module: (env) => {
     assertProductionSecret(env);
+    assertProductionInternalSecret(env);
     return AppModule.register(env);
   },
   http: (env) => ({ bodyLimit: env.BODY_LIMIT_BYTES }),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { authEnvShape } from '@unstuck/auth';
+import { internalEnvShape } from '@unstuck/auth';
 import { envVar, type EnvOf } from '@unstuck/config';
 import { platformEnvShape } from '@unstuck/platform';
 
@@ -9,7 +9,7 @@ export const DEV_HOT_WALLET_MNEMONIC =
 
 export const envShape = {
   ...platformEnvShape,
-  ...authEnvShape,
+  ...internalEnvShape,
   CLEARING_PORT: envVar.port(3001),
   CHAINS_FILE: envVar.string('config/chains.yaml'),
   /** The hot wallet: payment addresses on every chain, and the signer of refunds. A secret. */

@@ -8,8 +8,8 @@ import type { AppEnv } from './env';
 const PACKET = /^[A-Za-z0-9._-]{1,64}$/;
 
 /**
- * The clearing service's own API, called by the gateway only (it has signed the caller in): a shared secret in
- * `x-internal-secret`, the caller's wallet in the body. Answers `{"error": {"code", "message"}}` like the gateway,
+ * The clearing service's own API, called by the gateway only (it has signed the caller in): INTERNAL_SERVICE_SECRET
+ * in `x-internal-secret` (never GATEWAY_SECRET, which signs sign-in tokens), the caller's wallet in the body. Answers `{"error": {"code", "message"}}` like the gateway,
  * which passes 4xx answers through unchanged.
  */
 @Controller('internal/v1/clearing')
@@ -54,7 +54,7 @@ export class InternalController {
 
   private async answer(req: FastifyRequest, res: FastifyReply, status: number, work: () => Promise<unknown>): Promise<void> {
     const given = Buffer.from(String(req.headers['x-internal-secret'] ?? ''));
-    const secret = Buffer.from(this.env.GATEWAY_SECRET);
+    const secret = Buffer.from(this.env.INTERNAL_SERVICE_SECRET);
     if (given.length !== secret.length || !timingSafeEqual(given, secret)) {
       await res.status(401).send({ error: { code: 'unauthorized', message: 'internal API: missing or wrong x-internal-secret' } });
       return;

@@ -1,4 +1,4 @@
-import { assertProductionSecret } from '@unstuck/auth';
+import { assertProductionInternalSecret } from '@unstuck/auth';
 import { runService } from '@unstuck/platform';
 import { AppModule } from './app.module';
 import { envShape, productionProblems } from './env';
@@ -7,7 +7,7 @@ runService({
   envShape,
   port: (env) => env.CLEARING_PORT,
   module: (env) => {
-    assertProductionSecret(env);
+    assertProductionInternalSecret(env);
     const problems = productionProblems(env);
     if (problems.length) throw new Error(`clearing-service refuses to start in production:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     return AppModule.register(env);

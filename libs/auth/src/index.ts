@@ -1,1 +1,9 @@
-export { assertProductionSecret, authEnvShape, DEV_SECRET, WalletTokens } from './wallet-tokens';
+export {
+  assertProductionInternalSecret,
+  assertProductionSecret,
+  authEnvShape,
+  DEV_INTERNAL_SECRET,
+  DEV_SECRET,
+  internalEnvShape,
+  WalletTokens,
+} from './wallet-tokens';

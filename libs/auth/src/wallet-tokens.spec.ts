@@ -1,4 +1,4 @@
-import { assertProductionSecret, DEV_SECRET, WalletTokens } from './wallet-tokens';
+import { assertProductionInternalSecret, assertProductionSecret, DEV_INTERNAL_SECRET, DEV_SECRET, WalletTokens } from './wallet-tokens';
 
 describe('WalletTokens', () => {
   const tokens = new WalletTokens('s'.repeat(32));
@@ -18,5 +18,14 @@ describe('assertProductionSecret', () => {
     expect(() => assertProductionSecret({ NODE_ENV: 'production', GATEWAY_SECRET: DEV_SECRET })).toThrow(/GATEWAY_SECRET/);
     expect(() => assertProductionSecret({ NODE_ENV: 'production', GATEWAY_SECRET: 'p'.repeat(40) })).not.toThrow();
     expect(() => assertProductionSecret({ NODE_ENV: 'development', GATEWAY_SECRET: DEV_SECRET })).not.toThrow();
+  });
+});
+
+describe('assertProductionInternalSecret', () => {
+  it('refuses in production the development internal secret and one equal to GATEWAY_SECRET', () => {
+    expect(() => assertProductionInternalSecret({ NODE_ENV: 'production', INTERNAL_SERVICE_SECRET: DEV_INTERNAL_SECRET })).toThrow(/INTERNAL_SERVICE_SECRET is the development default/);
+    expect(() => assertProductionInternalSecret({ NODE_ENV: 'production', INTERNAL_SERVICE_SECRET: 'g'.repeat(40), GATEWAY_SECRET: 'g'.repeat(40) })).toThrow(/must differ from GATEWAY_SECRET/);
+    expect(() => assertProductionInternalSecret({ NODE_ENV: 'production', INTERNAL_SERVICE_SECRET: 'i'.repeat(40), GATEWAY_SECRET: 'g'.repeat(40) })).not.toThrow();
+    expect(() => assertProductionInternalSecret({ NODE_ENV: 'development', INTERNAL_SERVICE_SECRET: DEV_INTERNAL_SECRET })).not.toThrow();
   });
 });

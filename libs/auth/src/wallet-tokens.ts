@@ -17,6 +17,28 @@ export function assertProductionSecret(env: { NODE_ENV: string; GATEWAY_SECRET: 
   }
 }
 
+/** The development default of the secret the gateway proves itself to the clearing service with. */
+export const DEV_INTERNAL_SECRET = 'unstuck-development-internal-secret-change-me';
+
+/**
+ * Services calling each other's internal APIs (the gateway → clearing-service) prove it with a secret of its own:
+ * never GATEWAY_SECRET, which signs sign-in tokens and must never travel in a request.
+ */
+export const internalEnvShape = {
+  INTERNAL_SERVICE_SECRET: z.string().min(32, 'must be at least 32 characters').default(DEV_INTERNAL_SECRET),
+};
+
+/** Refuses, in production, the development internal secret, and one equal to GATEWAY_SECRET (it would travel). */
+export function assertProductionInternalSecret(env: { NODE_ENV: string; INTERNAL_SERVICE_SECRET: string; GATEWAY_SECRET?: string }): void {
+  if (env.NODE_ENV !== 'production') return;
+  if (env.INTERNAL_SERVICE_SECRET === DEV_INTERNAL_SECRET) {
+    throw new Error('INTERNAL_SERVICE_SECRET is the development default; set a secret of your own (32+ characters, the same on the gateway and clearing-service) in production');
+  }
+  if (env.GATEWAY_SECRET !== undefined && env.INTERNAL_SERVICE_SECRET === env.GATEWAY_SECRET) {
+    throw new Error('INTERNAL_SERVICE_SECRET must differ from GATEWAY_SECRET: it travels between services, GATEWAY_SECRET signs sign-in tokens and must not');
+  }
+}
+
 const ISSUER = 'unstuck';
 const AUDIENCE = 'unstuck-api';
 

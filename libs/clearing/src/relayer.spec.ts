@@ -1,7 +1,7 @@
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HermesRelayer, KeyPool, RelayerError } from './relayer';
+import { hermesEnv, HermesRelayer, KeyPool, RelayerError } from './relayer';
 
 /** A fake `hermes` that records its arguments and answers like Hermes does with --json. */
 function fakeHermes(answer: string, exitCode = 0): { bin: string; argsFile: string } {
@@ -48,6 +48,40 @@ describe('HermesRelayer', () => {
     const { bin, argsFile } = fakeHermes(`${JSON.stringify({ status: 'success', result: [] })}\n`);
     await new HermesRelayer(bin, { timeoutMs: 5_000, keys: ['relayer-1'] }).clear(request);
     expect(JSON.parse(readFileSync(argsFile, 'utf8'))).toEqual(expect.arrayContaining(['--key-name', 'relayer-1', '--counterparty-key-name', 'relayer-1']));
+  });
+});
+
+describe('hermesEnv', () => {
+  it('gives Hermes what it needs to run and none of the service\'s secrets', () => {
+    const env = hermesEnv({
+      PATH: '/usr/bin',
+      HOME: '/home/u',
+      RUST_LOG: 'info',
+      HERMES_CONFIG: '/etc/hermes.toml',
+      HOT_WALLET_MNEMONIC: 'twelve words',
+      DATABASE_URL: 'postgres://x',
+      INTERNAL_SERVICE_SECRET: 's',
+      GATEWAY_SECRET: 'g',
+      REDIS_URL: 'redis://x',
+    });
+    expect(env).toEqual({ PATH: '/usr/bin', HOME: '/home/u', RUST_LOG: 'info', HERMES_CONFIG: '/etc/hermes.toml' });
+  });
+
+  it('is what the hermes process actually gets', async () => {
+    process.env.HOT_WALLET_MNEMONIC = 'must not travel';
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'fake-hermes-env-'));
+      const envFile = join(dir, 'env.json');
+      const bin = join(dir, 'hermes');
+      writeFileSync(bin, `#!/usr/bin/env node\nrequire('fs').writeFileSync(${JSON.stringify(envFile)}, JSON.stringify(Object.keys(process.env)));\nprocess.stdout.write('{"status":"success","result":[]}\\n');\n`);
+      chmodSync(bin, 0o755);
+      await new HermesRelayer(bin, { timeoutMs: 5_000 }).clear(request);
+      const keys = JSON.parse(readFileSync(envFile, 'utf8')) as string[];
+      expect(keys).toContain('PATH');
+      expect(keys).not.toContain('HOT_WALLET_MNEMONIC');
+    } finally {
+      delete process.env.HOT_WALLET_MNEMONIC;
+    }
   });
 });
 

@@ -100,7 +100,7 @@ export class HermesRelayer implements RelayerPort {
 
   private run(r: ClearRequest, key: string | undefined): Promise<ClearResult> {
     return new Promise((resolve, reject) => {
-      execFile(this.binary, this.args(r, key), { timeout: this.options.timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      execFile(this.binary, this.args(r, key), { timeout: this.options.timeoutMs, maxBuffer: 16 * 1024 * 1024, env: hermesEnv() }, (error, stdout, stderr) => {
         const last = lastJson(stdout);
         if (error && (error as NodeJS.ErrnoException).code === 'ENOENT') {
           return reject(new RelayerError(`hermes binary ${this.binary} not found`, false));
@@ -114,6 +114,16 @@ export class HermesRelayer implements RelayerPort {
       });
     });
   }
+}
+
+/**
+ * What a Hermes run sees of the environment: what it needs to find its binary, keyring and config (PATH, HOME,
+ * Hermes' and Rust's own variables, proxies and certificates), never the service's secrets (the hot-wallet mnemonic,
+ * database URLs, the internal secret).
+ */
+export function hermesEnv(from: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const keep = /^(PATH|HOME|USER|LANG|LC_[A-Z]+|TZ|TMPDIR|SSL_CERT_FILE|SSL_CERT_DIR|HTTPS?_PROXY|NO_PROXY|https?_proxy|no_proxy|RUST_LOG|RUST_BACKTRACE|HERMES_[A-Z_]+)$/;
+  return Object.fromEntries(Object.entries(from).filter(([k]) => keep.test(k) && k !== 'HERMES_KEYS'));
 }
 
 function lastJson(stdout: string): { status?: string; result?: unknown } | undefined {

@@ -47,7 +47,7 @@ export class ClearingClient {
       async (path: string, body: unknown) => {
         const res = await fetch(`${env.CLEARING_URL}/internal/v1/clearing/${path}`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-internal-secret': env.GATEWAY_SECRET },
+          headers: { 'content-type': 'application/json', 'x-internal-secret': env.INTERNAL_SERVICE_SECRET },
           body: JSON.stringify(body),
           signal: AbortSignal.timeout(env.CLEARING_TIMEOUT_MS),
         });
