@@ -3,6 +3,7 @@ export { hashToken, isTokenShaped, MEMO_PREFIX, memoFor, newClearingToken, token
 export { checkPayment, type PaymentCheck, type PaymentExpectation, type PaymentFacts, type PaymentRefusal } from './payment-check';
 export { HermesRelayer, RelayerError, SimRelayer, type ClearRequest, type ClearResult, type RelayerPort } from './relayer';
 export { HotWallet, type HotWalletChain, type SignedTx } from './hot-wallet';
+export { hermesConfig, type HermesChainInput, type HermesConfig } from './hermes-config';
 export {
   ClearingStore,
   operationEvent,

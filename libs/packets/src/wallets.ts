@@ -23,6 +23,8 @@ export class InvalidWalletError extends Error {
 export interface RegistryChain {
   chainId: string;
   bech32Prefix: string;
+  /** Public gRPC endpoints (apis.grpc), as URLs, archive nodes first. */
+  grpc: string[];
   feeTokens: ReadonlyArray<{ denom: string; averageGasPrice?: string; lowGasPrice?: string; fixedMinGasPrice?: string }>;
 }
 
@@ -46,7 +48,8 @@ export function registryChains(): ReadonlyMap<string, RegistryChain> {
         ...decimal('lowGasPrice', t.lowGasPrice),
         ...decimal('fixedMinGasPrice', t.fixedMinGasPrice),
       }));
-      map.set(chain.chainId, { chainId: chain.chainId, bech32Prefix: chain.bech32Prefix, feeTokens });
+      const grpc = orderedAddresses(chain.apis?.grpc).map((a) => (/^[a-z]+:\/\//.test(a) ? a : `${a.endsWith(':443') ? 'https' : 'http'}://${a}`));
+      map.set(chain.chainId, { chainId: chain.chainId, bech32Prefix: chain.bech32Prefix, grpc, feeTokens });
     } catch {
       // A folder without a chain module (asset lists only) has nothing to offer.
     }
@@ -73,7 +76,7 @@ export function feeToken(chainId: string): { denom: string; gasPrice: string; be
 export function registryChainByName(name: string): { chainId: string; bech32Prefix: string; rpc: string[] } | undefined {
   if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(name)) return undefined;
   const root = join(dirname(require.resolve('chain-registry/package.json')), 'mainnet');
-  let chain: RawRegistryChain & { apis?: { rpc?: Array<{ address?: string; archive?: boolean }> } };
+  let chain: RawRegistryChain;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mod = require(join(root, name, 'chain.js')) as { default?: typeof chain } & typeof chain;
@@ -82,9 +85,7 @@ export function registryChainByName(name: string): { chainId: string; bech32Pref
     return undefined;
   }
   if (!chain.chainId || !chain.bech32Prefix) return undefined;
-  const endpoints = (chain.apis?.rpc ?? []).filter((e) => typeof e.address === 'string' && /^https:\/\/[^\s]+$/.test(e.address));
-  const ordered = [...endpoints.filter((e) => e.archive), ...endpoints.filter((e) => !e.archive)];
-  const rpc = [...new Set(ordered.map((e) => e.address!.replace(/:443\/?$/, '').replace(/\/$/, '')))];
+  const rpc = [...new Set(orderedAddresses(chain.apis?.rpc).filter((a) => /^https:\/\//.test(a)).map((a) => a.replace(/:443\/?$/, '').replace(/\/$/, '')))];
   return { chainId: chain.chainId, bech32Prefix: chain.bech32Prefix, rpc };
 }
 
@@ -104,9 +105,16 @@ function decimal<K extends string>(key: K, value: number | string | undefined): 
   return (/^[0-9]+(\.[0-9]+)?$/.test(text) ? { [key]: text } : {}) as { [P in K]?: string };
 }
 
+/** A registry API list's addresses, archive nodes first, without duplicates. */
+function orderedAddresses(list: Array<{ address?: string; archive?: boolean }> | undefined): string[] {
+  const valid = (list ?? []).filter((e) => typeof e.address === 'string' && /^[^\s]+$/.test(e.address));
+  return [...new Set([...valid.filter((e) => e.archive), ...valid.filter((e) => !e.archive)].map((e) => e.address!))];
+}
+
 interface RawRegistryChain {
   bech32Prefix?: string;
   chainId?: string;
+  apis?: { rpc?: Array<{ address?: string; archive?: boolean }>; grpc?: Array<{ address?: string; archive?: boolean }> };
   fees?: { feeTokens?: Array<{ denom: string; averageGasPrice?: number; lowGasPrice?: number; fixedMinGasPrice?: number }> };
 }
 

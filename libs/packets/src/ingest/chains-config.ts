@@ -25,6 +25,8 @@ const ChainEntrySchema = z
       .transform((v) => (typeof v === 'string' ? [v] : v))
       .refine((list) => new Set(list).size === list.length, 'lists an endpoint twice')
       .optional(),
+    /** The chain's gRPC endpoint, for the Hermes config (npm run hermes:config); default: chain-registry's when rpc comes from it. */
+    grpc: z.string().url().optional(),
     /** Budget per endpoint in HTTP requests per second (public nodes limit each client); overrides INGEST_RPC_REQUESTS_PER_SECOND. */
     requests_per_second: z.number().int().min(0).max(100_000).optional(),
     ws: z
@@ -43,6 +45,7 @@ const ChainEntrySchema = z
 const ChainConfigSchema = ChainEntrySchema.transform((entry, ctx) => {
   let chainId = entry.chain_id;
   let rpc = entry.rpc;
+  let rpcFromRegistry = false;
   if (entry.chain) {
     const registry = registryChainByName(entry.chain);
     if (!registry) {
@@ -50,6 +53,7 @@ const ChainConfigSchema = ChainEntrySchema.transform((entry, ctx) => {
       return z.NEVER;
     }
     chainId ??= registry.chainId;
+    rpcFromRegistry = rpc === undefined;
     rpc ??= registry.rpc.slice(0, REGISTRY_RPC_ENDPOINTS);
     if (rpc.length === 0) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['rpc'], message: `chain-registry lists no https RPC endpoint for ${entry.chain}: give rpc` });
@@ -59,7 +63,8 @@ const ChainConfigSchema = ChainEntrySchema.transform((entry, ctx) => {
   if (!chainId) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['chain_id'], message: 'is required (or name the chain with chain: <chain-registry name>)' });
   if (!rpc) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['rpc'], message: 'is required (or name the chain with chain: <chain-registry name>)' });
   if (!chainId || !rpc) return z.NEVER;
-  return { ...entry, chain_id: chainId, rpc };
+  /** Whether the endpoints are chain-registry's (then so may be the gRPC endpoint Hermes needs). */
+  return { ...entry, chain_id: chainId, rpc, ...(rpcFromRegistry ? { rpc_from_registry: true as const } : {}) };
 });
 
 export type ChainConfig = z.output<typeof ChainConfigSchema>;
