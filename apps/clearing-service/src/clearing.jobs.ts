@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { ClearingStore, HermesRelayer, HotWallet, RelayerError, SimRelayer, type RefundRow, type RelayerPort, type SignedTx } from '@unstuck/clearing';
+import type { PacketId } from '@unstuck/contracts';
 import { isConnectionError } from '@unstuck/db';
 import { metric } from '@unstuck/observability';
 import { ClearingService } from './clearing.service';
@@ -152,8 +153,7 @@ export class ClearingJobs implements OnModuleInit, OnApplicationShutdown {
       } else {
         // Its relays were submitted: it gets its deadline again, counted from now (ingest may still report them).
         await removeFinished(this.deadlineQueue, `deadline-${op.id}`);
-        const delay = this.env.CLEARING_DEADLINE_SECONDS * 1000;
-        await this.deadlineQueue.add('deadline', { operationId: op.id, due: Date.now() + delay }, { jobId: `deadline-${op.id}`, delay });
+        await this.queueDeadline(op.id);
       }
       this.logger.warn(`recovery sweep: operation ${op.id} was ${op.status} with no job; queued again`);
     }
@@ -202,17 +202,22 @@ export class ClearingJobs implements OnModuleInit, OnApplicationShutdown {
     // Packets someone already cleared count at once (their events may have come before the payment).
     if ((await this.store.markResolvedFromPacketTables(operationId)) > 0 && (await this.settle(operationId)) === 'completed') return;
     if (view.state === 'paid') await this.clearing.transition(operationId, ['paid'], 'clearing');
-    await this.relayPending(operationId);
-    const delay = this.env.CLEARING_DEADLINE_SECONDS * 1000;
-    const due = Date.now() + delay;
-    await this.deadlineQueue.add('deadline', { operationId, due }, { jobId: `deadline-${operationId}`, delay });
+    await this.relay(operationId, await this.store.pendingPackets(operationId));
+    const due = await this.queueDeadline(operationId);
     await this.scheduleCheck(operationId, 1, due);
     m.jobs.inc({ queue: 'clearing', outcome: 'relayed' });
   }
 
-  /** Hands the operation's packets not seen cleared yet to the relayer, one call per channel. */
-  private async relayPending(operationId: string): Promise<number> {
-    const pending = await this.store.pendingPackets(operationId);
+  /** The operation's deadline, CLEARING_DEADLINE_SECONDS from now (job id per operation); returns when it is due. */
+  private async queueDeadline(operationId: string): Promise<number> {
+    const delay = this.env.CLEARING_DEADLINE_SECONDS * 1000;
+    const due = Date.now() + delay;
+    await this.deadlineQueue.add('deadline', { operationId, due }, { jobId: `deadline-${operationId}`, delay });
+    return due;
+  }
+
+  /** Hands packets of the operation to the relayer, one call per channel, and marks them relayed. */
+  private async relay(operationId: string, pending: PacketId[]): Promise<void> {
     const byChannel = new Map<string, typeof pending>();
     for (const p of pending) {
       const k = `${p.src_chain_id}\u0000${p.src_port}\u0000${p.src_channel}`;
@@ -229,7 +234,6 @@ export class ClearingJobs implements OnModuleInit, OnApplicationShutdown {
       }
       await this.store.markRelayed(operationId, group);
     }
-    return pending.length;
   }
 
   /** A check CLEARING_RELAY_CHECK_SECONDS from now, if there is time for another relay before the deadline. */
@@ -250,12 +254,12 @@ export class ClearingJobs implements OnModuleInit, OnApplicationShutdown {
     if ((await this.settle(operationId)) === 'completed') return;
     const view = await this.store.view(operationId);
     if (!view || view.state !== 'clearing') return;
-    const pending = (await this.store.pendingPackets(operationId)).length;
-    if (pending === 0) return;
-    this.logger.warn(`clearing ${operationId}: ${pending} packet(s) not seen on chain ${this.env.CLEARING_RELAY_CHECK_SECONDS} s after the relayer returned; relaying them again (round ${round})`);
+    const pending = await this.store.pendingPackets(operationId);
+    if (pending.length === 0) return;
+    this.logger.warn(`clearing ${operationId}: ${pending.length} packet(s) not seen on chain ${this.env.CLEARING_RELAY_CHECK_SECONDS} s after the relayer returned; relaying them again (round ${round})`);
     m.jobs.inc({ queue: 'clearing', outcome: 'relayed_again' });
     try {
-      await this.relayPending(operationId);
+      await this.relay(operationId, pending);
     } catch (e) {
       // The deadline still judges the operation; a relayer failing now is only logged.
       this.logger.warn(`clearing ${operationId}: relaying again failed: ${(e as Error).message}`);

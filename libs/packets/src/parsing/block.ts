@@ -214,7 +214,9 @@ class TxParser {
       // Received here: this chain is the destination; the source is the chain at the other end of our channel.
       const src = this.counterparty(this.block.chainId, a.dstPort, a.dstChannel);
       if (!src) throw new MalformedEventError('unknown_counterparty', `no known chain behind ${a.dstPort}/${a.dstChannel} on ${this.block.chainId}`);
-      const ack = this.writeAcknowledgement(a);
+      // The acknowledgement the destination wrote in the same transaction, if it wrote one.
+      const written = this.sibling('write_acknowledgement', a);
+      const ack = written?.ackHex;
       const payload = packetFields(this.block, this.hash, msgIndex, packetId(src, a), a, this.block.chainId);
       payload.relayer = relayer;
       payload.effected = true;
@@ -222,7 +224,7 @@ class TxParser {
       const succeeded = acknowledgementSucceeded(ack);
       if (succeeded !== undefined) payload.ack_success = succeeded;
       // No write_acknowledgement beside the receipt: the application acknowledges later (async ack).
-      if (ack === undefined && !this.ackWrittenFor(a)) payload.ack_pending = true;
+      if (!written) payload.ack_pending = true;
       emit(this.block, this.out, this.hash, event.type, 'packet.received', payload);
       return;
     }
@@ -244,30 +246,16 @@ class TxParser {
    */
   private onAckWritten(event: AbciEvent): void {
     const w = parsePacketAttributes(event);
-    const received = this.events.some((e) => {
-      if (e.type !== 'recv_packet' || isIbcV2(e)) return false;
-      const r = parsePacketAttributes(e);
-      return r.sequence === w.sequence && r.srcChannel === w.srcChannel && r.srcPort === w.srcPort;
-    });
-    if (received) return;
+    if (this.sibling('recv_packet', w)) return;
     emit(this.block, this.out, this.hash, event.type, 'packet.ack_written', ackWrittenPayload(this.block, this.hash, w.msgIndex ?? 0, w, this.counterparty));
   }
 
-  /** Whether this transaction holds a write_acknowledgement for the packet (even one with an empty ack). */
-  private ackWrittenFor(recv: PacketAttributes): boolean {
-    return this.events.some((e) => {
-      if (e.type !== 'write_acknowledgement' || isIbcV2(e)) return false;
-      const w = parsePacketAttributes(e);
-      return w.sequence === recv.sequence && w.srcChannel === recv.srcChannel && w.srcPort === recv.srcPort;
-    });
-  }
-
-  /** The acknowledgement the destination wrote for this packet, in the same transaction as recv_packet. */
-  private writeAcknowledgement(recv: PacketAttributes): string | undefined {
+  /** The event of `type` in this transaction for the same packet (source port, channel, sequence) as `p`, parsed. */
+  private sibling(type: 'recv_packet' | 'write_acknowledgement', p: PacketAttributes): PacketAttributes | undefined {
     for (const e of this.events) {
-      if (e.type !== 'write_acknowledgement' || isIbcV2(e)) continue;
-      const w = parsePacketAttributes(e);
-      if (w.sequence === recv.sequence && w.srcChannel === recv.srcChannel && w.srcPort === recv.srcPort) return w.ackHex;
+      if (e.type !== type || isIbcV2(e)) continue;
+      const s = parsePacketAttributes(e);
+      if (s.sequence === p.sequence && s.srcChannel === p.srcChannel && s.srcPort === p.srcPort) return s;
     }
     return undefined;
   }
