@@ -47,6 +47,7 @@ describe('CometRpcClient against chain-sim mainnet endpoints', () => {
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((c) => c.close()));
     Object.assign(pruned.profile, { requestsPerSecond: 0 });
+    Object.assign(archive.profile, { latencyMs: 0 });
     await pruned.start();
     await archive.start();
   });
@@ -118,7 +119,10 @@ describe('CometRpcClient against chain-sim mainnet endpoints', () => {
   });
 
   it('waits out a 429 on one endpoint while the other serves, and honours Retry-After when it is the only one', async () => {
+    // The archive answers slower, so the client prefers the rate-limited endpoint until it is refused (without
+    // this, which endpoint is faster is up to the machine, and the pruned one may never be asked).
     Object.assign(pruned.profile, { requestsPerSecond: 2 });
+    Object.assign(archive.profile, { latencyMs: 40 });
     const both = client([url(pruned), url(archive)], { requestsPerSecond: 50 });
     const refusedBefore = pruned.refusedForRate;
     for (let i = 0; i < 10; i++) expect(readBlocksAnswer(await both.blocksAnswer(heights(hub.height - 4, 5)))).toHaveLength(5);
