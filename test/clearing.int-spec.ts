@@ -24,7 +24,8 @@ describe('clearing (chain-sim, built services, real servers)', () => {
   const sim = new ChainSimAdmin(SIM_ADMIN);
   let wallet = '';
   let jwt = '';
-  const ghostChannel = `channel-${9_000 + Math.floor(Math.random() * 900)}`;
+  /** A channel chain-sim opens but sends nothing on: packets written straight into the tables there are never relayed. */
+  let ghost = { channel: '', counterparty: '' };
   let clearingEnv: Record<string, string> = {};
 
   const call = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
@@ -41,20 +42,37 @@ describe('clearing (chain-sim, built services, real servers)', () => {
     return (await res.json()) as any;
   };
 
-  /** A transfer from the wallet that no relayer delivers, once ingest has it, marked stuck as the detector would. */
-  async function stuckPacket(): Promise<{ src_chain_id: string; src_port: string; src_channel: string; sequence: string }> {
-    const t = await simPost('/transfer', { src_chain_id: 'cosmoshub-4', src_channel: 'channel-141', sender: wallet, fate: 'awaiting_recv' });
-    const id = { src_chain_id: 'cosmoshub-4', src_port: 'transfer', src_channel: 'channel-141', sequence: String(t.sequence) };
-    await waitFor(async () => (await db.query(`SELECT 1 FROM packet_flow WHERE src_chain_id = $1 AND src_channel = $2 AND sequence = $3`, [id.src_chain_id, id.src_channel, id.sequence])).length > 0, 20_000, 100);
-    await markStuck(id);
+  /**
+   * A transfer from the wallet that no relayer delivers (or whose timeout nobody relays, fate timeout_pending), once
+   * ingest has it with its destination, marked stuck with `kind` as the detector would.
+   */
+  async function stuckPacket(
+    channel = 'channel-141',
+    fate: 'awaiting_recv' | 'timeout_pending' = 'awaiting_recv',
+    kind = 'awaiting_recv',
+  ): Promise<{ src_chain_id: string; src_port: string; src_channel: string; sequence: string }> {
+    const t = await simPost('/transfer', { src_chain_id: 'cosmoshub-4', src_channel: channel, sender: wallet, fate });
+    const id = { src_chain_id: 'cosmoshub-4', src_port: 'transfer', src_channel: channel, sequence: String(t.sequence) };
+    await waitFor(
+      async () => (await db.query(`SELECT 1 FROM packet_flow WHERE src_chain_id = $1 AND src_channel = $2 AND sequence = $3 AND dst_chain_id IS NOT NULL`, [id.src_chain_id, id.src_channel, id.sequence])).length > 0,
+      20_000,
+      100,
+    );
+    await markStuck(id, kind);
     return id;
   }
-  async function markStuck(id: { src_chain_id: string; src_channel: string; sequence: string }) {
+  async function markStuck(id: { src_chain_id: string; src_channel: string; sequence: string }, kind = 'awaiting_recv') {
     await db.query(
-      `UPDATE packet_flow f SET stuck_kind = 'awaiting_recv', stuck_since = now() FROM packet_keys k
+      `UPDATE packet_flow f SET stuck_kind = $4, stuck_since = now() FROM packet_keys k
         WHERE k.src_chain_id = $1 AND k.src_port = 'transfer' AND k.src_channel = $2 AND k.sequence = $3 AND f.created_at = k.created_at AND f.id = k.id`,
-      [id.src_chain_id, id.src_channel, id.sequence],
+      [id.src_chain_id, id.src_channel, id.sequence, kind],
     );
+  }
+  /** A new channel cosmoshub-4 → osmosis-1 (ids the registry does not know), ORDERED or not, its osmosis end set as given. */
+  async function channelWith(osmosisEnd: { state?: string; ordering?: string; client_status?: string } = {}): Promise<{ channel: string; counterparty: string }> {
+    const path = await simPost('/channels', { a_chain_id: 'cosmoshub-4', b_chain_id: 'osmosis-1', ordering: osmosisEnd.ordering });
+    if (osmosisEnd.state || osmosisEnd.client_status) await simPost(`/chains/osmosis-1/channels/transfer/${path.b.channelId}`, { state: osmosisEnd.state, client_status: osmosisEnd.client_status });
+    return { channel: path.a.channelId, counterparty: path.b.channelId };
   }
   /** A quote for clearing one packet (the body of a successful answer). */
   const quoteFor = async (packet: unknown) => (await call('POST', '/api/v1/clearing/quote', { packets: [packet] })).body;
@@ -72,14 +90,19 @@ describe('clearing (chain-sim, built services, real servers)', () => {
     const createdAt = new Date(Date.now() - 3_600_000);
     const [{ id }] = await db.query<{ id: string }>(
       `INSERT INTO packet_keys (src_chain_id, src_port, src_channel, sequence, created_at) VALUES ('cosmoshub-4', 'transfer', $1, $2, $3) RETURNING id::text`,
-      [ghostChannel, sequence, createdAt],
+      [ghost.channel, sequence, createdAt],
     );
     await db.query(
       `INSERT INTO packet_flow (id, created_at, src_chain_id, src_port, src_channel, sequence, dst_chain_id, dst_port, dst_channel, status, stuck_kind, stuck_since, sender, receiver, denom, amount, send_time, timeout_timestamp_ns)
-       VALUES ($1, $2, 'cosmoshub-4', 'transfer', $3, $4, 'osmosis-1', 'transfer', 'channel-0', 'sent', 'awaiting_recv', $2, $5, 'osmo1jltzld78qns9eprhl6zw6uucrf06mtfp5f3fuu', 'uatom', 5, $2, 0)`,
-      [id, createdAt, ghostChannel, sequence, wallet],
+       VALUES ($1, $2, 'cosmoshub-4', 'transfer', $3, $4, 'osmosis-1', 'transfer', $6, 'sent', 'awaiting_recv', $2, $5, 'osmo1jltzld78qns9eprhl6zw6uucrf06mtfp5f3fuu', 'uatom', 5, $2, 0)`,
+      [id, createdAt, ghost.channel, sequence, wallet, ghost.counterparty],
     );
-    return { src_chain_id: 'cosmoshub-4', src_port: 'transfer', src_channel: ghostChannel, sequence: String(sequence) };
+    return { src_chain_id: 'cosmoshub-4', src_port: 'transfer', src_channel: ghost.channel, sequence: String(sequence) };
+  }
+  /** The ghost packets' rows (chain-sim numbers opened channels alike on every start, so a crashed run's rows could remain). */
+  async function removeGhostRows() {
+    await db.query(`DELETE FROM packet_flow WHERE src_chain_id = 'cosmoshub-4' AND src_channel = $1`, [ghost.channel]);
+    await db.query(`DELETE FROM packet_keys WHERE src_chain_id = 'cosmoshub-4' AND src_channel = $1`, [ghost.channel]);
   }
   /** kill -9 of the clearing service, nothing flushed or closed; `restart` starts it again on the same Redis and Postgres. */
   const crashClearing = async () => {
@@ -137,6 +160,8 @@ describe('clearing (chain-sim, built services, real servers)', () => {
 
     processes.push(startBuiltApp('chain-sim', { CHAIN_SIM_RPC_BASE_PORT: String(SIM_PORTS[0]), CHAIN_SIM_ADMIN_PORT: '19600', CHAIN_SIM_BLOCK_MS: '250', CHAIN_SIM_TRANSFERS_PER_BLOCK: '1' }));
     await sim.waitUntilUp();
+    ghost = await channelWith();
+    await removeGhostRows();
     const earliest = await ChainSimAdmin.earliestHeights(SIM_PORTS);
     const chainsFile = writeChainsFile(['cosmoshub-4', 'osmosis-1', 'neutron-1'].map((id, i) => ({ chain_id: id, port: SIM_PORTS[i]!, start_height: earliest[i]! })));
     processes.push(startBuiltApp('packet-ingest', { INGEST_PORT: '23352', CHAINS_FILE: chainsFile, INGEST_POLL_INTERVAL_MS: '200' }));
@@ -174,8 +199,7 @@ describe('clearing (chain-sim, built services, real servers)', () => {
     await db.query(`DELETE FROM refunds WHERE operation_id IN (SELECT id FROM clearing_operations WHERE wallet_address = $1)`, [wallet]);
     await db.query(`DELETE FROM payments WHERE operation_id IN (SELECT id FROM clearing_operations WHERE wallet_address = $1)`, [wallet]);
     await db.query(`DELETE FROM clearing_operations WHERE wallet_address = $1`, [wallet]);
-    await db.query(`DELETE FROM packet_flow WHERE src_chain_id = 'cosmoshub-4' AND src_channel = $1`, [ghostChannel]);
-    await db.query(`DELETE FROM packet_keys WHERE src_chain_id = 'cosmoshub-4' AND src_channel = $1`, [ghostChannel]);
+    await removeGhostRows();
     await db.stop();
   }, 30_000);
 
@@ -234,6 +258,45 @@ describe('clearing (chain-sim, built services, real servers)', () => {
     expect(quote.status).toBe(400);
     expect(quote.body.error).toMatchObject({ code: 'ack_not_written', message: expect.stringContaining('has not written its acknowledgement yet') });
   });
+
+  it('asks the chains before quoting: a closed channel end or a client that is not Active is refused, and says which', async () => {
+    const closed = await channelWith({ state: 'CLOSED' });
+    const onClosed = await call('POST', '/api/v1/clearing/quote', { packets: [await stuckPacket(closed.channel)] });
+    expect(onClosed.status).toBe(400);
+    expect(onClosed.body.error).toMatchObject({ code: 'channel_not_open', message: expect.stringContaining(`channel transfer/${closed.counterparty} on osmosis-1 is CLOSED`) });
+
+    const expired = await channelWith({ client_status: 'Expired' });
+    const onExpired = await call('POST', '/api/v1/clearing/quote', { packets: [await stuckPacket(expired.channel)] });
+    expect(onExpired.status).toBe(400);
+    expect(onExpired.body.error).toMatchObject({ code: 'client_not_active', message: expect.stringMatching(/on osmosis-1 \(tracking cosmoshub-4.*\) is Expired/) });
+
+    // Nothing was held for the refused quotes: with the client recovered (its status read afresh after a few seconds), the packet is sold.
+    const packet = await stuckPacket(expired.channel);
+    await simPost(`/chains/osmosis-1/channels/transfer/${expired.counterparty}`, { client_status: 'Active' });
+    await waitFor(async () => (await call('POST', '/api/v1/clearing/quote', { packets: [packet] })).status === 201, 15_000, 500);
+  }, 60_000);
+
+  it('on an ORDERED channel, quotes the destination’s next sequence first (or with the later ones), never a later one alone', async () => {
+    const ordered = await channelWith({ ordering: 'ORDERED' });
+    const first = await stuckPacket(ordered.channel);
+    const second = await stuckPacket(ordered.channel);
+    const alone = await call('POST', '/api/v1/clearing/quote', { packets: [second] });
+    expect(alone.status).toBe(400);
+    expect(alone.body.error).toMatchObject({ code: 'ordered_channel_blocked', message: expect.stringContaining(`osmosis-1 takes sequence ${first.sequence} next`) });
+    const both = await call('POST', '/api/v1/clearing/quote', { packets: [second, first] });
+    expect(both).toMatchObject({ status: 201 });
+  }, 60_000);
+
+  it('quotes a timeout only once the destination has passed the timeout, whatever the stored stuck kind says', async () => {
+    // Stored as timed out (a detector judging by its own clock), but osmosis-1 is far from the timeout: a receipt is quoted.
+    const early = await stuckPacket('channel-141', 'awaiting_recv', 'timeout_pending');
+    expect((await quoteFor(early)).packets).toEqual([{ packet: early, stuck_kind: 'awaiting_recv' }]);
+    // Stored as awaiting receipt, but osmosis-1 has passed its timeout (3–6 blocks): only a timeout clears it now.
+    const late = await stuckPacket('channel-141', 'timeout_pending', 'awaiting_recv');
+    // Its timeout is at most 6 blocks of 250 ms away, and clearing-service reuses a chain's head for 5 s.
+    await new Promise((r) => setTimeout(r, 6_500));
+    expect((await quoteFor(late)).packets).toEqual([{ packet: late, stuck_kind: 'timeout_pending' }]);
+  }, 60_000);
 
   it('20 concurrent quotes for one stuck packet: exactly one is sold, the others get 409 naming the packet', async () => {
     const packet = await stuckPacket();

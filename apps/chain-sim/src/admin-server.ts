@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { CHANNEL_STATES, CLIENT_STATUSES, type ChannelState, type ChannelStateName, type ClientStatus } from './ibc-queries';
 import type { Fate, SimNetwork } from './network';
 import { PROFILES, type ChainRpcServer, type EndpointProfile } from './rpc-server';
 
@@ -165,8 +166,30 @@ export function startAdminServer(network: SimNetwork, endpoints: Map<string, Cha
         const a = need(body, 'a_chain_id', isString, 'a chain id');
         const b = need(body, 'b_chain_id', isString, 'a chain id');
         if (!network.chains.has(a) || !network.chains.has(b) || a === b) throw new BadRequest(`a_chain_id and b_chain_id must be two different chains of ${[...network.chains.keys()].join(', ')}`);
-        const path = network.openChannel(a, b);
+        if (body.ordering !== undefined && body.ordering !== 'ORDERED' && body.ordering !== 'UNORDERED') throw new BadRequest('ordering must be ORDERED or UNORDERED');
+        const path = network.openChannel(a, b, body.ordering === 'ORDERED' ? 'ORDERED' : 'UNORDERED');
         return reply(200, { a: path.a, b: path.b });
+      }
+      const channelMatch = /^POST \/chains\/([^/]+)\/channels\/transfer\/([^/]+)$/.exec(route);
+      if (channelMatch) {
+        const patch: Partial<Pick<ChannelState, 'state' | 'ordering' | 'clientStatus'>> = {};
+        if (body.state !== undefined) {
+          if (!CHANNEL_STATES.includes(body.state as ChannelStateName)) throw new BadRequest(`state must be one of ${CHANNEL_STATES.join(', ')}`);
+          patch.state = body.state as ChannelStateName;
+        }
+        if (body.ordering !== undefined) {
+          if (body.ordering !== 'ORDERED' && body.ordering !== 'UNORDERED') throw new BadRequest('ordering must be ORDERED or UNORDERED');
+          patch.ordering = body.ordering;
+        }
+        if (body.client_status !== undefined) {
+          if (!CLIENT_STATUSES.includes(body.client_status as ClientStatus)) throw new BadRequest(`client_status must be one of ${CLIENT_STATUSES.join(', ')}`);
+          patch.clientStatus = body.client_status as ClientStatus;
+        }
+        try {
+          return reply(200, network.setChannelEnd(decodeURIComponent(channelMatch[1]!), decodeURIComponent(channelMatch[2]!), patch));
+        } catch (e) {
+          throw new BadRequest((e as Error).message);
+        }
       }
       if (route === 'POST /relay-mode') {
         const n = Number(body.ignore_next);

@@ -59,8 +59,10 @@ export class SimChain {
   private pendingBlockEvents: SimEvent[] = [];
   private nonce = 0;
   readonly accounts: SimAccounts;
-  /** This chain's channel ends (`port/channel`), as ibc-go's ChannelClientState query answers about them. */
+  /** This chain's channel ends (`port/channel`), as ibc-go's channel and client queries answer about them. */
   readonly channels = new Map<string, ChannelState>();
+  /** An ORDERED channel end's next sequence to receive (the network, which knows the packets, sets it). */
+  nextSequenceRecv: (port: string, channel: string) => bigint = () => 1n;
 
   constructor(
     readonly info: ChainInfo,

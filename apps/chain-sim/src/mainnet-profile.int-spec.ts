@@ -1,4 +1,4 @@
-import { CometRpcClient, HeightsUnavailableError, readBlocksAnswer, type RpcClientOptions } from '@unstuck/packets';
+import { CometRpcClient, HeightsUnavailableError, IbcChainState, IbcNotFoundError, readBlocksAnswer, type RpcClientOptions } from '@unstuck/packets';
 import { SimNetwork } from './network';
 import { loadNetwork } from './registry';
 import { ChainRpcServer, PROFILES } from './rpc-server';
@@ -136,6 +136,38 @@ describe('CometRpcClient against chain-sim mainnet endpoints', () => {
     expect(Date.now() - started).toBeGreaterThan(1_000);
     // Each refusal cost a Retry-After of waiting: a handful of refusals, not a loop.
     expect(pruned.refusedForRate - refused).toBeLessThanOrEqual(4);
+  });
+
+  it('answers ibc-go’s Channel, ChannelClientState, ClientStatus and NextSequenceReceive queries from its own state', async () => {
+    const ibc = new IbcChainState(client([url(archive)]));
+    const [key, end] = [...hub.channels].find(([, c]) => c.counterpartyChainId === 'osmosis-1')!;
+    const channel = key.split('/')[1]!;
+    expect(await ibc.channel('transfer', channel)).toEqual({
+      state: 'STATE_OPEN',
+      ordering: 'ORDER_UNORDERED',
+      counterparty: { port: 'transfer', channel: end.counterpartyChannelId },
+      connectionHops: [end.connectionId],
+      version: 'ics20-1',
+    });
+    const clientId = await ibc.channelClientId('transfer', channel);
+    expect(clientId).toBe(end.clientId);
+    expect(await ibc.clientStatus(clientId)).toBe('Active');
+    // ibc-go answers 0 on an UNORDERED channel: it does not use the next sequence there.
+    expect(await ibc.nextSequenceReceive('transfer', channel)).toBe(0n);
+    // ibc-go answers Unknown for a client it does not have, and NotFound for a channel.
+    expect(await ibc.clientStatus('07-tendermint-999999')).toBe('Unknown');
+    await expect(ibc.channel('transfer', 'channel-999999')).rejects.toBeInstanceOf(IbcNotFoundError);
+
+    network.setChannelEnd('cosmoshub-4', channel, { state: 'CLOSED', ordering: 'ORDERED', clientStatus: 'Expired' });
+    try {
+      expect(await ibc.channel('transfer', channel)).toMatchObject({ state: 'STATE_CLOSED', ordering: 'ORDER_ORDERED' });
+      expect(await ibc.clientStatus(clientId)).toBe('Expired');
+      // The lowest sequence sent to this end and not received, as an ORDERED channel would take next.
+      expect(await ibc.nextSequenceReceive('transfer', channel)).toBe(network.nextSequenceRecv('cosmoshub-4', 'transfer', channel));
+      expect(await ibc.nextSequenceReceive('transfer', channel)).toBeGreaterThan(0n);
+    } finally {
+      network.setChannelEnd('cosmoshub-4', channel, { state: 'OPEN', ordering: 'UNORDERED', clientStatus: 'Active' });
+    }
   });
 
   it('answers a batch of one request with an object and refuses a batch over the limit with CometBFT’s exact bytes', async () => {

@@ -5,6 +5,7 @@ import { MsgAcknowledgement, MsgRecvPacket, MsgTimeout } from 'cosmjs-types/ibc/
 import type { Packet } from 'cosmjs-types/ibc/core/channel/v1/channel';
 import { encodeTransferDataV2 } from '@unstuck/packets';
 import { SimChain, type CometVersion, type SimBlock, type SimEvent } from './chain';
+import type { ChannelState } from './ibc-queries';
 import { Prng } from './prng';
 import { address, type ChainInfo, type ChannelEnd, type Path } from './registry';
 
@@ -154,9 +155,16 @@ export class SimNetwork {
       chain.channels.set(`${TRANSFER_PORT}/${src.channelId}`, {
         counterpartyChainId: dst.chainId,
         counterpartyRevision: this.chains.get(dst.chainId)!.info.revision,
+        counterpartyPort: TRANSFER_PORT,
+        counterpartyChannelId: dst.channelId,
         clientId: `07-tendermint-${chain.channels.size}`,
         connectionId: src.connectionId,
+        state: 'OPEN',
+        ordering: 'UNORDERED',
+        version: 'ics20-1',
+        clientStatus: 'Active',
       });
+      chain.nextSequenceRecv = (port, channel) => this.nextSequenceRecv(chain.chainId, port, channel);
     }
   }
 
@@ -164,7 +172,7 @@ export class SimNetwork {
    * Opens a new transfer channel between two chains, with channel ids chain-registry does not know (as a channel
    * opened after the registry was published): only chain state (ChannelClientState) tells where it leads.
    */
-  openChannel(aChainId: string, bChainId: string): Path {
+  openChannel(aChainId: string, bChainId: string, ordering: ChannelState['ordering'] = 'UNORDERED'): Path {
     const a = this.chains.get(aChainId);
     const b = this.chains.get(bChainId);
     if (!a || !b || a === b) throw new Error(`a channel needs two different chains chain-sim runs, not ${aChainId} and ${bChainId}`);
@@ -175,6 +183,8 @@ export class SimNetwork {
       b: { chainId: bChainId, channelId: `channel-${id + 500}`, connectionId: `connection-${id + 500}` },
     };
     this.addPath(path);
+    this.channelEnd(aChainId, path.a.channelId).ordering = ordering;
+    this.channelEnd(bChainId, path.b.channelId).ordering = ordering;
     return path;
   }
 
@@ -235,6 +245,10 @@ export class SimNetwork {
   private randomTransfer(now: Date): void {
     if (this.directions.length === 0) return;
     const dir = this.prng.pick(this.directions);
+    // Background traffic is ICS-20 on UNORDERED channels, sent only from an OPEN end (ibc-go's SendPacket refuses
+    // any other): a channel made ORDERED or closed for a test carries only the packets the test sends.
+    const end = this.channelEnd(dir.src.chainId, dir.src.channelId);
+    if (end.state !== 'OPEN' || end.ordering !== 'UNORDERED' || this.channelEnd(dir.dst.chainId, dir.dst.channelId).ordering !== 'UNORDERED') return;
     const src = this.chains.get(dir.src.chainId)!;
     const blockShare = this.options.blockLevelShare?.[dir.src.chainId] ?? 0;
     const asyncShare = this.options.asyncAckShare?.[dir.dst.chainId] ?? 0;
@@ -362,26 +376,71 @@ export class SimNetwork {
     return record;
   }
 
-  /** Relays a stuck packet on demand, as a relayer (or Unstuck's clearing) would. */
-  relay(srcChainId: string, srcChannel: string, sequence: string, relayer?: string): 'recv' | 'ack' | 'timeout' | 'nothing to relay' {
+  /**
+   * Relays a stuck packet on demand, as a relayer (or Unstuck's clearing) would. What ibc-go would refuse is not
+   * relayed, and the answer says why in ibc-go's words: a receipt or acknowledgement on a channel end that is not
+   * OPEN, a proof verified by a client that is not Active, an ORDERED channel's sequence out of order.
+   */
+  relay(srcChainId: string, srcChannel: string, sequence: string, relayer?: string): 'recv' | 'ack' | 'timeout' | 'nothing to relay' | `refused: ${string}` {
     const record = this.packets.get(SimNetwork.packetKey(srcChainId, srcChannel, sequence));
     if (!record) return 'nothing to relay';
     const dir = this.directions.find((d) => d.src.chainId === srcChainId && d.src.channelId === srcChannel)!;
     const packet = this.packetOf(record);
+    const srcEnd = this.channelEnd(record.srcChainId, record.srcChannel);
+    const dstEnd = this.channelEnd(record.dstChainId, record.dstChannel);
     if (record.state === 'sent' && this.timeoutPassed(record, new Date())) {
+      if (srcEnd.clientStatus !== 'Active') return `refused: client ${srcEnd.clientId} status is not active (got ${srcEnd.clientStatus})`;
       this.later(1, () => this.relayTimeout(record, packet, dir, relayer));
       return 'timeout';
     }
     if (record.state === 'sent') {
+      if (dstEnd.state !== 'OPEN') return `refused: channel is not OPEN (got STATE_${dstEnd.state})`;
+      if (dstEnd.clientStatus !== 'Active') return `refused: client ${dstEnd.clientId} status is not active (got ${dstEnd.clientStatus})`;
+      if (dstEnd.ordering === 'ORDERED') {
+        const next = this.nextSequenceRecv(record.dstChainId, TRANSFER_PORT, record.dstChannel);
+        if (BigInt(record.sequence) !== next) return `refused: packet sequence ≠ next receive sequence (${record.sequence} ≠ ${next}): packet sequence is out of order`;
+      }
       this.later(1, () => this.relayRecv(record, packet, dir, true, relayer));
       return 'recv';
     }
     // An acknowledgement not written yet cannot be relayed: there is nothing to prove.
     if (record.state === 'received' && record.ackWritten) {
+      if (srcEnd.state !== 'OPEN') return `refused: channel is not OPEN (got STATE_${srcEnd.state})`;
+      if (srcEnd.clientStatus !== 'Active') return `refused: client ${srcEnd.clientId} status is not active (got ${srcEnd.clientStatus})`;
       this.later(1, () => this.relayAck(record, packet, dir, relayer));
       return 'ack';
     }
     return 'nothing to relay';
+  }
+
+  private channelEnd(chainId: string, channel: string): ChannelState {
+    return this.chains.get(chainId)!.channels.get(`${TRANSFER_PORT}/${channel}`)!;
+  }
+
+  /**
+   * An ORDERED channel end's next sequence to receive: the lowest sequence sent to it not yet received (ibc-go
+   * stores it and increments it on each receipt; chain-sim derives it from its packets), else one past the highest.
+   */
+  nextSequenceRecv(chainId: string, port: string, channel: string): bigint {
+    let lowest: bigint | undefined;
+    let highest = 0n;
+    for (const p of this.packets.values()) {
+      if (p.dstChainId !== chainId || p.dstChannel !== channel || port !== TRANSFER_PORT) continue;
+      const seq = BigInt(p.sequence);
+      if (seq > highest) highest = seq;
+      if (p.state === 'sent' && (lowest === undefined || seq < lowest)) lowest = seq;
+    }
+    return lowest ?? highest + 1n;
+  }
+
+  /**
+   * Sets a channel end's state, ordering or its client's status, as governance, a misbehaviour, an expired trusting
+   * period or a timeout on an ORDERED channel would (for tests and demos of what cannot be cleared).
+   */
+  setChannelEnd(chainId: string, channel: string, patch: Partial<Pick<ChannelState, 'state' | 'ordering' | 'clientStatus'>>): ChannelState {
+    const end = this.chains.get(chainId)?.channels.get(`${TRANSFER_PORT}/${channel}`);
+    if (!end) throw new Error(`${chainId} has no channel ${TRANSFER_PORT}/${channel}`);
+    return Object.assign(end, patch);
   }
 
   /**

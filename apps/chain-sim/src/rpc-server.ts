@@ -386,7 +386,7 @@ export class ChainRpcServer {
         const data = String(params.data ?? '');
         if (!/^([0-9a-fA-F]{2})*$/.test(data)) throw new RpcError(-32602, 'Invalid params', 'data must be hex');
         const path = String(params.path ?? '');
-        const answer = queryIbc(this.chain.channels, path, Buffer.from(data, 'hex')) ?? this.chain.accounts.query(path, Buffer.from(data, 'hex'));
+        const answer = queryIbc(this.chain, path, Buffer.from(data, 'hex')) ?? this.chain.accounts.query(path, Buffer.from(data, 'hex'));
         return {
           response: {
             code: answer.code,

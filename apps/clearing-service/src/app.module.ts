@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { ClearingStore } from '@unstuck/clearing';
 import { Database } from '@unstuck/db';
 import { PlatformModule } from '@unstuck/platform';
+import { ChainStateReader } from './chain-state';
 import { PacketOutcomeConsumer, PaymentObservedConsumer } from './clearing.consumers';
 import { ClearingJobs } from './clearing.jobs';
 import { ClearingService } from './clearing.service';
@@ -24,6 +25,7 @@ export class AppModule {
         { provide: CLEARING_ENV, useValue: env },
         { provide: ClearingStore, useFactory: (db: Database) => new ClearingStore(db), inject: [Database] },
         PaymentChains,
+        ChainStateReader,
         ClearingService,
         ClearingJobs,
         PacketOutcomeConsumer,

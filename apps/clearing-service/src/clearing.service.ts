@@ -4,12 +4,14 @@ import {
   ClearingStore,
   hashToken,
   isTokenShaped,
+  judgeClearable,
   memoFor,
   newClearingToken,
   operationEvent,
   PacketsHeldError,
   quoteFee,
   tokenFromMemo,
+  type ClearableCandidate,
   type OperationView,
   type PaymentFacts,
   type StuckKind,
@@ -20,21 +22,13 @@ import { EventPublisher } from '@unstuck/messaging';
 import { metric } from '@unstuck/observability';
 import { decodeTx, InvalidWalletError, parseWallet } from '@unstuck/packets';
 import { SingleFlight } from '@unstuck/resilience';
+import { ChainStateReader } from './chain-state';
+import { ClearingError } from './errors';
 import { PaymentChains, type PaymentChain } from './payment-chains';
 import { CLEARING_ENV } from './tokens';
 import type { AppEnv } from './env';
 
-/** A refusal the caller can act on: HTTP status, a stable code and a message naming the problem. */
-export class ClearingError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ClearingError';
-  }
-}
+export { ClearingError };
 
 export interface QuoteAnswer {
   operation_id: string;
@@ -52,6 +46,11 @@ const m = {
   quotes_refused_held: metric.counter({
     name: 'clearing_quotes_refused_held_total',
     help: 'quotes the database refused because another live operation took the packet first (a concurrent quote)',
+  }),
+  quotes_refused_chain_state: metric.counter({
+    name: 'clearing_quotes_refused_chain_state_total',
+    help: "quotes refused because the chains say the packets cannot be cleared now, by reason (channel_not_open, client_not_active, ordered_channel_blocked, packet_not_stuck)",
+    labelNames: ['code'],
   }),
   payments: metric.counter({ name: 'clearing_payments_total', help: 'payment verifications by outcome and source', labelNames: ['outcome', 'source'] }),
   transitions: metric.counter({ name: 'clearing_operations_total', help: 'operation state changes', labelNames: ['state'] }),
@@ -75,6 +74,7 @@ export class ClearingService {
     @Inject(ClearingStore) private readonly store: ClearingStore,
     @Inject(PaymentChains) private readonly chains: PaymentChains,
     @Inject(EventPublisher) private readonly publisher: EventPublisher,
+    @Inject(ChainStateReader) private readonly chainState: ChainStateReader,
   ) {}
 
   async quote(walletInput: string, packets: readonly PacketId[]): Promise<QuoteAnswer> {
@@ -92,8 +92,7 @@ export class ClearingService {
     if (!chain) throw new ClearingError(400, 'unsupported_chain', `clearing fees are paid on the wallet's own chain, and no chain with addresses ${prefix}1… takes payments here`);
 
     const found = new Map((await this.store.candidates(packets)).map((c) => [packetKey(c.packet), c]));
-    const relaysPerChain = new Map<string, number>();
-    const chosen: Array<{ packet: PacketId; stuckKind: StuckKind }> = [];
+    const offered: ClearableCandidate[] = [];
     for (const p of packets) {
       const c = found.get(packetKey(p));
       const name = packetKey(p);
@@ -110,10 +109,23 @@ export class ClearingService {
         throw new ClearingError(400, 'packet_not_stuck', `packet ${name} is not stuck (it is ${c.status.replace('_', ' ')})`);
       }
       if (c.activeOperation) throw new ClearingError(409, 'packet_already_clearing', `packet ${name} is already part of clearing operation ${c.activeOperation}`);
+      if (!c.dstChainId || !c.dstPort || !c.dstChannel) {
+        throw new ClearingError(400, 'unknown_destination', `Unstuck does not know where packet ${name} goes (its channel's counterparty is not resolved yet), so it cannot relay it`);
+      }
+      offered.push({ packet: c.packet, kind: c.stuckKind, dstChainId: c.dstChainId, dstPort: c.dstPort, dstChannel: c.dstChannel, timeoutHeight: c.timeoutHeight, timeoutTimestampNs: c.timeoutTimestampNs });
+    }
+    // The chains have the last word: channel ends open, clients active, an ORDERED channel's order, the timeout.
+    const judged = judgeClearable(offered, await this.chainState.factsFor(offered));
+    if ('refusal' in judged) {
+      m.quotes_refused_chain_state.inc({ code: judged.refusal.code });
+      throw new ClearingError(400, judged.refusal.code, judged.refusal.message);
+    }
+    const relaysPerChain = new Map<string, number>();
+    const chosen = offered.map((c, i) => ({ packet: c.packet, stuckKind: judged.kinds[i]! }));
+    for (const c of chosen) {
       // Where the relay lands: a receipt on the destination, an acknowledgement or a timeout back on the source.
-      const relayChain = c.stuckKind === 'awaiting_recv' ? (c.dstChainId ?? p.src_chain_id) : p.src_chain_id;
+      const relayChain = c.stuckKind === 'awaiting_recv' ? found.get(packetKey(c.packet))!.dstChainId! : c.packet.src_chain_id;
       relaysPerChain.set(relayChain, (relaysPerChain.get(relayChain) ?? 0) + 1);
-      chosen.push({ packet: c.packet, stuckKind: c.stuckKind });
     }
     const fee = quoteFee(
       { base: BigInt(this.env.CLEARING_BASE_FEE), perPacket: BigInt(this.env.CLEARING_PER_PACKET_FEE), gasPerPacket: BigInt(this.env.CLEARING_GAS_PER_PACKET) },

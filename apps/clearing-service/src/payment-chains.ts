@@ -22,6 +22,7 @@ export interface PaymentChain {
 export class PaymentChains implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(PaymentChains.name);
   private readonly chains = new Map<string, PaymentChain>();
+  private readonly rpcs = new Map<string, CometRpcClient>();
   private loading: Promise<void> | undefined;
 
   constructor(@Inject(CLEARING_ENV) private readonly env: AppEnv) {}
@@ -38,6 +39,9 @@ export class PaymentChains implements OnModuleInit, OnModuleDestroy {
 
   private async load(): Promise<void> {
     for (const c of loadChainsConfig(this.env.CHAINS_FILE)) {
+      // Every followed chain is read (channel and client state before a quote), whether or not it takes payments.
+      const rpc = new CometRpcClient(c.chain_id, c.rpc, { timeoutMs: this.env.RPC_TIMEOUT_MS, attempts: 3 });
+      this.rpcs.set(c.chain_id, rpc);
       const token = feeToken(c.chain_id);
       if (!token) {
         this.logger.warn(`${c.chain_id}: not in chain-registry with a fee token; no payments on this chain`);
@@ -45,17 +49,19 @@ export class PaymentChains implements OnModuleInit, OnModuleDestroy {
       }
       const { denom, gasPrice, bech32Prefix } = token;
       const wallet = await HotWallet.fromMnemonic(this.env.HOT_WALLET_MNEMONIC, { chainId: c.chain_id, rpc: c.rpc[0]!, prefix: bech32Prefix, gasPrice: `${gasPrice}${denom}` });
-      const rpc = new CometRpcClient(c.chain_id, c.rpc, { timeoutMs: this.env.RPC_TIMEOUT_MS, attempts: 3 });
       this.chains.set(c.chain_id, { chainId: c.chain_id, prefix: bech32Prefix, denom, gasPrice, rpc, wallet });
       this.logger.log(`${c.chain_id}: payments in ${token.denom} to ${wallet.address} (gas price ${gasPrice})`);
     }
   }
 
   async onModuleDestroy(): Promise<void> {
-    for (const c of this.chains.values()) {
-      c.wallet.disconnect();
-      await c.rpc.close();
-    }
+    for (const c of this.chains.values()) c.wallet.disconnect();
+    await Promise.all([...this.rpcs.values()].map((rpc) => rpc.close()));
+  }
+
+  /** The RPC client of a followed chain (payments taken there or not). */
+  rpcOf(chainId: string): CometRpcClient | undefined {
+    return this.rpcs.get(chainId);
   }
 
   get(chainId: string): PaymentChain | undefined {

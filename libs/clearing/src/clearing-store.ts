@@ -10,6 +10,11 @@ export interface CandidatePacket {
   sender: string | null;
   receiver: string | null;
   dstChainId: string | null;
+  dstPort: string | null;
+  dstChannel: string | null;
+  /** The packet's timeout: a height on the destination (revision number and height, 0/0 for none) and a time in ns (0 for none). */
+  timeoutHeight: { revisionNumber: bigint; revisionHeight: bigint };
+  timeoutTimestampNs: bigint;
   stuckKind: StuckKind | null;
   status: string;
   /** Received, but the destination has not written its acknowledgement yet (async ack): nothing to relay back. */
@@ -103,15 +108,30 @@ const ACTIVE = `o.status IN ('paid', 'clearing') OR (o.status = 'quoted' AND o.e
 export class ClearingStore {
   constructor(private readonly db: Database) {}
 
+  /**
+   * Sequences on one source channel below `below` that were received and whose acknowledgement has not come back:
+   * on an ORDERED channel they must be acknowledged first (ibc-go takes acknowledgements in order). At most 100.
+   */
+  async awaitingAckBelow(chainId: string, port: string, channel: string, below: bigint): Promise<bigint[]> {
+    const rows = await this.db.query<{ sequence: string }>(
+      `SELECT k.sequence::text AS sequence FROM packet_keys k JOIN packet_flow f ON f.created_at = k.created_at AND f.id = k.id
+        WHERE k.src_chain_id = $1 AND k.src_port = $2 AND k.src_channel = $3 AND k.sequence < $4 AND f.status = 'received'
+        ORDER BY k.sequence LIMIT 100`,
+      [chainId, port, channel, below.toString()],
+    );
+    return rows.map((r) => BigInt(r.sequence));
+  }
+
   /** The packets' rows and whether some live operation already holds them. */
   async candidates(ids: readonly PacketId[]): Promise<CandidatePacket[]> {
     const rows = await this.db.query<{
       src_chain_id: string; src_port: string; src_channel: string; sequence: string;
       sender: string | null; receiver: string | null; dst_chain_id: string | null; stuck_kind: StuckKind | null; status: string; active: string | null;
-      ack_pending: boolean;
+      ack_pending: boolean; dst_port: string | null; dst_channel: string | null; trn: string | null; trh: string | null; tts: string | null;
     }>(
       `SELECT k.src_chain_id, k.src_port, k.src_channel, k.sequence::text AS sequence,
-              f.sender, f.receiver, f.dst_chain_id, f.stuck_kind, f.status,
+              f.sender, f.receiver, f.dst_chain_id, f.stuck_kind, f.status, f.dst_port, f.dst_channel,
+              f.timeout_revision_number::text AS trn, f.timeout_revision_height::text AS trh, f.timeout_timestamp_ns::text AS tts,
               (f.ack_pending IS TRUE AND f.ack_written_height IS NULL) AS ack_pending,
               (SELECT o.id::text FROM clearing_operation_packets p JOIN clearing_operations o ON o.id = p.operation_id
                 WHERE p.src_chain_id = k.src_chain_id AND p.src_port = k.src_port AND p.src_channel = k.src_channel
@@ -126,6 +146,10 @@ export class ClearingStore {
       sender: r.sender,
       receiver: r.receiver,
       dstChainId: r.dst_chain_id,
+      dstPort: r.dst_port,
+      dstChannel: r.dst_channel,
+      timeoutHeight: { revisionNumber: BigInt(r.trn ?? 0), revisionHeight: BigInt(r.trh ?? 0) },
+      timeoutTimestampNs: BigInt(r.tts ?? 0),
       stuckKind: r.stuck_kind,
       status: r.status,
       ackPending: r.ack_pending,

@@ -16,3 +16,4 @@ export {
   type RefundRow,
   type StuckKind,
 } from './clearing-store';
+export { judgeClearable, revisionOf, timeoutPassed, type ChainHead, type ChannelEndFacts, type ClearabilityFacts, type ClearableCandidate, type Refusal } from './clearability';

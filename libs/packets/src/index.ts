@@ -13,4 +13,5 @@ export { readBlocksAnswer, RpcAnswerError, type FetchedBlock } from './ingest/bl
 export { CometRpcClient, type ChainStatus, type RpcClientOptions } from './ingest/comet-rpc-client';
 export { classifyRpcError, HeightsUnavailableError, NoEndpointError, type RpcErrorClass } from './ingest/rpc/rpc-errors';
 export { CounterpartyDirectory } from './ingest/counterparty-directory';
+export { IBC_QUERY_PATHS, IbcChainState, IbcNotFoundError, type ChannelEndState } from './ingest/ibc-state';
 export { ingestEnvShape, IngestModule, IngestService, type IngestEnv } from './ingest/ingest.module';

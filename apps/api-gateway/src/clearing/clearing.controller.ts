@@ -37,6 +37,9 @@ const TokenPath = Type.Object({ token: Type.String({ minLength: 1, maxLength: 12
  * The clearing service's internal API behind a breaker: the gateway signs the caller in and passes the wallet on;
  * the service's 4xx answers reach the caller unchanged; when it is down, callers get a 503 with Retry-After.
  */
+/** clearing-service's 503 codes that name a chain it could not read (its own failures have other codes or none). */
+const CHAIN_OUTAGES = new Set(['chain_state_unavailable', 'chain_unavailable', 'payment_chain_unavailable']);
+
 @Injectable()
 export class ClearingClient {
   private readonly fire: (path: string, body: unknown) => Promise<{ status: number; body: unknown }>;
@@ -52,6 +55,9 @@ export class ClearingClient {
           signal: AbortSignal.timeout(env.CLEARING_TIMEOUT_MS),
         });
         const answer = { status: res.status, body: await res.json().catch(() => null) };
+        // A chain node that cannot be read is the chain's outage, not clearing-service's: passed on, never counted
+        // by the breaker (else one chain's node down would switch clearing off for every chain).
+        if (res.status === 503 && CHAIN_OUTAGES.has((answer.body as { error?: { code?: string } } | null)?.error?.code ?? '')) return answer;
         if (res.status >= 500) throw Object.assign(new Error(`clearing service answered ${res.status}`), { answer });
         return answer;
       },
@@ -67,6 +73,10 @@ export class ClearingClient {
       const inner = (e as { answer?: { status: number; body: { error?: { code?: string; message?: string } } } }).answer;
       if (inner?.status === 503 && inner.body?.error?.code) throw ApiError.unavailable(inner.body.error.code, inner.body.error.message ?? 'unavailable', 5);
       throw ApiError.unavailable('clearing_unavailable', 'clearing is unavailable right now; nothing was charged — try again shortly', 5);
+    }
+    if (answer.status === 503) {
+      const err = (answer.body as { error: { code: string; message?: string } }).error;
+      throw ApiError.unavailable(err.code, err.message ?? 'unavailable', 5);
     }
     if (answer.status >= 400) {
       const err = (answer.body as { error?: { code?: string; message?: string } } | null)?.error;

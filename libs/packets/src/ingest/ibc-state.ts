@@ -1,0 +1,98 @@
+import { orderToJSON, stateToJSON } from 'cosmjs-types/ibc/core/channel/v1/channel';
+import {
+  QueryChannelClientStateRequest,
+  QueryChannelClientStateResponse,
+  QueryChannelRequest,
+  QueryChannelResponse,
+  QueryNextSequenceReceiveRequest,
+  QueryNextSequenceReceiveResponse,
+} from 'cosmjs-types/ibc/core/channel/v1/query';
+import { QueryClientStatusRequest, QueryClientStatusResponse } from 'cosmjs-types/ibc/core/client/v1/query';
+import type { CometRpcClient } from './comet-rpc-client';
+
+export const IBC_QUERY_PATHS = {
+  channel: '/ibc.core.channel.v1.Query/Channel',
+  channelClientState: '/ibc.core.channel.v1.Query/ChannelClientState',
+  nextSequenceReceive: '/ibc.core.channel.v1.Query/NextSequenceReceive',
+  clientStatus: '/ibc.core.client.v1.Query/ClientStatus',
+} as const;
+
+/** A channel end as ibc-go's Channel query answers it (state and ordering by their proto names, e.g. STATE_OPEN). */
+export interface ChannelEndState {
+  state: string;
+  ordering: string;
+  counterparty: { port: string; channel: string };
+  connectionHops: string[];
+  version: string;
+}
+
+/** The chain answered, and said the thing asked for does not exist (gRPC NotFound through ABCI). */
+export class IbcNotFoundError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IbcNotFoundError';
+  }
+}
+
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+
+/**
+ * ibc-go's gRPC queries over a chain's Comet RPC (`abci_query` with the request's protobuf bytes, the answer's
+ * protobuf back): a channel end, its light client's id and status, an ORDERED channel's next sequence to receive.
+ * A transport failure throws as the RPC client throws it; an answer that says "not found" throws IbcNotFoundError;
+ * any other refusal throws an Error with the chain's log.
+ */
+export class IbcChainState {
+  constructor(readonly rpc: CometRpcClient) {}
+
+  private async ask<T>(path: string, request: Uint8Array, decode: (value: Uint8Array) => T, what: string): Promise<T> {
+    const answer = await this.rpc.abciQuery(path, hex(request));
+    if (answer.code !== 0) {
+      if (answer.code === 38 || /NotFound|not found/.test(answer.log)) throw new IbcNotFoundError(`${this.rpc.chainId} has no ${what}: ${answer.log || `code ${answer.code}`}`);
+      throw new Error(`${this.rpc.chainId} refused the query for ${what} (code ${answer.code}): ${answer.log || 'no log'}`);
+    }
+    return decode(answer.value);
+  }
+
+  async channel(port: string, channel: string): Promise<ChannelEndState> {
+    const r = await this.ask(IBC_QUERY_PATHS.channel, QueryChannelRequest.encode({ portId: port, channelId: channel }).finish(), (v) => QueryChannelResponse.decode(v), `channel ${port}/${channel}`);
+    if (!r.channel) throw new IbcNotFoundError(`${this.rpc.chainId} has no channel ${port}/${channel}`);
+    return {
+      state: stateToJSON(r.channel.state),
+      ordering: orderToJSON(r.channel.ordering),
+      counterparty: { port: r.channel.counterparty?.portId ?? '', channel: r.channel.counterparty?.channelId ?? '' },
+      connectionHops: r.channel.connectionHops,
+      version: r.channel.version,
+    };
+  }
+
+  /** The id of the light client under the channel's connection (it tracks the counterparty chain). */
+  async channelClientId(port: string, channel: string): Promise<string> {
+    const r = await this.ask(
+      IBC_QUERY_PATHS.channelClientState,
+      QueryChannelClientStateRequest.encode({ portId: port, channelId: channel }).finish(),
+      (v) => QueryChannelClientStateResponse.decode(v),
+      `client for channel ${port}/${channel}`,
+    );
+    const id = r.identifiedClientState?.clientId;
+    if (!id) throw new IbcNotFoundError(`${this.rpc.chainId} has no client for channel ${port}/${channel}`);
+    return id;
+  }
+
+  /** Active, Expired, Frozen, Unknown or Unauthorized (ibc-go's exported.Status). */
+  async clientStatus(clientId: string): Promise<string> {
+    return (await this.ask(IBC_QUERY_PATHS.clientStatus, QueryClientStatusRequest.encode({ clientId }).finish(), (v) => QueryClientStatusResponse.decode(v), `client ${clientId}`)).status;
+  }
+
+  /** An ORDERED channel end's next sequence to receive (ibc-go answers 0 for an UNORDERED one). */
+  async nextSequenceReceive(port: string, channel: string): Promise<bigint> {
+    return (
+      await this.ask(
+        IBC_QUERY_PATHS.nextSequenceReceive,
+        QueryNextSequenceReceiveRequest.encode({ portId: port, channelId: channel }).finish(),
+        (v) => QueryNextSequenceReceiveResponse.decode(v),
+        `channel ${port}/${channel}`,
+      )
+    ).nextSequenceReceive;
+  }
+}
