@@ -5,6 +5,7 @@ import { createDataSource, Database, dbEnvShape } from '@unstuck/db';
 import { DEV_INTERNAL_SECRET, DEV_SECRET } from '@unstuck/auth';
 import { ChainSimAdmin, serverDownFor, startBuiltApp, sumSamples, untilReady, waitFor, writeChainsFile, type ServiceProcess } from '@unstuck/testing';
 import { adr036SignDoc } from '../apps/api-gateway/src/auth/adr036';
+import { DEV_HOT_WALLET_MNEMONIC } from '../apps/clearing-service/src/env';
 
 /**
  * Clearing end to end on the built services: chain-sim → packet-ingest → NATS → clearing-service (BullMQ, the
@@ -335,6 +336,73 @@ describe('clearing (chain-sim, built services, real servers)', () => {
     expect(found.result.tx_result.code).toBe(0);
   }, 90_000);
 
+  describe('every CLR- payment that reaches the service is recorded, and what cannot pay goes back to whose funds moved', () => {
+    const IBC_ATOM_ON_HUB = 'ibc/14F9BC3E44B8A9C1BE1FB08980FAB87034C9905EF17CF2F5008FC085218811CC';
+    /** A payment from `from` to the service address on `chain`, by `message`, with `coins`. */
+    const payWith = (q: any, body: Record<string, unknown>) =>
+      simPost('/payment', { chain_id: q.payment.chain_id, from: wallet, to: q.payment.address, memo: q.payment.memo, ...body }).then((r) => r.tx_hash as string);
+    /** Refunds recorded for a payment transaction, as the database holds them. */
+    const refundsOfTx = (txHash: string) =>
+      db.query<{ recipient: string; denom: string; amount: string; refund_status: string; operation_id: string | null }>(
+        `SELECT r.recipient, r.denom, r.amount::text AS amount, r.refund_status, r.operation_id::text AS operation_id FROM refunds r JOIN payments p ON p.id = r.payment_id
+          WHERE p.tx_hash = $1 ORDER BY r.denom`,
+        [txHash],
+      );
+    const confirmedRefunds = (txHash: string, count: number) =>
+      waitFor(async () => {
+        const rows = await refundsOfTx(txHash);
+        return rows.length === count && rows.every((r) => r.refund_status === 'confirmed') ? rows : false;
+      }, 30_000, 250);
+
+    it('a payment in another denom (an IBC denom) is refused and sent back in that denom', async () => {
+      const q = await quoteFor(await stuckPacket());
+      const tx = await payWith(q, { coins: [{ denom: IBC_ATOM_ON_HUB, amount: q.payment.amount }] });
+      const answer = await verify(q, tx);
+      expect(answer).toMatchObject({ status: 400, body: { error: { code: 'wrong_denom', message: expect.stringContaining(`goes back: ${q.payment.amount}${IBC_ATOM_ON_HUB} to ${wallet}`) } } });
+      expect(await confirmedRefunds(tx, 1)).toEqual([{ recipient: wallet, denom: IBC_ATOM_ON_HUB, amount: q.payment.amount, refund_status: 'confirmed', operation_id: q.operation_id }]);
+      expect((await statusOf(q)).state).toBe('quoted');
+    }, 60_000);
+
+    it('a MsgMultiSend paying the fee plus an IBC coin: the operation is paid (noticed by ingest) and the IBC coin goes back', async () => {
+      const q = await quoteFor(await stuckPacket());
+      const tx = await payWith(q, { message: 'multi_send', coins: [{ denom: 'uatom', amount: q.payment.amount }, { denom: IBC_ATOM_ON_HUB, amount: '77' }] });
+      const done = await until(q, 'completed');
+      expect(done.paid).toMatchObject({ tx_hash: tx, detected_by: 'ingest', payer: wallet, excess: '0' });
+      expect(await confirmedRefunds(tx, 1)).toEqual([{ recipient: wallet, denom: IBC_ATOM_ON_HUB, amount: '77', refund_status: 'confirmed', operation_id: q.operation_id }]);
+    }, 60_000);
+
+    it('an authz MsgExec underpayment goes back to the granter whose funds moved, not to the grantee who signed', async () => {
+      const q = await quoteFor(await stuckPacket());
+      const granter = wallet;
+      const tx = await payWith(q, { message: 'authz_exec', grantee: 'cosmos1grantee0000000000000000000000000000000', coins: [{ denom: 'uatom', amount: '1' }] });
+      const answer = await verify(q, tx);
+      expect(answer).toMatchObject({ status: 400, body: { error: { code: 'underpaid' } } });
+      expect(await confirmedRefunds(tx, 1)).toEqual([{ recipient: granter, denom: 'uatom', amount: '1', refund_status: 'confirmed', operation_id: q.operation_id }]);
+    }, 60_000);
+
+    it('a payment whose memo names no operation is recorded without one and sent back (noticed by ingest)', async () => {
+      const q = await quoteFor(await stuckPacket());
+      const tx = await payWith(q, { memo: `CLR-${'Z'.repeat(43)}`, coins: [{ denom: 'uatom', amount: '4242' }] });
+      expect(await confirmedRefunds(tx, 1)).toEqual([{ recipient: wallet, denom: 'uatom', amount: '4242', refund_status: 'confirmed', operation_id: null }]);
+      const [payment] = await db.query<{ operation_id: string | null; rejection_code: string }>(`SELECT operation_id, rejection_code FROM payments WHERE tx_hash = $1`, [tx]);
+      expect(payment).toEqual({ operation_id: null, rejection_code: 'unknown_token' });
+      await db.query(`DELETE FROM refunds WHERE payment_id IN (SELECT id FROM payments WHERE tx_hash = $1)`, [tx]);
+      await db.query(`DELETE FROM payments WHERE tx_hash = $1`, [tx]);
+    }, 60_000);
+
+    it('a payment made on another chain than the quote’s is sent back on the chain it was made on', async () => {
+      const q = await quoteFor(await stuckPacket());
+      const osmoService = (await (await Secp256k1HdWallet.fromMnemonic(DEV_HOT_WALLET_MNEMONIC, { prefix: 'osmo' })).getAccounts())[0]!.address;
+      const payer = 'osmo1payer000000000000000000000000000000000';
+      const tx = (await simPost('/payment', { chain_id: 'osmosis-1', from: payer, to: osmoService, memo: q.payment.memo, denom: 'uosmo', amount: '999' })).tx_hash as string;
+      const rows = await confirmedRefunds(tx, 1);
+      expect(rows).toEqual([{ recipient: payer, denom: 'uosmo', amount: '999', refund_status: 'confirmed', operation_id: q.operation_id }]);
+      const [payment] = await db.query<{ chain_id: string; rejection_code: string }>(`SELECT chain_id, rejection_code FROM payments WHERE tx_hash = $1`, [tx]);
+      expect(payment).toEqual({ chain_id: 'osmosis-1', rejection_code: 'wrong_chain' });
+      expect((await statusOf(q)).state).toBe('quoted');
+    }, 60_000);
+  });
+
   it('a payment ingest sees before the node has indexed it is verified once the node has, not dropped', async () => {
     // The node's tx indexer 12 blocks (3 s) behind its blocks: ingest sees the payment first, /tx says not found.
     await sim.call('/chains/cosmoshub-4/endpoints/main/profile', { txIndexLagBlocks: 12 });
@@ -356,7 +424,7 @@ describe('clearing (chain-sim, built services, real servers)', () => {
     const shortTx = await pay(q, shortAmount);
     const short = await verify(q, shortTx);
     expect(short).toMatchObject({ status: 400, body: { error: { code: 'underpaid', message: expect.stringContaining('1uatom missing') } } });
-    expect(short.body.error.message).toContain(`the ${shortAmount}uatom received will be sent back to ${wallet}`);
+    expect(short.body.error.message).toContain(`what was received goes back: ${shortAmount}uatom to ${wallet}`);
     // The same answer again; the quote still waits for a payment.
     expect(await call('POST', '/api/v1/clearing/verify-payment', { token: q.token, tx_hash: shortTx })).toMatchObject({ status: 400, body: short.body });
     const returned = await refundsConfirmed(q);

@@ -118,14 +118,25 @@ export function startAdminServer(network: SimNetwork, endpoints: Map<string, Cha
         return reply(200, { src_chain_id: p.srcChainId, src_channel: p.srcChannel, sequence: p.sequence, tx_hash: p.sendTxHash, fate: p.fate });
       }
       if (route === 'POST /payment') {
-        const hash = network.bankSend(
-          need(body, 'chain_id', isString, 'a chain id'),
-          need(body, 'from', isString, 'an address'),
-          need(body, 'to', isString, 'an address'),
-          need(body, 'amount', isUint, 'a decimal integer string'),
-          need(body, 'denom', isString, 'a denom'),
-          typeof body.memo === 'string' ? body.memo : '',
-        );
+        const coins = Array.isArray(body.coins)
+          ? body.coins.map((c: unknown, i) => {
+              const coin = (c ?? {}) as Record<string, unknown>;
+              if (!isUint(coin.amount) || !isString(coin.denom)) throw new BadRequest(`coins[${i}] must be {"denom","amount"} with a decimal integer string amount`);
+              return { denom: coin.denom, amount: coin.amount };
+            })
+          : [{ denom: need(body, 'denom', isString, 'a denom'), amount: need(body, 'amount', isUint, 'a decimal integer string') }];
+        if (coins.length === 0) throw new BadRequest('coins must not be empty');
+        const message = body.message ?? 'send';
+        if (message !== 'send' && message !== 'multi_send' && message !== 'authz_exec') throw new BadRequest('message must be send, multi_send or authz_exec');
+        const hash = network.bankPayment({
+          chainId: need(body, 'chain_id', isString, 'a chain id'),
+          from: need(body, 'from', isString, 'an address'),
+          to: need(body, 'to', isString, 'an address'),
+          coins,
+          memo: typeof body.memo === 'string' ? body.memo : '',
+          message,
+          grantee: typeof body.grantee === 'string' ? body.grantee : undefined,
+        });
         return reply(200, { tx_hash: hash });
       }
       if (route === 'POST /malformed') {

@@ -1,4 +1,5 @@
-import { MsgSend } from 'cosmjs-types/cosmos/bank/v1beta1/tx';
+import { MsgExec } from 'cosmjs-types/cosmos/authz/v1beta1/tx';
+import { MsgMultiSend, MsgSend } from 'cosmjs-types/cosmos/bank/v1beta1/tx';
 import { Any } from 'cosmjs-types/google/protobuf/any';
 import { MsgTransfer } from 'cosmjs-types/ibc/applications/transfer/v1/tx';
 import { MsgAcknowledgement, MsgRecvPacket, MsgTimeout } from 'cosmjs-types/ibc/core/channel/v1/tx';
@@ -485,11 +486,44 @@ export class SimNetwork {
 
   /** A bank send, e.g. a clearing fee paid with a CLR- memo. */
   bankSend(chainId: string, from: string, to: string, amount: string, denom: string, memo: string): string {
-    const chain = this.chains.get(chainId);
-    if (!chain) throw new Error(`unknown chain ${chainId}`);
-    const msg = MsgSend.fromPartial({ fromAddress: from, toAddress: to, amount: [{ denom, amount }] });
-    const tx = chain.submit([any(MsgSend.typeUrl, MsgSend.encode(msg).finish())], this.bankSendEvents(chain, from, to, `${amount}${denom}`), { memo });
-    return tx.hash;
+    return this.bankPayment({ chainId, from, to, coins: [{ denom, amount }], memo });
+  }
+
+  /**
+   * Coins from one account to another in one transaction, as a wallet would send them: a MsgSend, a MsgMultiSend
+   * (one input, one output per recipient), or a MsgSend inside an authz MsgExec signed by a grantee (the granter's
+   * funds move). Events as the bank module emits them (a `transfer` per output; authz adds its own message event).
+   */
+  bankPayment(p: {
+    chainId: string;
+    from: string;
+    to: string;
+    coins: Array<{ denom: string; amount: string }>;
+    memo: string;
+    message?: 'send' | 'multi_send' | 'authz_exec';
+    grantee?: string;
+  }): string {
+    const chain = this.chains.get(p.chainId);
+    if (!chain) throw new Error(`unknown chain ${p.chainId}`);
+    const coins = p.coins.map((c) => `${c.amount}${c.denom}`).join(',');
+    const send = MsgSend.fromPartial({ fromAddress: p.from, toAddress: p.to, amount: p.coins });
+    if (p.message === 'multi_send') {
+      const msg = MsgMultiSend.fromPartial({ inputs: [{ address: p.from, coins: p.coins }], outputs: [{ address: p.to, coins: p.coins }] });
+      const events = [
+        this.message(chain, '/cosmos.bank.v1beta1.MsgMultiSend', p.from, 'bank', 0),
+        ev('coin_spent', [['spender', p.from], ['amount', coins]]),
+        ev('coin_received', [['receiver', p.to], ['amount', coins]]),
+        ev('transfer', [['recipient', p.to], ['amount', coins]]),
+      ];
+      return chain.submit([any(MsgMultiSend.typeUrl, MsgMultiSend.encode(msg).finish())], events, { memo: p.memo }).hash;
+    }
+    if (p.message === 'authz_exec') {
+      const grantee = p.grantee ?? p.from;
+      const msg = MsgExec.fromPartial({ grantee, msgs: [any(MsgSend.typeUrl, MsgSend.encode(send).finish())] });
+      const events = [this.message(chain, '/cosmos.authz.v1beta1.MsgExec', grantee, 'authz', 0), ...this.bankSendEvents(chain, p.from, p.to, coins).slice(1)];
+      return chain.submit([any(MsgExec.typeUrl, MsgExec.encode(msg).finish())], events, { memo: p.memo }).hash;
+    }
+    return chain.submit([any(MsgSend.typeUrl, MsgSend.encode(send).finish())], this.bankSendEvents(chain, p.from, p.to, coins), { memo: p.memo }).hash;
   }
 
   /** The events the bank module emits for a MsgSend of `coins` ("1000uatom,5uosmo"). */

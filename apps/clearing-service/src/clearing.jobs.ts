@@ -337,7 +337,7 @@ export class ClearingJobs implements OnModuleInit, OnApplicationShutdown {
       let atLeast = next;
       for (let attempt = 0; attempt < 3; attempt++) {
         if (!current) {
-          const fresh = await wallet.signSend(row.recipient, BigInt(row.amount), row.denom, `Unstuck refund (${row.reason}) for clearing ${row.operation_id}`, atLeast);
+          const fresh = await wallet.signSend(row.recipient, BigInt(row.amount), row.denom, row.operation_id ? `Unstuck refund (${row.reason}) for clearing ${row.operation_id}` : `Unstuck refund (${row.reason}) of payment ${row.payment_tx_hash}`, atLeast);
           // Stored (committed) before it is broadcast: a crash after the broadcast finds these bytes, never signs others.
           await this.store.saveSignedRefund(row.id, fresh.hash, fresh.bytes);
           const saved = await this.store.refund(row.id);
@@ -396,6 +396,7 @@ export class ClearingJobs implements OnModuleInit, OnApplicationShutdown {
     await this.store.setRefundStatus(row.id, 'confirmed');
     m.refunds.inc({ reason: row.reason, outcome: 'confirmed' });
     this.logger.log(`refund ${row.id} (${row.reason}, ${row.amount}${row.denom} to ${row.recipient}) confirmed in ${signed!.hash}`);
+    if (!row.operation_id) return;
     if (row.reason === 'failure') await this.clearing.transition(row.operation_id, ['failed'], 'refunded');
     else await this.clearing.announce(row.operation_id, null);
   }

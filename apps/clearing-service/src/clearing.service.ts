@@ -2,16 +2,20 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   checkPayment,
   ClearingStore,
+  describeReturns,
   hashToken,
   isTokenShaped,
   judgeClearable,
+  MEMO_PREFIX,
   memoFor,
   newClearingToken,
   operationEvent,
   PacketsHeldError,
   quoteFee,
+  receivedBy,
   tokenFromMemo,
   type ClearableCandidate,
+  type CoinReturn,
   type OperationView,
   type PaymentFacts,
   type StuckKind,
@@ -192,12 +196,13 @@ export class ClearingService {
     if (earlier) {
       if (earlier.operation_id === op.operation_id && earlier.rejection) {
         // Refused before: the same answer, and its refund queued again in case a crash came in between (job id dedupes).
-        if (earlier.rejection.refund_id) await this.onRefundDue(earlier.rejection.refund_id);
+        for (const refundId of earlier.rejection.refund_ids) await this.onRefundDue(refundId);
         throw new ClearingError(refusalStatus(earlier.rejection.code), earlier.rejection.code, earlier.rejection.message);
       }
       if (earlier.operation_id === op.operation_id) {
         // Recorded before; if a crash came between the record and the job, the job is queued now (its id dedupes).
         if (op.state === 'paid') await this.onPaid(op.operation_id, BigInt(op.paid?.excess ?? '0'));
+        for (const refundId of earlier.refund_ids) await this.onRefundDue(refundId);
         return op;
       }
       m.payments.inc({ outcome: 'replayed', source: source.by });
@@ -215,11 +220,12 @@ export class ClearingService {
     });
     if (!check.ok) {
       m.payments.inc({ outcome: check.code, source: source.by });
-      if (check.received) return this.refuse(op.operation_id, chain, facts, source.by, check.received, check.code, check.message);
+      if (check.returns.length) return this.refuse(op.operation_id, chain, facts, source.by, check.returns, check.code, check.message);
       throw new ClearingError(refusalStatus(check.code), check.code, check.message);
     }
+    const everything = receivedBy(facts.sends, facts.serviceAddress);
     const alreadyPaid = (by: string | undefined) =>
-      this.refuse(op.operation_id, chain, facts, source.by, { payer: check.payer, amount: check.paid }, 'already_paid', `this operation was already paid by transaction ${by ?? 'another transaction'}`);
+      this.refuse(op.operation_id, chain, facts, source.by, everything, 'already_paid', `this operation was already paid by transaction ${by ?? 'another transaction'}`);
     if (op.paid) return alreadyPaid(op.paid.tx_hash);
     const recorded = await this.store.recordPayment({
       operationId: op.operation_id,
@@ -233,20 +239,21 @@ export class ClearingService {
       excess: check.excess,
       memo: facts.memo,
       detectedBy: source.by,
-    });
-    if (recorded === 'packets_taken') {
+      received: everything,
+    }, check.returns);
+    if (recorded.outcome === 'packets_taken') {
       m.payments.inc({ outcome: 'packets_taken', source: source.by });
       return this.refuse(
         op.operation_id,
         chain,
         facts,
         source.by,
-        { payer: check.payer, amount: check.paid },
+        everything,
         'packets_taken',
         'this quote had expired when its payment was verified, and another clearing operation holds its packets now',
       );
     }
-    if (recorded === 'not_waiting') {
+    if (recorded.outcome === 'not_waiting') {
       // Another verification of the same payment committed first, or another transaction paid meanwhile.
       const now = await this.store.view(op.operation_id);
       if (now?.paid?.tx_hash === txHash) return now;
@@ -256,57 +263,71 @@ export class ClearingService {
     this.logger.log(`operation ${op.operation_id} paid by ${txHash} (${check.paid}${chain.denom}, excess ${check.excess}, seen by ${source.by})`);
     // The job first: once announced, a paid operation must already have its job (the sweep catches a crash between).
     await this.onPaid(op.operation_id, check.excess);
+    for (const refundId of recorded.refundIds) await this.onRefundDue(refundId);
+    if (check.returns.length) this.logger.log(`payment ${txHash} also sent coins that cannot pay; going back: ${describeReturns(check.returns)}`);
     await this.announce(op.operation_id, op.state);
     return (await this.store.view(op.operation_id))!;
   }
 
   /**
-   * A payment that reached the service address with the operation's memo but cannot pay it (underpaid, too late,
-   * or the operation was paid already): recorded with why, and everything received goes back (a `rejected` refund).
+   * A payment that reached the service address with a CLR- memo but cannot pay its operation (another denom,
+   * underpaid, too late, the operation paid already, another chain) or names none: recorded with why, and every
+   * coin it sent us goes back to the account whose funds moved (`rejected` refunds, one per sender and denom).
    */
   private async refuse(
-    operationId: string,
+    operationId: string | null,
     chain: PaymentChain,
     facts: PaymentFacts,
     by: 'user' | 'ingest',
-    received: { payer: string; amount: bigint },
+    returns: readonly CoinReturn[],
     code: string,
     reason: string,
   ): Promise<never> {
-    const message = `${reason}; the ${received.amount}${chain.denom} received will be sent back to ${received.payer}`;
-    const refundId = await this.store.recordRefusedPayment(
+    const message = `${reason}; what was received goes back: ${describeReturns(returns)}`;
+    const refundIds = await this.store.recordRefusedPayment(
       {
         operationId,
         chainId: chain.chainId,
         txHash: facts.txHash,
         height: facts.height,
-        payer: received.payer,
+        payer: returns[0]!.to,
         recipient: chain.wallet.address,
         denom: chain.denom,
-        amount: received.amount,
+        amount: returns.filter((r) => r.denom === chain.denom).reduce((sum, r) => sum + r.amount, 0n),
         excess: 0n,
         memo: facts.memo,
         detectedBy: by,
+        received: receivedBy(facts.sends, facts.serviceAddress),
       },
       { code, message },
+      returns,
     );
-    this.logger.log(`payment ${facts.txHash} for operation ${operationId} refused (${code}); refund ${refundId} queued`);
-    await this.onRefundDue(refundId);
-    await this.announce(operationId, null);
+    this.logger.log(`payment ${facts.txHash} on ${chain.chainId}${operationId ? ` for operation ${operationId}` : ''} refused (${code}); ${refundIds.length} refund(s) queued`);
+    for (const refundId of refundIds) await this.onRefundDue(refundId);
+    if (operationId) await this.announce(operationId, null);
     throw new ClearingError(refusalStatus(code), code, message);
   }
 
   /**
-   * A payment ingest saw (a bank send with a CLR- memo): verified like one the payer names; refusals are logged.
-   * Answers `later` when it cannot be judged yet — the node's /tx does not find it (its tx indexer lags the blocks
-   * ingest read) or the chain cannot be read — so that it is retried, never acknowledged and forgotten.
+   * A payment ingest saw (a bank send with a CLR- memo to the hot wallet): verified like one the payer names. One
+   * that names no operation (an unknown or mistyped token) or pays on another chain than its quote's is recorded and
+   * sent back. Answers `later` when it cannot be judged yet — the node's /tx does not find it (its tx indexer lags
+   * the blocks ingest read) or the chain cannot be read — so that it is retried, never acknowledged and forgotten.
    */
   async paymentObserved(chainId: string, txHash: string, memo: string, to: string): Promise<'done' | 'later'> {
-    const token = tokenFromMemo(memo);
     const chain = this.chains.get(chainId);
-    if (!token || !chain || to !== chain.wallet.address) return 'done';
+    if (!memo.startsWith(MEMO_PREFIX) || !chain || to !== chain.wallet.address) return 'done';
+    const token = tokenFromMemo(memo);
     try {
-      await this.verifyPayment(token, txHash, { by: 'ingest', chainId });
+      const operationId = token ? await this.store.operationIdByTokenHash(hashToken(token)) : undefined;
+      const op = operationId ? await this.store.view(operationId) : undefined;
+      if (!op) {
+        await this.refundUnclaimed(chain, txHash.toUpperCase(), null, 'unknown_token', `the memo ${JSON.stringify(memo.slice(0, 80))} names no clearing operation`);
+      } else if (op.payment.chain_id !== chainId) {
+        await this.refundUnclaimed(chain, txHash.toUpperCase(), op.operation_id, 'wrong_chain', `the payment must be made on ${op.payment.chain_id}, not ${chainId}`);
+      } else {
+        await this.verifyPayment(token!, txHash, { by: 'ingest', chainId });
+      }
       return 'done';
     } catch (e) {
       if (e instanceof ClearingError && NOT_YET.has(e.code)) {
@@ -320,6 +341,21 @@ export class ClearingService {
     }
   }
 
+  /** A CLR- payment that cannot reach its operation's checks (no such operation, another chain): recorded once and sent back. */
+  private async refundUnclaimed(chain: PaymentChain, txHash: string, operationId: string | null, code: string, reason: string): Promise<void> {
+    const earlier = await this.store.paymentByTx(chain.chainId, txHash);
+    if (earlier) {
+      for (const refundId of earlier.refund_ids) await this.onRefundDue(refundId);
+      return;
+    }
+    const facts = await this.readPayment(chain, txHash);
+    if (facts.code !== 0) return;
+    const returns = receivedBy(facts.sends, facts.serviceAddress);
+    if (returns.length === 0) return;
+    m.payments.inc({ outcome: code, source: 'ingest' });
+    await this.refuse(operationId, chain, facts, 'ingest', returns, code, reason);
+  }
+
   /** The transaction as the chain reports it, through the chain's breaker-guarded RPC client. */
   private async readPayment(chain: PaymentChain, txHash: string): Promise<PaymentFacts> {
     const tx = await chain.rpc.tx(txHash).catch((e: unknown) => {
@@ -328,7 +364,7 @@ export class ClearingService {
     if (!tx) throw new ClearingError(404, 'tx_not_found', `transaction ${txHash} is not on ${chain.chainId}; if it was just sent, retry once it is in a block`);
     const decoded = decodeTx(tx.tx);
     const blockTime = await chain.rpc.blockTime(tx.height);
-    return { chainId: chain.chainId, txHash, height: tx.height, blockTime: new Date(blockTime), code: tx.code, memo: decoded.memo, sends: decoded.bankSends };
+    return { chainId: chain.chainId, txHash, height: tx.height, blockTime: new Date(blockTime), code: tx.code, memo: decoded.memo, sends: decoded.bankSends, serviceAddress: chain.wallet.address };
   }
 
   /** Moves an operation and announces it; false when it was not in one of `from`. */

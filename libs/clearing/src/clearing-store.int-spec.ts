@@ -28,7 +28,7 @@ const quote = (packets: PacketId[], expiresInMs = 300_000): NewOperation => ({
   expiresAt: new Date(Date.now() + expiresInMs),
   packets: packets.map((p) => ({ packet: p, stuckKind: 'awaiting_recv' as const })),
 });
-const payment = (operationId: string): PaymentRecord => ({
+const payment = (operationId: string): PaymentRecord & { operationId: string } => ({
   operationId,
   chainId: 'cosmoshub-4',
   txHash: randomBytes(32).toString('hex').toUpperCase(),
@@ -40,6 +40,7 @@ const payment = (operationId: string): PaymentRecord => ({
   excess: 0n,
   memo: 'CLR-x',
   detectedBy: 'user',
+  received: [{ to: 'cosmos1holder', denom: 'uatom', amount: 3n }],
 });
 const holder = async (p: PacketId) =>
   (await db.query<{ operation_id: string }>(
@@ -79,10 +80,10 @@ describe('clearing_packet_holds (real PostgreSQL)', () => {
     await new Promise((r) => setTimeout(r, 100));
     const fresh = await store.createOperation(quote([p]));
     expect(await holder(p)).toBe(fresh);
-    expect(await store.recordPayment(payment(old))).toBe('packets_taken');
+    expect((await store.recordPayment(payment(old), [])).outcome).toBe('packets_taken');
     expect(await statusOf(old)).toBe('quoted');
     // The new holder is paid, and holds the packet until it ends.
-    expect(await store.recordPayment(payment(fresh))).toBe('recorded');
+    expect((await store.recordPayment(payment(fresh), [])).outcome).toBe('recorded');
     await expect(store.createOperation(quote([p], 50))).rejects.toBeInstanceOf(PacketsHeldError);
     await store.transition(fresh, ['paid'], 'failed', 'test');
     const next = await store.createOperation(quote([p]));
@@ -94,12 +95,57 @@ describe('clearing_packet_holds (real PostgreSQL)', () => {
       const p = packet(round + 1);
       const old = await store.createOperation(quote([p], 20));
       await new Promise((r) => setTimeout(r, 40));
-      const [paid, quoted] = await Promise.allSettled([store.recordPayment(payment(old)), store.createOperation(quote([p]))]);
-      const oldPaid = paid.status === 'fulfilled' && paid.value === 'recorded';
+      const [paid, quoted] = await Promise.allSettled([store.recordPayment(payment(old), []), store.createOperation(quote([p]))]);
+      const oldPaid = paid.status === 'fulfilled' && paid.value.outcome === 'recorded';
       const newHolds = quoted.status === 'fulfilled';
       expect(oldPaid !== newHolds).toBe(true);
       if (quoted.status === 'rejected') expect(quoted.reason).toBeInstanceOf(PacketsHeldError);
       expect(await holder(p)).toBe(oldPaid ? old : (quoted as PromiseFulfilledResult<string>).value);
     }
+  });
+});
+
+describe('payments that cannot pay (real PostgreSQL)', () => {
+  const ibc = 'ibc/27394FB092D2ECCD56123C74F36E4C1F926001CEADA9CA97EA622B25F41E5EB2';
+  const refundsOf = (paymentTx: string) =>
+    db.query<{ recipient: string; denom: string; amount: string; operation_id: string | null }>(
+      `SELECT r.recipient, r.denom, r.amount::text AS amount, r.operation_id::text AS operation_id FROM refunds r JOIN payments p ON p.id = r.payment_id
+        WHERE p.tx_hash = $1 ORDER BY r.recipient, r.denom`,
+      [paymentTx],
+    );
+
+  it('a payment naming no operation, in two denoms from two senders, recorded 10 times at once: one payment, one refund per sender and denom', async () => {
+    const returns = [
+      { to: 'cosmos1alice', denom: 'uatom', amount: 5n },
+      { to: 'cosmos1alice', denom: ibc, amount: 7n },
+      { to: 'cosmos1bob', denom: ibc, amount: 1n },
+    ];
+    const record = { ...payment('unused'), operationId: null, amount: 5n, payer: 'cosmos1alice', received: returns };
+    const results = await Promise.all(Array.from({ length: 10 }, () => store.recordRefusedPayment(record, { code: 'unknown_token', message: 'no operation' }, returns)));
+    expect(new Set(results.map((ids) => ids.join(','))).size).toBe(1);
+    expect(results[0]).toHaveLength(3);
+    expect(await refundsOf(record.txHash)).toEqual([
+      { recipient: 'cosmos1alice', denom: ibc, amount: '7', operation_id: null },
+      { recipient: 'cosmos1alice', denom: 'uatom', amount: '5', operation_id: null },
+      { recipient: 'cosmos1bob', denom: ibc, amount: '1', operation_id: null },
+    ]);
+    const [row] = await db.query<{ received: unknown; operation_id: string | null }>(`SELECT received, operation_id FROM payments WHERE tx_hash = $1`, [record.txHash]);
+    expect(row).toEqual({ operation_id: null, received: [{ from: 'cosmos1alice', denom: 'uatom', amount: '5' }, { from: 'cosmos1alice', denom: ibc, amount: '7' }, { from: 'cosmos1bob', denom: ibc, amount: '1' }] });
+    // Payment-less refunds still name the payment they return (the refund's memo does).
+    const refund = await store.refund(results[0]![0]!);
+    expect(refund).toMatchObject({ operation_id: null, payment_tx_hash: record.txHash, reason: 'rejected' });
+  });
+
+  it('an accepted payment with coins in another denom: the operation is paid and the other coins go back, decided in the same transaction', async () => {
+    const op = await store.createOperation(quote([packet()]));
+    const p = { ...payment(op), received: [{ to: 'cosmos1holder', denom: 'uatom', amount: 3n }, { to: 'cosmos1holder', denom: ibc, amount: 9n }] };
+    const { outcome, refundIds } = await store.recordPayment(p, [{ to: 'cosmos1holder', denom: ibc, amount: 9n }]);
+    expect(outcome).toBe('recorded');
+    expect(refundIds).toHaveLength(1);
+    expect(await refundsOf(p.txHash)).toEqual([{ recipient: 'cosmos1holder', denom: ibc, amount: '9', operation_id: op }]);
+    // An excess refund of the quoted denom to the same account is a refund of its own.
+    await db.query(`UPDATE payments SET excess_amount = 1 WHERE tx_hash = $1`, [p.txHash]);
+    expect(await store.createRefund(op, 'excess')).toBeDefined();
+    expect(await refundsOf(p.txHash)).toHaveLength(2);
   });
 });

@@ -1,5 +1,6 @@
 import { packetKey, type ClearingOperationUpdatedV1, type ClearingState, type PacketId } from '@unstuck/contracts';
 import { rowsOf, type Database, type ReadPreference } from '@unstuck/db';
+import type { CoinReturn } from './payment-check';
 
 export type StuckKind = 'awaiting_recv' | 'awaiting_ack' | 'timeout_pending';
 export type PacketClearState = 'pending' | 'relayed' | 'cleared' | 'failed';
@@ -72,7 +73,8 @@ export interface OperationView {
 export type RefundReason = 'failure' | 'excess' | 'rejected';
 
 export interface PaymentRecord {
-  operationId: string;
+  /** Null for a payment that names no known operation. */
+  operationId: string | null;
   chainId: string;
   txHash: string;
   height: string;
@@ -83,12 +85,16 @@ export interface PaymentRecord {
   excess: bigint;
   memo: string;
   detectedBy: 'user' | 'ingest';
+  /** Every coin the transaction sent to the service address (stored with the payment). */
+  received: readonly CoinReturn[];
 }
 
 export interface RefundRow {
   id: string;
-  operation_id: string;
+  operation_id: string | null;
   payment_id: string;
+  /** The payment's transaction (a refund's memo names it when there is no operation). */
+  payment_tx_hash: string;
   reason: RefundReason;
   chain_id: string;
   recipient: string;
@@ -204,62 +210,78 @@ export class ClearingStore {
     return row?.id;
   }
 
-  /** A transaction recorded before, accepted (no rejection) or refused (with its refund). */
+  /** A transaction recorded before, accepted (no rejection) or refused (with its refunds). */
   async paymentByTx(
     chainId: string,
     txHash: string,
-  ): Promise<{ operation_id: string; rejection: { code: string; message: string; refund_id: string | null } | null } | undefined> {
-    const [row] = await this.db.query<{ operation_id: string; rejection_code: string | null; rejection_message: string | null; refund_id: string | null }>(
-      `SELECT p.operation_id::text AS operation_id, p.rejection_code, p.rejection_message, r.id::text AS refund_id
-         FROM payments p LEFT JOIN refunds r ON r.payment_id = p.id AND r.reason = 'rejected'
-        WHERE p.chain_id = $1 AND p.tx_hash = $2`,
+  ): Promise<{ operation_id: string | null; rejection: { code: string; message: string; refund_ids: string[] } | null; refund_ids: string[] } | undefined> {
+    const [row] = await this.db.query<{ operation_id: string | null; rejection_code: string | null; rejection_message: string | null; refund_ids: string[] }>(
+      `SELECT p.operation_id::text AS operation_id, p.rejection_code, p.rejection_message,
+              coalesce((SELECT array_agg(r.id::text ORDER BY r.created_at) FROM refunds r WHERE r.payment_id = p.id AND r.reason = 'rejected'), '{}') AS refund_ids
+         FROM payments p WHERE p.chain_id = $1 AND p.tx_hash = $2`,
       [chainId, txHash],
     );
     if (!row) return undefined;
     return {
       operation_id: row.operation_id,
-      rejection: row.rejection_code ? { code: row.rejection_code, message: row.rejection_message ?? '', refund_id: row.refund_id } : null,
+      rejection: row.rejection_code ? { code: row.rejection_code, message: row.rejection_message ?? '', refund_ids: row.refund_ids } : null,
+      refund_ids: row.refund_ids,
     };
   }
 
   /**
-   * Records a payment that reached the service but was refused, with why, and its refund of everything received
-   * (reason `rejected`), in one transaction. Returns the refund's id; a second call for the same transaction
-   * changes nothing and returns the same refund.
+   * Records a payment that reached the service but was refused, with why, and a refund (reason `rejected`) of each
+   * coin in `returns` to the account it came from, in one transaction. Returns the refunds' ids; a second call for
+   * the same transaction changes nothing and returns the same refunds.
    */
-  async recordRefusedPayment(p: PaymentRecord, rejection: { code: string; message: string }): Promise<string> {
+  async recordRefusedPayment(p: PaymentRecord, rejection: { code: string; message: string }, returns: readonly CoinReturn[]): Promise<string[]> {
     return this.db.write(async (m) => {
       await m.query(
-        `INSERT INTO payments (operation_id, chain_id, tx_hash, height, payer, recipient, denom, amount, excess_amount, memo, detected_by, rejection_code, rejection_message)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $11, $12) ON CONFLICT (chain_id, tx_hash) DO NOTHING`,
-        [p.operationId, p.chainId, p.txHash, p.height, p.payer, p.recipient, p.denom, p.amount.toString(), p.memo, p.detectedBy, rejection.code, rejection.message],
+        `INSERT INTO payments (operation_id, chain_id, tx_hash, height, payer, recipient, denom, amount, excess_amount, memo, detected_by, rejection_code, rejection_message, received)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $11, $12, $13) ON CONFLICT (chain_id, tx_hash) DO NOTHING`,
+        [p.operationId, p.chainId, p.txHash, p.height, p.payer, p.recipient, p.denom, p.amount.toString(), p.memo, p.detectedBy, rejection.code, rejection.message, receivedJson(p.received)],
       );
-      const [pay] = (await m.query(`SELECT id, operation_id::text AS operation_id, payer, denom, amount::text AS amount, rejection_code FROM payments WHERE chain_id = $1 AND tx_hash = $2`, [
-        p.chainId,
-        p.txHash,
-      ])) as Array<{ id: string; operation_id: string; payer: string; denom: string; amount: string; rejection_code: string | null }>;
+      const [pay] = (await m.query(`SELECT id, operation_id::text AS operation_id, rejection_code FROM payments WHERE chain_id = $1 AND tx_hash = $2`, [p.chainId, p.txHash])) as Array<{
+        id: string;
+        operation_id: string | null;
+        rejection_code: string | null;
+      }>;
       if (!pay?.rejection_code) throw new Error(`transaction ${p.txHash} on ${p.chainId} was accepted as a payment before; it cannot be refused now`);
+      return ClearingStore.insertReturns(m, pay.id, pay.operation_id, p.chainId, returns);
+    });
+  }
+
+  /** `rejected` refunds of coins that cannot pay, one per recipient and denom (the unique constraint makes a repeat a no-op); their ids. */
+  private static async insertReturns(
+    m: { query: (sql: string, params?: unknown[]) => Promise<unknown> },
+    paymentId: string,
+    operationId: string | null,
+    chainId: string,
+    returns: readonly CoinReturn[],
+  ): Promise<string[]> {
+    if (returns.length > 0) {
       await m.query(
         `INSERT INTO refunds (operation_id, payment_id, reason, chain_id, recipient, denom, amount)
-         VALUES ($1, $2, 'rejected', $3, $4, $5, $6) ON CONFLICT (payment_id, reason) DO NOTHING`,
-        [pay.operation_id, pay.id, p.chainId, pay.payer, pay.denom, pay.amount],
+         SELECT $1, $2, 'rejected', $3, r, d, a FROM unnest($4::text[], $5::text[], $6::numeric[]) AS w(r, d, a)
+         ON CONFLICT (payment_id, reason, recipient, denom) DO NOTHING`,
+        [operationId, paymentId, chainId, returns.map((r) => r.to), returns.map((r) => r.denom), returns.map((r) => r.amount.toString())],
       );
-      const [row] = (await m.query(`SELECT id::text AS id FROM refunds WHERE payment_id = $1 AND reason = 'rejected'`, [pay.id])) as Array<{ id: string }>;
-      return row!.id;
-    });
+    }
+    const rows = (await m.query(`SELECT id::text AS id FROM refunds WHERE payment_id = $1 AND reason = 'rejected' ORDER BY created_at, id`, [paymentId])) as Array<{ id: string }>;
+    return rows.map((r) => r.id);
   }
 
   /**
    * Records a verified payment: the payment row (unique per chain and tx hash), the token used, the operation paid.
    * Returns false when the operation was no longer waiting for a payment (another verification won the race).
    */
-  async recordPayment(p: PaymentRecord): Promise<'recorded' | 'not_waiting' | 'packets_taken'> {
+  async recordPayment(p: PaymentRecord & { operationId: string }, returns: readonly CoinReturn[]): Promise<{ outcome: 'recorded' | 'not_waiting' | 'packets_taken'; refundIds: string[] }> {
     return this.db.write(async (m) => {
       const [op] = (await m.query(`SELECT status, packet_count FROM clearing_operations WHERE id = $1 FOR UPDATE`, [p.operationId])) as Array<{
         status: ClearingState;
         packet_count: number;
       }>;
-      if (!op || (op.status !== 'quoted' && op.status !== 'expired')) return 'not_waiting';
+      if (!op || (op.status !== 'quoted' && op.status !== 'expired')) return { outcome: 'not_waiting', refundIds: [] };
       // A quote paid in time but verified after it expired may have lost its packets to another operation: paid
       // only if it still holds every one (rows locked: a quote cannot take them over meanwhile).
       const holds = rowsOf<{ operation_id: string }>(
@@ -270,20 +292,22 @@ export class ClearingStore {
           [p.operationId],
         ),
       );
-      if (holds.length < op.packet_count || holds.some((h) => h.operation_id !== p.operationId)) return 'packets_taken';
+      if (holds.length < op.packet_count || holds.some((h) => h.operation_id !== p.operationId)) return { outcome: 'packets_taken', refundIds: [] };
       const inserted = (await m.query(
-        `INSERT INTO payments (operation_id, chain_id, tx_hash, height, payer, recipient, denom, amount, excess_amount, memo, detected_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (chain_id, tx_hash) DO NOTHING RETURNING id`,
-        [p.operationId, p.chainId, p.txHash, p.height, p.payer, p.recipient, p.denom, p.amount.toString(), p.excess.toString(), p.memo, p.detectedBy],
-      )) as unknown[];
-      if (inserted.length === 0) return 'not_waiting';
+        `INSERT INTO payments (operation_id, chain_id, tx_hash, height, payer, recipient, denom, amount, excess_amount, memo, detected_by, received)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (chain_id, tx_hash) DO NOTHING RETURNING id`,
+        [p.operationId, p.chainId, p.txHash, p.height, p.payer, p.recipient, p.denom, p.amount.toString(), p.excess.toString(), p.memo, p.detectedBy, receivedJson(p.received)],
+      )) as Array<{ id: string }>;
+      if (inserted.length === 0) return { outcome: 'not_waiting', refundIds: [] };
+      // Coins in other denoms sent along cannot pay: they go back, decided in the same transaction as the payment.
+      const refundIds = returns.length ? await ClearingStore.insertReturns(m, inserted[0]!.id, p.operationId, p.chainId, returns) : [];
       await m.query(`UPDATE clearing_packet_holds SET live_until = 'infinity' WHERE operation_id = $1`, [p.operationId]);
       await m.query(`UPDATE clearing_tokens SET used_at = now() WHERE operation_id = $1 AND used_at IS NULL`, [p.operationId]);
       await m.query(
         `UPDATE clearing_operations SET status = 'paid', version = version + 1, payment_tx_hash = $2, updated_at = now() WHERE id = $1`,
         [p.operationId, p.txHash],
       );
-      return 'recorded';
+      return { outcome: 'recorded', refundIds };
     });
   }
 
@@ -443,18 +467,24 @@ export class ClearingStore {
       if (amount <= 0n) return undefined;
       await m.query(
         `INSERT INTO refunds (operation_id, payment_id, reason, chain_id, recipient, denom, amount)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (payment_id, reason) DO NOTHING`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (payment_id, reason, recipient, denom) DO NOTHING`,
         [operationId, pay.id, reason, pay.chain_id, pay.payer, pay.denom, amount.toString()],
       );
-      const [row] = (await m.query(`SELECT id::text AS id FROM refunds WHERE payment_id = $1 AND reason = $2`, [pay.id, reason])) as Array<{ id: string }>;
+      const [row] = (await m.query(`SELECT id::text AS id FROM refunds WHERE payment_id = $1 AND reason = $2 AND recipient = $3 AND denom = $4`, [
+        pay.id,
+        reason,
+        pay.payer,
+        pay.denom,
+      ])) as Array<{ id: string }>;
       return row?.id;
     });
   }
 
   async refund(id: string): Promise<RefundRow | undefined> {
     const [row] = await this.db.query<RefundRow>(
-      `SELECT id::text AS id, operation_id::text AS operation_id, payment_id::text AS payment_id, reason, chain_id, recipient, denom,
-              amount::text AS amount, refund_status, tx_hash, signed_tx FROM refunds WHERE id = $1`,
+      `SELECT r.id::text AS id, r.operation_id::text AS operation_id, r.payment_id::text AS payment_id, p.tx_hash AS payment_tx_hash, r.reason, r.chain_id,
+              r.recipient, r.denom, r.amount::text AS amount, r.refund_status, r.tx_hash, r.signed_tx
+         FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE r.id = $1`,
       [id],
     );
     return row;
@@ -622,4 +652,9 @@ export function operationEvent(view: OperationView, previous: ClearingState | nu
     ...(view.error ? { error: view.error.slice(0, 2000) } : {}),
     updated_at: view.updated_at,
   };
+}
+
+/** A payment's received coins as stored (jsonb, amounts as decimal strings). */
+function receivedJson(received: readonly CoinReturn[]): string {
+  return JSON.stringify(received.map((r) => ({ from: r.to, denom: r.denom, amount: r.amount.toString() })));
 }

@@ -1,4 +1,4 @@
-import { checkPayment, type PaymentExpectation, type PaymentFacts } from './payment-check';
+import { checkPayment, receivedBy, type PaymentExpectation, type PaymentFacts } from './payment-check';
 import { amountOf, gasCost, parseDecimal, quoteFee } from './money';
 import { hashToken, isTokenShaped, memoFor, newClearingToken, tokenFromMemo } from './tokens';
 
@@ -54,12 +54,13 @@ describe('checkPayment', () => {
     code: 0,
     memo: memoFor(token),
     sends: [{ from: 'osmo1payer', to, amount: [{ denom, amount }] }],
+    serviceAddress: 'osmo1service',
     ...over,
   });
 
   it('accepts the exact amount and records an overpayment as excess', () => {
-    expect(checkPayment(facts(), want)).toEqual({ ok: true, payer: 'osmo1payer', paid: 1_000n, excess: 0n });
-    expect(checkPayment(facts({}, '1500'), want)).toEqual({ ok: true, payer: 'osmo1payer', paid: 1_500n, excess: 500n });
+    expect(checkPayment(facts(), want)).toEqual({ ok: true, payer: 'osmo1payer', paid: 1_000n, excess: 0n, returns: [] });
+    expect(checkPayment(facts({}, '1500'), want)).toEqual({ ok: true, payer: 'osmo1payer', paid: 1_500n, excess: 500n, returns: [] });
   });
 
   it.each([
@@ -76,11 +77,39 @@ describe('checkPayment', () => {
     expect(!r.ok && r.message).toMatch(message);
   });
 
-  it('says what reached the service when a refused payment still paid it (underpaid, too late), so it can go back', () => {
-    expect(checkPayment(facts({}, '999'), want)).toMatchObject({ ok: false, code: 'underpaid', received: { payer: 'osmo1payer', amount: 999n } });
-    expect(checkPayment(facts({ blockTime: new Date('2026-01-01T00:05:01Z') }, '1200'), want)).toMatchObject({ code: 'token_expired', received: { amount: 1_200n } });
-    // Nothing of ours arrived: nothing to send back.
-    expect(checkPayment(facts({}, '1000', 'uatom'), want)).not.toHaveProperty('received');
-    expect(checkPayment(facts({}, '1000', 'uosmo', 'osmo1someoneelse'), want)).not.toHaveProperty('received');
+  it('says what reached the service when a refused payment still paid it (underpaid, too late, another denom, another chain), so it goes back', () => {
+    expect(checkPayment(facts({}, '999'), want)).toMatchObject({ ok: false, code: 'underpaid', returns: [{ to: 'osmo1payer', denom: 'uosmo', amount: 999n }] });
+    expect(checkPayment(facts({ blockTime: new Date('2026-01-01T00:05:01Z') }, '1200'), want)).toMatchObject({ code: 'token_expired', returns: [{ amount: 1_200n }] });
+    const ibc = 'ibc/27394FB092D2ECCD56123C74F36E4C1F926001CEADA9CA97EA622B25F41E5EB2';
+    expect(checkPayment(facts({}, '1000', ibc), want)).toMatchObject({ code: 'wrong_denom', returns: [{ to: 'osmo1payer', denom: ibc, amount: 1_000n }] });
+    // Paid on another chain: what reached the service's address there goes back there.
+    expect(checkPayment(facts({ chainId: 'cosmoshub-4', serviceAddress: 'osmo1service' }), want)).toMatchObject({ code: 'wrong_chain', returns: [{ amount: 1_000n }] });
+    // Nothing of ours arrived, or it is another operation's payment: nothing to send back here.
+    expect(checkPayment(facts({}, '1000', 'uosmo', 'osmo1someoneelse'), want)).toMatchObject({ returns: [] });
+    expect(checkPayment(facts({ memo: 'CLR-' + 'b'.repeat(43) }), want)).toMatchObject({ returns: [] });
+    expect(checkPayment(facts({ code: 5 }), want)).toMatchObject({ returns: [] });
+  });
+
+  it('accepts the quoted denom and sends back every other coin to the account it came from, summed per sender and denom', () => {
+    const ibc = 'ibc/27394FB092D2ECCD56123C74F36E4C1F926001CEADA9CA97EA622B25F41E5EB2';
+    const f = facts({
+      sends: [
+        { from: 'osmo1payer', to: 'osmo1service', amount: [{ denom: 'uosmo', amount: '1000' }, { denom: ibc, amount: '5' }] },
+        { from: 'osmo1granter', to: 'osmo1service', amount: [{ denom: ibc, amount: '7' }] },
+        { from: 'osmo1payer', to: 'osmo1service', amount: [{ denom: ibc, amount: '1' }] },
+        { from: 'osmo1payer', to: 'osmo1elsewhere', amount: [{ denom: ibc, amount: '100' }] },
+      ],
+    });
+    expect(checkPayment(f, want)).toEqual({
+      ok: true,
+      payer: 'osmo1payer',
+      paid: 1_000n,
+      excess: 0n,
+      returns: [
+        { to: 'osmo1payer', denom: ibc, amount: 6n },
+        { to: 'osmo1granter', denom: ibc, amount: 7n },
+      ],
+    });
+    expect(receivedBy(f.sends, 'osmo1service')).toHaveLength(3);
   });
 });

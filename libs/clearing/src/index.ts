@@ -1,6 +1,6 @@
 export { amountOf, gasCost, MoneyError, parseDecimal, quoteFee, type FeeSchedule, type Quote } from './money';
 export { hashToken, isTokenShaped, MEMO_PREFIX, memoFor, newClearingToken, tokenFromMemo } from './tokens';
-export { checkPayment, type PaymentCheck, type PaymentExpectation, type PaymentFacts, type PaymentRefusal } from './payment-check';
+export { checkPayment, describeReturns, receivedBy, type CoinReturn, type PaymentCheck, type PaymentExpectation, type PaymentFacts, type PaymentRefusal } from './payment-check';
 export { HermesRelayer, RelayerError, SimRelayer, type ClearRequest, type ClearResult, type RelayerPort } from './relayer';
 export { HotWallet, type HotWalletChain, type SignedTx } from './hot-wallet';
 export { hermesConfig, type HermesChainInput, type HermesConfig } from './hermes-config';

@@ -11,6 +11,35 @@ export interface PaymentFacts {
   code: number;
   memo: string;
   sends: ReadonlyArray<{ from: string; to: string; amount: ReadonlyArray<{ denom: string; amount: string }> }>;
+  /** The service's address on the chain the transaction is on (where anything it received arrived). */
+  serviceAddress: string;
+}
+
+/** Coins to send back: to the account whose funds moved in the message, in that denom. */
+export interface CoinReturn {
+  to: string;
+  denom: string;
+  amount: bigint;
+}
+
+/**
+ * Everything a transaction's bank messages sent to `address`, one entry per sender and denom (amounts summed), in
+ * the order they first appear: what goes back when a payment cannot pay.
+ */
+export function receivedBy(sends: PaymentFacts['sends'], address: string): CoinReturn[] {
+  const out = new Map<string, CoinReturn>();
+  for (const send of sends) {
+    if (send.to !== address) continue;
+    for (const coin of send.amount) {
+      const amount = amountOf([coin], coin.denom);
+      if (amount === 0n) continue;
+      const key = `${send.from}\u0000${coin.denom}`;
+      const entry = out.get(key) ?? { to: send.from, denom: coin.denom, amount: 0n };
+      entry.amount += amount;
+      out.set(key, entry);
+    }
+  }
+  return [...out.values()];
 }
 
 /** What the quote asked for. */
@@ -24,13 +53,20 @@ export interface PaymentExpectation {
 }
 
 export type PaymentCheck =
-  | { ok: true; payer: string; paid: bigint; excess: bigint }
+  | {
+      ok: true;
+      payer: string;
+      paid: bigint;
+      excess: bigint;
+      /** Coins in other denoms sent along (they cannot pay): they go back. */
+      returns: CoinReturn[];
+    }
   | {
       ok: false;
       code: PaymentRefusal;
       message: string;
-      /** The quoted denom did reach the service address with the right memo (underpaid, or too late): it goes back. */
-      received?: { payer: string; amount: bigint };
+      /** What reached the service and goes back (empty when nothing did: failed on chain, sent elsewhere, another operation's memo). */
+      returns: CoinReturn[];
     };
 
 export type PaymentRefusal = 'payment_failed_on_chain' | 'wrong_chain' | 'wrong_recipient' | 'wrong_denom' | 'memo_mismatch' | 'underpaid' | 'token_expired';
@@ -42,25 +78,32 @@ export type PaymentRefusal = 'payment_failed_on_chain' | 'wrong_chain' | 'wrong_
  */
 export function checkPayment(facts: PaymentFacts, want: PaymentExpectation): PaymentCheck {
   if (facts.code !== 0) return refuse('payment_failed_on_chain', `transaction ${facts.txHash} failed on chain (code ${facts.code}); nothing was paid`);
-  if (facts.chainId !== want.chainId) return refuse('wrong_chain', `the payment must be made on ${want.chainId}, not ${facts.chainId}`);
+  const received = receivedBy(facts.sends, facts.serviceAddress);
+  if (facts.chainId !== want.chainId) return refuse('wrong_chain', `the payment must be made on ${want.chainId}, not ${facts.chainId}`, received);
   if (facts.memo.trim() !== memoFor(want.token)) return refuse('memo_mismatch', `the transaction's memo must be exactly ${memoFor(want.token)}`);
-  const toUs = facts.sends.filter((s) => s.to === want.address);
-  if (toUs.length === 0) return refuse('wrong_recipient', `the transaction sends nothing to the service address ${want.address}`);
-  const paid = toUs.reduce((sum, s) => sum + amountOf(s.amount, want.denom), 0n);
+  if (received.length === 0) return refuse('wrong_recipient', `the transaction sends nothing to the service address ${want.address}`);
+  const quoted = received.filter((r) => r.denom === want.denom);
+  const others = received.filter((r) => r.denom !== want.denom);
+  const paid = quoted.reduce((sum, r) => sum + r.amount, 0n);
   if (paid === 0n) {
-    const denoms = [...new Set(toUs.flatMap((s) => s.amount.map((c) => c.denom)))].join(', ');
-    return refuse('wrong_denom', `the payment must be in ${want.denom}; the transaction sent ${denoms || 'nothing'}`);
+    const denoms = [...new Set(received.map((r) => r.denom))].join(', ');
+    return refuse('wrong_denom', `the payment must be in ${want.denom}; the transaction sent ${denoms}`, received);
   }
-  const payer = toUs[0]!.from;
+  const payer = quoted[0]!.to;
   if (paid < want.amount) {
-    return refuse('underpaid', `paid ${paid}${want.denom}, quoted ${want.amount}${want.denom}: ${want.amount - paid}${want.denom} missing`, { payer, amount: paid });
+    return refuse('underpaid', `paid ${paid}${want.denom}, quoted ${want.amount}${want.denom}: ${want.amount - paid}${want.denom} missing`, received);
   }
   if (facts.blockTime.getTime() > want.expiresAt.getTime()) {
-    return refuse('token_expired', `the payment was made at ${facts.blockTime.toISOString()}, after the quote expired at ${want.expiresAt.toISOString()}`, { payer, amount: paid });
+    return refuse('token_expired', `the payment was made at ${facts.blockTime.toISOString()}, after the quote expired at ${want.expiresAt.toISOString()}`, received);
   }
-  return { ok: true, payer, paid, excess: paid - want.amount };
+  return { ok: true, payer, paid, excess: paid - want.amount, returns: others };
 }
 
-function refuse(code: PaymentRefusal, message: string, received?: { payer: string; amount: bigint }): PaymentCheck {
-  return received ? { ok: false, code, message, received } : { ok: false, code, message };
+function refuse(code: PaymentRefusal, message: string, returns: CoinReturn[] = []): PaymentCheck {
+  return { ok: false, code, message, returns };
+}
+
+/** "1000uatom to cosmos1…, 5ibc/27…A9 to cosmos1…": what goes back, for messages and logs. */
+export function describeReturns(returns: readonly CoinReturn[]): string {
+  return returns.map((r) => `${r.amount}${r.denom} to ${r.to}`).join(', ');
 }

@@ -136,10 +136,11 @@ export const EVENTS = {
     version: 1,
     stream: 'CLEARING',
     schema: PaymentObservedV1,
-    summary: 'Ingest saw a bank send with a CLR- memo (a clearing payment to verify).',
+    summary: 'Ingest saw a bank send with a CLR- memo (MsgSend, a MsgMultiSend output, either inside authz MsgExec): a clearing payment to verify.',
     tokens: ['chain_id'],
     tokenValues: (e) => [e.chain_id],
-    msgId: (e) => `clearing.payment_observed.v1:${e.chain_id}:${e.tx_hash}:${e.msg_index}`,
+    // One message may pay several addresses (MsgMultiSend's outputs): each recipient is its own event.
+    msgId: (e) => `clearing.payment_observed.v1:${e.chain_id}:${e.tx_hash}:${e.msg_index}:${e.to}`,
   }),
   'stats.updated': define({
     name: 'stats.updated',

@@ -56,7 +56,8 @@ export class ClearingToken {
 @Entity({ name: 'payments' })
 export class Payment {
   @PrimaryGeneratedColumn('uuid') id!: string;
-  @Column({ type: 'uuid', name: 'operation_id' }) operationId!: string;
+  /** Null for a payment naming no known operation (an unknown token): recorded, and refunded. */
+  @Column({ type: 'uuid', name: 'operation_id', nullable: true }) operationId!: string | null;
   @Column({ type: 'text', name: 'chain_id' }) chainId!: string;
   @Column({ type: 'text', name: 'tx_hash' }) txHash!: string;
   @Column({ type: 'bigint' }) height!: string;
@@ -70,13 +71,15 @@ export class Payment {
   /** Set when the payment reached us but was refused (its money is refunded with reason `rejected`). */
   @Column({ type: 'text', name: 'rejection_code', nullable: true }) rejectionCode!: string | null;
   @Column({ type: 'text', name: 'rejection_message', nullable: true }) rejectionMessage!: string | null;
+  /** Every coin the transaction sent to the service address: [{from, denom, amount}]. */
+  @Column({ type: 'jsonb', nullable: true }) received!: Array<{ from: string; denom: string; amount: string }> | null;
   @Column({ type: 'timestamptz', name: 'verified_at', insert: false }) verifiedAt!: Date;
 }
 
 @Entity({ name: 'refunds' })
 export class Refund {
   @PrimaryGeneratedColumn('uuid') id!: string;
-  @Column({ type: 'uuid', name: 'operation_id' }) operationId!: string;
+  @Column({ type: 'uuid', name: 'operation_id', nullable: true }) operationId!: string | null;
   @Column({ type: 'uuid', name: 'payment_id' }) paymentId!: string;
   @Column({ type: 'text' }) reason!: 'failure' | 'excess' | 'rejected';
   @Column({ type: 'text', name: 'chain_id' }) chainId!: string;

@@ -1,4 +1,5 @@
-import { MsgSend } from 'cosmjs-types/cosmos/bank/v1beta1/tx';
+import { MsgExec } from 'cosmjs-types/cosmos/authz/v1beta1/tx';
+import { MsgMultiSend, MsgSend } from 'cosmjs-types/cosmos/bank/v1beta1/tx';
 import { TxBody, TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 import { Any } from 'cosmjs-types/google/protobuf/any';
 import { MsgTransfer } from 'cosmjs-types/ibc/applications/transfer/v1/tx';
@@ -15,7 +16,7 @@ import {
   nobleWriteAckBase64,
   osmosisSendPacket,
 } from './__fixtures__/mainnet';
-import { txHash } from './tx';
+import { decodeTx, txHash } from './tx';
 
 const RELAYER_A = 'osmo1relayeraaaaaaaaaaaaaaaaaaaaaaaaaaaaa0';
 const RELAYER_B = 'osmo1relayerbbbbbbbbbbbbbbbbbbbbbbbbbbbbb0';
@@ -128,6 +129,25 @@ describe('parseBlock', () => {
         },
       },
     ]);
+  });
+
+  it('reports CLR- payments made by MsgMultiSend and inside authz MsgExec, the funds’ owner as the sender', () => {
+    const coins = [{ denom: 'ibc/27394FB092D2ECCD56123C74F36E4C1F926001CEADA9CA97EA622B25F41E5EB2', amount: '7' }];
+    const multi = any(
+      MsgMultiSend.typeUrl,
+      MsgMultiSend.encode(MsgMultiSend.fromPartial({ inputs: [{ address: 'osmo1payer', coins }], outputs: [{ address: 'osmo1other', coins: [] }, { address: 'osmo1service', coins }] })).finish(),
+    );
+    const inner = any(MsgSend.typeUrl, MsgSend.encode(MsgSend.fromPartial({ fromAddress: 'osmo1granter', toAddress: 'osmo1service', amount: coins })).finish());
+    const exec = any(MsgExec.typeUrl, MsgExec.encode(MsgExec.fromPartial({ grantee: 'osmo1grantee', msgs: [any(MsgExec.typeUrl, MsgExec.encode(MsgExec.fromPartial({ grantee: 'osmo1grantee', msgs: [inner] })).finish())] })).finish());
+    const parsed = parseBlock(block('osmosis-1', [{ tx: tx([multi, exec], 'CLR-abc'), events: [] }]), mainnetCounterparty);
+    expect(parsed.problems).toEqual([]);
+    expect(parsed.events.map((e) => e.payload as { msg_index: number; from: string; to: string }).map((p) => [p.msg_index, p.from, p.to])).toEqual([
+      [0, 'osmo1payer', 'osmo1other'],
+      [0, 'osmo1payer', 'osmo1service'],
+      [1, 'osmo1granter', 'osmo1service'],
+    ]);
+    const decoded = decodeTx(tx([multi, exec], 'CLR-abc'));
+    expect(decoded.bankSends.map((b) => b.via)).toEqual(['MsgMultiSend', 'MsgMultiSend', 'MsgExec/MsgExec/MsgSend']);
   });
 
   it('parses a send_packet in CometBFT 0.34 base64 attributes, including a height timeout', () => {
