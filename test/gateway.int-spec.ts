@@ -81,13 +81,17 @@ describe('api-gateway (built, against real PostgreSQL, Redis and NATS)', () => {
     );
   }
 
-  async function signIn(wallet: Secp256k1HdWallet, claimed?: string, ipAddress = client()) {
+  async function signIn(wallet: Secp256k1HdWallet, claimed?: string, ipAddress = client(), origin?: string) {
     const [account] = await wallet.getAccounts();
     const address = claimed ?? account!.address;
-    const challenge = await post('/api/v1/auth/challenge', { address }, { 'x-forwarded-for': ipAddress });
+    const challenge = await post('/api/v1/auth/challenge', { address }, { 'x-forwarded-for': ipAddress, ...(origin ? { origin } : {}) });
     expect(challenge.status).toBe(200);
     const { signature } = await wallet.signAmino(account!.address, adr036SignDoc(address, challenge.body.message));
-    return { challenge: challenge.body, signature, verify: () => post('/api/v1/auth/verify', { address, nonce: challenge.body.nonce, signature }, { 'x-forwarded-for': ipAddress }) };
+    return {
+      challenge: challenge.body,
+      signature,
+      verify: (from = origin) => post('/api/v1/auth/verify', { address, nonce: challenge.body.nonce, signature }, { 'x-forwarded-for': ipAddress, ...(from ? { origin: from } : {}) }),
+    };
   }
 
   beforeAll(async () => {
@@ -118,6 +122,8 @@ describe('api-gateway (built, against real PostgreSQL, Redis and NATS)', () => {
       GATEWAY_PORT: String(PORT),
       RATE_LIMIT_PER_IP: '40',
       AUTH_CHALLENGE_TTL_SECONDS: '2',
+      AUTH_SITE_ORIGIN: 'https://unstuck.example',
+      CORS_ORIGINS: 'https://unstuck.example,https://app.unstuck.example',
       BODY_LIMIT_BYTES: '4096',
       READ_YOUR_WRITES_SECONDS: '5',
     });
@@ -304,6 +310,28 @@ describe('api-gateway (built, against real PostgreSQL, Redis and NATS)', () => {
       const replay = await verify();
       expect(replay.status).toBe(401);
       expect(replay.body.error.code).toBe('challenge_invalid');
+    });
+
+    it('names the site in the signed text (domain and origin, as Sign-In with Ethereum) and refuses another site’s pages', async () => {
+      const plain = await signIn(walletA);
+      expect(plain.challenge.message).toMatch(new RegExp(`^unstuck\\.example wants you to sign in to Unstuck with your Cosmos account:\n${addressA}\n`));
+      expect(plain.challenge.message).toContain('\nURI: https://unstuck.example\nVersion: 1\nNonce: ');
+      expect(plain.challenge.message).toMatch(/\nIssued At: \S+\nExpiration Time: \S+$/);
+      // A page of another site asking, in its visitor's browser: refused before anything is issued.
+      const foreign = await post('/api/v1/auth/challenge', { address: addressA }, { 'x-forwarded-for': client(), origin: 'https://unstuck-airdrop.example' });
+      expect(foreign.status).toBe(403);
+      expect(foreign.body.error).toMatchObject({ code: 'origin_not_allowed', message: expect.stringContaining('offered on https://unstuck.example only') });
+      // Issued for one of the site's origins, the text names it; redeemed from another page it is refused, and spent.
+      const app = await signIn(walletA, undefined, client(), 'https://app.unstuck.example');
+      expect(app.challenge.message).toMatch(/^app\.unstuck\.example wants you/);
+      expect(app.challenge.message).toContain('\nURI: https://app.unstuck.example\n');
+      const elsewhere = await app.verify('https://unstuck.example');
+      expect(elsewhere).toMatchObject({ status: 401, body: { error: { code: 'challenge_mismatch', message: expect.stringContaining('issued for https://app.unstuck.example') } } });
+      expect((await app.verify()).status).toBe(401);
+      const fromForeign = await (await signIn(walletA, undefined, client(), 'https://app.unstuck.example')).verify('https://unstuck-airdrop.example');
+      expect(fromForeign.status).toBe(403);
+      // From its own page, it signs in.
+      expect((await (await signIn(walletA, undefined, client(), 'https://app.unstuck.example')).verify()).status).toBe(200);
     });
 
     it('refuses a signature by another key than the address claims', async () => {

@@ -4,6 +4,14 @@ import { browserFacingEnvShape, platformEnvShape } from '@unstuck/platform';
 import { authEnvShape, internalEnvShape } from '@unstuck/auth';
 
 
+function isOrigin(v: string): boolean {
+  try {
+    return new URL(v).origin === v;
+  } catch {
+    return false;
+  }
+}
+
 export const envShape = {
   ...platformEnvShape,
   GATEWAY_PORT: envVar.port(3000),
@@ -12,6 +20,14 @@ export const envShape = {
   ...browserFacingEnvShape,
   BODY_LIMIT_BYTES: envVar.int(16 * 1024, 256, 10 * 1024 * 1024),
   AUTH_CHALLENGE_TTL_SECONDS: envVar.int(300, 1, 3600),
+  /**
+   * The site users sign in on (scheme, host, port: an origin): the sign-in text names its domain and origin, and a
+   * browser request from another origin (not this nor a CORS origin) is refused.
+   */
+  AUTH_SITE_ORIGIN: z
+    .string()
+    .default('http://localhost:3000')
+    .refine(isOrigin, 'must be an origin: scheme://host[:port], no path or trailing slash'),
   AUTH_TOKEN_TTL_SECONDS: envVar.int(3600, 60, 86_400),
   RATE_LIMIT_WINDOW_MS: envVar.int(60_000, 1000),
   /** Requests per window from one IP address (anonymous callers). */

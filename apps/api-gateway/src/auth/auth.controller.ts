@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Inject, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Type } from '@sinclair/typebox';
 import { ERROR_RESPONSES, ErrorSchema } from '../http/openapi-common';
@@ -33,13 +33,14 @@ export class AuthController {
 
   @Post('challenge')
   @HttpCode(200)
-  @ApiOperation({ summary: 'A single-use sign-in challenge: sign its `message` with signArbitrary (ADR-036)' })
+  @ApiOperation({ summary: 'A single-use sign-in challenge naming the site (domain and origin, as Sign-In with Ethereum): sign its `message` with signArbitrary (ADR-036)' })
+  @ApiResponse({ status: 403, description: 'asked from another site’s page (its Origin is not one of this site’s)', schema: plain(ErrorSchema) })
   @ApiJsonBody(ChallengeBody)
   @ApiOkResponse({
     schema: plain(Type.Object({ address: Type.String(), nonce: Type.String(), message: Type.String(), expires_at: Type.String({ format: 'date-time' }) })),
   })
-  challenge(@Body(new Schema(ChallengeBody, 'body')) body: typeof ChallengeBody.static) {
-    return this.auth.challenge(walletParam(body.address, 'address'));
+  challenge(@Body(new Schema(ChallengeBody, 'body')) body: typeof ChallengeBody.static, @Headers('origin') origin?: string, @Headers('host') host?: string) {
+    return this.auth.challenge(walletParam(body.address, 'address'), origin, host);
   }
 
   @Post('verify')
@@ -50,7 +51,7 @@ export class AuthController {
     schema: plain(Type.Object({ token: Type.String(), token_type: Type.Literal('Bearer'), address: Type.String(), expires_at: Type.String({ format: 'date-time' }) })),
   })
   @ApiResponse({ status: 401, description: 'expired, used or unknown challenge; wrong signer; invalid signature', schema: plain(ErrorSchema) })
-  verify(@Body(new Schema(VerifyBody, 'body')) body: typeof VerifyBody.static) {
-    return this.auth.verify(walletParam(body.address, 'address'), body.nonce, body.signature);
+  verify(@Body(new Schema(VerifyBody, 'body')) body: typeof VerifyBody.static, @Headers('origin') origin?: string, @Headers('host') host?: string) {
+    return this.auth.verify(walletParam(body.address, 'address'), body.nonce, body.signature, origin, host);
   }
 }
