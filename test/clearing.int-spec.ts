@@ -622,7 +622,7 @@ describe('clearing (chain-sim, built services, real servers)', () => {
     // Five minutes pass (the clock of the quote, not of the test).
     await db.query(`UPDATE clearing_operations SET expires_at = now() - interval '1 second' WHERE id = $1`, [q.operation_id]);
     const late = await verify(q, await pay(q));
-    expect(late).toMatchObject({ status: 410, body: { error: { code: 'token_expired', message: expect.stringContaining('will be sent back') } } });
+    expect(late).toMatchObject({ status: 410, body: { error: { code: 'token_expired', message: expect.stringContaining(`goes back: ${q.payment.amount}uatom to ${wallet}`) } } });
     await until(q, 'expired', 15_000);
     const expired = await refundsConfirmed(q);
     expect(expired).toMatchObject({ state: 'expired', paid: null, refunds: [{ reason: 'rejected', amount: q.payment.amount, status: 'confirmed' }] });
