@@ -79,6 +79,9 @@ describe('notifier (two built instances, socket.io-client, real Redis, NATS and 
         startBuiltApp('notifier', {
           NOTIFIER_PORT: String(port),
           NOTIFIER_MAX_CONNECTIONS_PER_IP: '3',
+          // Counts of a dead instance are freed within 1.5 s (heartbeat every 0.5 s).
+          NOTIFIER_CONNECTION_TTL_MS: '1500',
+          NOTIFIER_REPLAYS_PER_MINUTE: '5',
           NOTIFIER_MAX_BUFFERED_BYTES: String(256 * 1024),
           NOTIFIER_BATCH_MS: '50',
           NOTIFIER_BUFFER_CHECK_MS: '50',
@@ -148,6 +151,40 @@ describe('notifier (two built instances, socket.io-client, real Redis, NATS and 
       }
     }, 10_000, 200);
   });
+
+  it('limits an IPv6 client by its /64, whatever addresses of it the connections come from', async () => {
+    const prefix = `2001:db8:${randomInt(1, 0xffff).toString(16)}:${randomInt(1, 0xffff).toString(16)}`;
+    for (let i = 1; i <= 3; i++) await connect(PORTS[i % 2]!, { ip: `${prefix}::${i}` });
+    await expect(connect(PORTS[0]!, { ip: `${prefix}:4:5:6:7` })).rejects.toThrow(/too_many_connections/);
+    // Another /64 is another client.
+    await connect(PORTS[0]!, { ip: `${prefix.replace(/:[0-9a-f]+$/, '')}:ffff::1` });
+  });
+
+  it('an instance killed (kill -9) frees its clients’ connection counts within its TTL, and refused attempts do not extend the lockout', async () => {
+    const port = 23329;
+    const doomed = startBuiltApp('notifier', { NOTIFIER_PORT: String(port), NOTIFIER_MAX_CONNECTIONS_PER_IP: '3', NOTIFIER_CONNECTION_TTL_MS: '1500' });
+    try {
+      await untilReady(`http://127.0.0.1:${port}/health/ready`, [doomed], 30_000);
+      const ip = newIp();
+      for (let i = 0; i < 3; i++) await connect(port, { ip });
+      await expect(connect(PORTS[0]!, { ip })).rejects.toThrow(/too_many_connections/);
+      doomed.kill('SIGKILL');
+      await doomed.exited;
+      // Attempts every 100 ms meanwhile: each refused one writes nothing, so the counts still lapse on time.
+      const started = Date.now();
+      await waitFor(async () => {
+        try {
+          await connect(PORTS[0]!, { ip });
+          return true;
+        } catch {
+          return false;
+        }
+      }, 10_000, 100);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      doomed.kill('SIGKILL');
+    }
+  }, 60_000);
 
   it('coalesces a burst for one room into a few batches, in order', async () => {
     const client = await connect(PORTS[0]!);
@@ -222,6 +259,23 @@ describe('notifier (two built instances, socket.io-client, real Redis, NATS and 
       ['completed', 4],
     ]);
     expect(replay.messages[0].seq).toBeGreaterThan(lastSeen);
+
+    // Past the stream's end: nothing, and the answer says so (not old events).
+    const beyond = await request(back, 'replay', { topic: `clearing:${token}`, since: 1e12 });
+    expect(beyond).toMatchObject({ messages: [], complete: true, notice: expect.stringContaining('beyond the last event sent'), stream_last_seq: expect.any(Number) });
+  });
+
+  it('answers one replay at a time per socket, at most NOTIFIER_REPLAYS_PER_MINUTE a minute', async () => {
+    const client = await connect(PORTS[0]!);
+    await request(client, 'subscribe', { topics: ['packets:live'] });
+    const [first, second] = await Promise.all([request(client, 'replay', { topic: 'packets:live', since: 0 }), request(client, 'replay', { topic: 'packets:live', since: 0 })]);
+    expect(first.messages).toBeDefined();
+    expect(second.error).toMatchObject({ code: 'replay_in_progress' });
+    const answers = [];
+    for (let i = 0; i < 5; i++) answers.push(await request(client, 'replay', { topic: 'packets:live', since: 1e12 }));
+    // The first replay above counted and the refused one did not: four more fit the budget of 5, the fifth is refused.
+    expect(answers.filter((a) => a.error?.code === 'rate_limited')).toHaveLength(1);
+    expect(answers.at(-1).error).toMatchObject({ code: 'rate_limited', retry_after_ms: expect.any(Number) });
   });
 
   it('disconnects a client that stops reading once its send buffer passes the limit', async () => {

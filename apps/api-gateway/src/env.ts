@@ -19,6 +19,8 @@ export const envShape = {
   ...internalEnvShape,
   ...browserFacingEnvShape,
   BODY_LIMIT_BYTES: envVar.int(16 * 1024, 256, 10 * 1024 * 1024),
+  /** A request's headers and body must have arrived within this, else 408 and the connection is closed (slow clients). */
+  HTTP_REQUEST_TIMEOUT_MS: envVar.int(10_000, 500, 300_000),
   AUTH_CHALLENGE_TTL_SECONDS: envVar.int(300, 1, 3600),
   /**
    * The site users sign in on (scheme, host, port: an origin): the sign-in text names its domain and origin, and a

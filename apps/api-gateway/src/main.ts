@@ -15,6 +15,8 @@ import { envShape } from './env';
 import { COMPRESS_THRESHOLD_BYTES, ENCODINGS } from './http/encoded-body';
 import { clientErrorHandler, fastifyErrorHandler } from './http/errors';
 import { serveDirectly } from './http/direct-route';
+import { registerJsonBodyOnly } from './http/json-body';
+import { registerRequestGuards } from './http/request-guards';
 import { registerRateLimit } from './http/rate-limit';
 import { registerSecurityHeaders } from './http/security-headers';
 import { API_PREFIX, buildOpenApi, UNPREFIXED } from './openapi';
@@ -30,11 +32,16 @@ runService({
     assertProductionInternalSecret(env);
     return AppModule.register(env);
   },
-  http: (env) => ({ bodyLimit: env.BODY_LIMIT_BYTES }),
+  // Path parameters up to 1000 characters reach the route, whose schema names the one that is too long (Fastify's
+  // default, 100, answered a long value with "no such endpoint").
+  http: (env) => ({ bodyLimit: env.BODY_LIMIT_BYTES, maxParamLength: 1_000, requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS, requireHostHeader: false }),
+  ownBodyParser: true,
   errors: { handler: fastifyErrorHandler, clientError: clientErrorHandler },
   configure: async (app, env) => {
     app.setGlobalPrefix(API_PREFIX, { exclude: UNPREFIXED });
     const fastify = app.getHttpAdapter().getInstance();
+    registerJsonBodyOnly(fastify, env.BODY_LIMIT_BYTES);
+    registerRequestGuards(fastify, () => buildOpenApi(app));
 
     // Who is calling: a valid bearer token names the wallet (rate limits and wallet-scoped endpoints use it).
     const auth = app.get(AuthService);

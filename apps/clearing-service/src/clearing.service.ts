@@ -21,7 +21,7 @@ import {
   type StuckKind,
 } from '@unstuck/clearing';
 import type { ClearingState, PacketId } from '@unstuck/contracts';
-import { packetKey } from '@unstuck/contracts';
+import { MAX_STORED_SEQUENCE, packetKey } from '@unstuck/contracts';
 import { EventPublisher } from '@unstuck/messaging';
 import { metric } from '@unstuck/observability';
 import { decodeTx, InvalidWalletError, parseWallet } from '@unstuck/packets';
@@ -95,7 +95,8 @@ export class ClearingService {
     const chain = this.chains.byPrefix(prefix);
     if (!chain) throw new ClearingError(400, 'unsupported_chain', `clearing fees are paid on the wallet's own chain, and no chain with addresses ${prefix}1… takes payments here`);
 
-    const found = new Map((await this.store.candidates(packets)).map((c) => [packetKey(c.packet), c]));
+    // A valid uint64 above what PostgreSQL's bigint holds names no packet Unstuck has seen: not asked of the store.
+    const found = new Map((await this.store.candidates(packets.filter((p) => BigInt(p.sequence) <= MAX_STORED_SEQUENCE))).map((c) => [packetKey(c.packet), c]));
     const offered: ClearableCandidate[] = [];
     for (const p of packets) {
       const c = found.get(packetKey(p));

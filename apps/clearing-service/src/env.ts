@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { internalEnvShape } from '@unstuck/auth';
+import { QUOTE_MAX_PACKETS } from '@unstuck/contracts';
 import { envVar, type EnvOf } from '@unstuck/config';
 import { platformEnvShape } from '@unstuck/platform';
 
@@ -29,7 +30,8 @@ export const envShape = {
   CLEARING_BASE_FEE: envVar.int(50_000, 0),
   CLEARING_PER_PACKET_FEE: envVar.int(10_000, 0),
   CLEARING_GAS_PER_PACKET: envVar.int(150_000, 1),
-  CLEARING_MAX_PACKETS: envVar.int(50, 1, 1000),
+  /** At most QUOTE_MAX_PACKETS (50), the gateway's own bound. */
+  CLEARING_MAX_PACKETS: envVar.int(QUOTE_MAX_PACKETS, 1, QUOTE_MAX_PACKETS),
   CLEARING_TOKEN_TTL_SECONDS: envVar.int(300, 1),
   /** After the relays are submitted, how long ingest has to see every packet resolved before the operation fails. */
   CLEARING_DEADLINE_SECONDS: envVar.int(300, 1),

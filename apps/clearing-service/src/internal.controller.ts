@@ -1,6 +1,8 @@
 import { Body, Controller, Get, Inject, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
+import { isUint64 } from '@unstuck/contracts';
+import { isDataException } from '@unstuck/db';
 import { ClearingService, ClearingError } from './clearing.service';
 import { CLEARING_ENV } from './tokens';
 import type { AppEnv } from './env';
@@ -30,7 +32,7 @@ export class InternalController {
         packets.map((p, i) => {
           const o = object(p);
           const id = { src_chain_id: str(o, 'src_chain_id'), src_port: str(o, 'src_port'), src_channel: str(o, 'src_channel'), sequence: String(o.sequence ?? '') };
-          if (!PACKET.test(id.src_chain_id) || !/^[A-Za-z0-9._+\-#[\]<>]{2,128}$/.test(id.src_port) || !/^channel-[0-9]{1,19}$/.test(id.src_channel) || !/^[1-9][0-9]{0,19}$/.test(id.sequence)) {
+          if (!PACKET.test(id.src_chain_id) || !/^[A-Za-z0-9._+\-#[\]<>]{2,128}$/.test(id.src_port) || !/^channel-[0-9]{1,19}$/.test(id.src_channel) || !/^[1-9][0-9]{0,19}$/.test(id.sequence) || !isUint64(id.sequence)) {
             throw new ClearingError(400, 'invalid_packet', `packets[${i}] is not a packet identity (chain id, port, channel-N, sequence ≥ 1)`);
           }
           return id;
@@ -61,7 +63,10 @@ export class InternalController {
     }
     try {
       await res.status(status).send(await work());
-    } catch (e) {
+    } catch (caught) {
+      // A value PostgreSQL refused is the caller's input (validation should have caught it): a 400, so that the
+      // gateway's breaker never counts bad input as clearing-service failing.
+      const e = isDataException(caught) ? new ClearingError(400, 'invalid_input', 'a value in the request is outside what Unstuck stores') : caught;
       if (!(e instanceof ClearingError)) throw e;
       if (e.status === 503) void res.header('retry-after', '5');
       await res.status(e.status).send({ error: { code: e.code, message: e.message } });

@@ -9,6 +9,10 @@ export const envShape = {
   ...browserFacingEnvShape,
   /** Open connections from one client address, across every notifier instance. */
   NOTIFIER_MAX_CONNECTIONS_PER_IP: envVar.int(20, 1),
+  /** An instance's per-address counts live this long without its heartbeat (renewed every third): a dead instance's are freed within it. */
+  NOTIFIER_CONNECTION_TTL_MS: envVar.int(30_000, 300, 600_000),
+  /** `replay` requests per socket per minute (one in flight at a time). */
+  NOTIFIER_REPLAYS_PER_MINUTE: envVar.int(30, 1, 10_000),
   NOTIFIER_MAX_TOPICS_PER_SOCKET: envVar.int(50, 1, 1000),
   /** A client with more messages, or more bytes, waiting to be written is disconnected ("send buffer full"). */
   NOTIFIER_MAX_BUFFERED_MESSAGES: envVar.int(1000, 1),

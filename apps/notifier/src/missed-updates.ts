@@ -11,6 +11,9 @@ export interface Replay {
   messages: OutgoingMessage[];
   /** True when nothing newer is left for the topic; otherwise ask again with `since` = the last seq returned. */
   complete: boolean;
+  /** The stream's last sequence when `since` was at or past it: nothing came after, and the answer says so. */
+  stream_last_seq?: number;
+  notice?: string;
 }
 
 /**
@@ -28,7 +31,18 @@ export class MissedUpdates {
 
   async since(topic: Topic, since: number, wallet?: string): Promise<Replay> {
     const { stream, filter } = sourceOf(topic, wallet);
-    const { js } = await this.nats.get();
+    const { js, jsm } = await this.nats.get();
+    // At or past the stream's end there is nothing to read (a consumer asked to start beyond it would start at the
+    // end and hand back whatever comes, or, on some servers, old events): answered from the stream's state.
+    const last = (await jsm.streams.info(stream)).state.last_seq;
+    if (since >= last) {
+      return {
+        messages: [],
+        complete: true,
+        stream_last_seq: last,
+        notice: since > last ? `since (${since}) is beyond the last event sent (seq ${last}): nothing to replay; ask with the last seq you received` : 'nothing newer',
+      };
+    }
     const consumer = await js.consumers.get(stream, { filter_subjects: filter, opt_start_seq: since + 1 });
     const messages: OutgoingMessage[] = [];
     let scanned = 0;

@@ -6,7 +6,8 @@ import { Server, type Socket } from 'socket.io';
 import { WalletTokens } from '@unstuck/auth';
 import { createRedis } from '@unstuck/cache';
 import { Database } from '@unstuck/db';
-import { clientAddress, metric, proxyTrust } from '@unstuck/observability';
+import { clientAddress, clientKey, metric, proxyTrust } from '@unstuck/observability';
+import { ConnectionCounts } from './connection-counts';
 import { NOTIFIER_ENV } from './tokens';
 import type { AppEnv } from './env';
 import { MissedUpdates } from './missed-updates';
@@ -31,10 +32,12 @@ interface SocketData {
   ip: string;
   counted: boolean;
   topics: Set<string>;
+  /** A replay is being answered (one at a time), and when the last ones were asked (a per-minute budget). */
+  replaying?: boolean;
+  replays?: number[];
 }
 type ClientSocket = Socket<Record<string, never>, Record<string, never>, Record<string, never>, SocketData>;
 
-const CONNECTIONS_KEY = 'unstuck:notifier:v1:connections:';
 
 /**
  * The socket.io side of the notifier.
@@ -62,6 +65,7 @@ export class RealtimeServer implements OnApplicationShutdown {
   /** When each room last got a batch: a quiet room's next event goes out at once, a busy room's wait for the window. */
   private readonly lastSent = new Map<string, number>();
   private flushTimer: NodeJS.Timeout | undefined;
+  private counts: ConnectionCounts | undefined;
   private checkTimer: NodeJS.Timeout | undefined;
 
   private readonly connections = metric.gauge({ name: 'notifier_connections', help: 'sockets connected to this instance' });
@@ -97,6 +101,8 @@ export class RealtimeServer implements OnApplicationShutdown {
   /** Attaches socket.io to the service's HTTP server (called before it listens). */
   attach(http: HttpServer): Server {
     this.adapterRedis = createRedis(this.env, 'notifier:adapter', { offlineQueue: true });
+    this.counts = new ConnectionCounts(this.adapterRedis, this.env.NOTIFIER_MAX_CONNECTIONS_PER_IP, this.env.NOTIFIER_CONNECTION_TTL_MS);
+    this.counts.start();
     const io = new Server<Record<string, never>, Record<string, never>, Record<string, never>, SocketData>(http, {
       transports: ['websocket'],
       cors: { origin: this.env.CORS_ORIGINS },
@@ -136,6 +142,7 @@ export class RealtimeServer implements OnApplicationShutdown {
     clearInterval(this.checkTimer);
     this.flush(true);
     await new Promise<void>((resolve) => (this.io ? this.io.close(() => resolve()) : resolve()));
+    await this.counts?.stop();
     this.adapterRedis?.disconnect();
   }
 
@@ -159,7 +166,8 @@ export class RealtimeServer implements OnApplicationShutdown {
   /** Connection middleware: who (optional token) and from where (per-IP limit across instances). */
   private async admit(socket: ClientSocket): Promise<void> {
     // X-Forwarded-For only from a trusted proxy (TRUST_PROXY): a client connecting directly cannot pick its address.
-    const ip = clientAddress(socket.request, this.trust);
+    // Counted per IPv4 address, per IPv6 /64 (a host may use any address of its prefix).
+    const ip = clientKey(clientAddress(socket.request, this.trust));
     socket.data.ip = ip;
     socket.data.topics = new Set();
     socket.data.counted = false;
@@ -172,16 +180,13 @@ export class RealtimeServer implements OnApplicationShutdown {
       }
       socket.data.wallet = result.wallet;
     }
-    const key = CONNECTIONS_KEY + ip;
-    let count: number;
+    let admitted: boolean;
     try {
-      const [[, n]] = (await this.adapterRedis!.multi().incr(key).expire(key, 3600).exec()) as [[null, number]];
-      count = n;
+      admitted = await this.counts!.admit(ip);
     } catch {
       return; // Redis cannot count: admit rather than refuse everyone.
     }
-    if (count > this.env.NOTIFIER_MAX_CONNECTIONS_PER_IP) {
-      await this.adapterRedis!.decr(key).catch(() => undefined);
+    if (!admitted) {
       this.dropped.inc({ reason: 'ip_limit' });
       const message = `too many connections from your address (limit ${this.env.NOTIFIER_MAX_CONNECTIONS_PER_IP})`;
       throw Object.assign(new Error(`too_many_connections: ${message}`), { data: { code: 'too_many_connections', message } });
@@ -193,7 +198,7 @@ export class RealtimeServer implements OnApplicationShutdown {
     this.connections.inc();
     socket.on('disconnect', () => {
       this.connections.dec();
-      if (socket.data.counted) void this.adapterRedis?.decr(CONNECTIONS_KEY + socket.data.ip).catch(() => undefined);
+      if (socket.data.counted) void this.counts?.release(socket.data.ip).catch(() => undefined);
     });
     // A recovered session comes back with its rooms; its topic list must match.
     for (const room of socket.rooms) if (room !== socket.id) socket.data.topics.add(room);
@@ -292,7 +297,22 @@ export class RealtimeServer implements OnApplicationShutdown {
     if (typeof p?.since !== 'number' || !Number.isSafeInteger(p.since) || p.since < 0) {
       return { error: { code: 'invalid_request', message: '"since" is the last seq received (a non-negative integer)' } };
     }
-    return this.missed.since(topic, p.since, socket.data.wallet);
+    // One replay in flight per socket, and NOTIFIER_REPLAYS_PER_MINUTE per socket: a replay scans the stream.
+    if (socket.data.replaying) return { error: { code: 'replay_in_progress', message: 'wait for the answer to your previous replay before asking again' } };
+    const now = Date.now();
+    const recent = (socket.data.replays ?? []).filter((t) => now - t < 60_000);
+    if (recent.length >= this.env.NOTIFIER_REPLAYS_PER_MINUTE) {
+      const retryAfterMs = 60_000 - (now - recent[0]!);
+      socket.data.replays = recent;
+      return { error: { code: 'rate_limited', message: `at most ${this.env.NOTIFIER_REPLAYS_PER_MINUTE} replays per minute; retry in ${Math.ceil(retryAfterMs / 1000)} s`, retry_after_ms: retryAfterMs } };
+    }
+    socket.data.replays = [...recent, now];
+    socket.data.replaying = true;
+    try {
+      return await this.missed.since(topic, p.since, socket.data.wallet);
+    } finally {
+      socket.data.replaying = false;
+    }
   }
 
   /** Seed 000's "send buffer full": a client that does not read is disconnected before it costs the server memory. */

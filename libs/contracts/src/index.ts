@@ -18,3 +18,4 @@ export {
   type ValidationResult,
 } from './registry';
 export { buildAsyncApiDocument } from './asyncapi';
+export { EARLIEST_INPUT_TIME, isInputTime, isRealTime, isUint64, LATEST_INPUT_TIME, MAX_STORED_SEQUENCE, MAX_UINT64 } from './formats';

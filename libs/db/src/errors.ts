@@ -39,3 +39,14 @@ export function rowsOf<T>(result: unknown): T[] {
   if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') return result[0] as T[];
   return result as T[];
 }
+
+/**
+ * PostgreSQL refused a value the query carried (SQLSTATE class 22, data exception: a number out of range, text
+ * that is not a number): the caller's input, never a failing database — answered as a 4xx, never counted by a breaker.
+ */
+export function isDataException(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { code?: unknown; driverError?: unknown };
+  if (typeof e.code === 'string' && /^22[0-9A-Z]{3}$/.test(e.code)) return true;
+  return e.driverError !== undefined && e.driverError !== err && isDataException(e.driverError);
+}

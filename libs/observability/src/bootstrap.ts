@@ -12,11 +12,28 @@ export interface BootstrapOptions {
   host: string;
   shutdownTimeoutMs: number;
   /** Fastify server options beyond the defaults (body limit...). */
-  http?: { bodyLimit?: number; trustProxy?: boolean | number | string };
+  http?: HttpServerOptions;
+  /** The service registers its own body parsers (Nest registers none: no form bodies, no second JSON parser). */
+  ownBodyParser?: boolean;
   /** Extra setup before listening (global prefix, validation pipe, CORS...). */
   configure?: (app: NestFastifyApplication) => void | Promise<void>;
   /** The service's own error answers; without them, Nest's and Fastify's defaults. */
   errors?: ServiceErrorHandlers;
+}
+
+/** The Fastify and Node HTTP server options a service may set. */
+export interface HttpServerOptions {
+  bodyLimit?: number;
+  trustProxy?: boolean | number | string;
+  /** A path parameter longer than this makes the route not match (Fastify's default, 100, turns a long value into a 404). */
+  maxParamLength?: number;
+  /**
+   * Headers and body must have arrived this long after the request began, else Node answers 408 and closes the
+   * connection (0: no limit). Checked every `min(1 s, this / 4)`.
+   */
+  requestTimeoutMs?: number;
+  /** Node refuses a request without Host itself, with an empty 400; false lets the service answer it. */
+  requireHostHeader?: boolean;
 }
 
 type FastifyErrorHandler = Parameters<FastifyAdapter['setErrorHandler']>[0];
@@ -49,13 +66,33 @@ class ServiceAdapter extends FastifyAdapter {
 /** Creates, instruments and starts one service's HTTP server with graceful shutdown on SIGTERM/SIGINT. */
 export async function bootstrapService(module: unknown, options: BootstrapOptions): Promise<NestFastifyApplication> {
   // Above a cloud load balancer's 60 s idle timeout, so the balancer, not us, closes idle connections.
+  const { requestTimeoutMs, requireHostHeader, ...fastifyOptions } = options.http ?? {};
+  const nodeHttp = requireHostHeader === false ? { requireHostHeader: false } : {};
   const adapter = new ServiceAdapter({
     keepAliveTimeout: 65_000,
-    ...options.http,
-    ...(options.errors ? { clientErrorHandler: options.errors.clientError } : {}),
+    ...fastifyOptions,
+    ...(requestTimeoutMs
+      ? {
+          requestTimeout: requestTimeoutMs,
+          // Node's own timer for slow headers (a slowloris), checked with the request timeout's interval.
+          http: {
+            ...nodeHttp,
+            headersTimeout: requestTimeoutMs,
+            requestTimeout: requestTimeoutMs,
+            connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(requestTimeoutMs / 4))),
+          },
+        }
+      : { http: nodeHttp }),
+    ...(options.errors
+      ? {
+          clientErrorHandler: options.errors.clientError,
+          // A URL Fastify cannot decode (bad percent-encoding) reaches no route: answered by the same handler.
+          frameworkErrors: options.errors.handler as never,
+        }
+      : {}),
   });
   if (options.errors) adapter.useErrorHandler(options.errors.handler);
-  const app = await NestFactory.create<NestFastifyApplication>(module as never, adapter, { bufferLogs: true });
+  const app = await NestFactory.create<NestFastifyApplication>(module as never, adapter, { bufferLogs: true, bodyParser: !options.ownBodyParser });
   const logger = app.get(Logger);
   app.useLogger(logger);
 

@@ -2,7 +2,7 @@ import type { DynamicModule } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { z } from 'zod';
 import { loadEnv, trustProxyOption } from '@unstuck/config';
-import { bootstrapService, runMain, type ServiceErrorHandlers } from '@unstuck/observability';
+import { bootstrapService, runMain, type HttpServerOptions, type ServiceErrorHandlers } from '@unstuck/observability';
 import type { platformEnvShape } from './platform.module';
 
 export interface ServiceDefinition<S extends typeof platformEnvShape & z.ZodRawShape> {
@@ -10,7 +10,9 @@ export interface ServiceDefinition<S extends typeof platformEnvShape & z.ZodRawS
   port: (env: z.infer<z.ZodObject<S>>) => number;
   module: (env: z.infer<z.ZodObject<S>>) => DynamicModule;
   configure?: (app: NestFastifyApplication, env: z.infer<z.ZodObject<S>>) => void | Promise<void>;
-  http?: (env: z.infer<z.ZodObject<S>>) => { bodyLimit?: number };
+  http?: (env: z.infer<z.ZodObject<S>>) => Omit<HttpServerOptions, 'trustProxy'>;
+  /** The service registers its own body parsers in `configure` (Nest registers none). */
+  ownBodyParser?: boolean;
   /** The service's own error answers (the gateway's API error shape); without them, Nest's and Fastify's defaults. */
   errors?: ServiceErrorHandlers;
 }
@@ -26,6 +28,7 @@ export function runService<S extends typeof platformEnvShape & z.ZodRawShape>(de
       configure: def.configure && ((app) => def.configure!(app, env)),
       http: { trustProxy: trustProxyOption(env.TRUST_PROXY as string), ...def.http?.(env) },
       errors: def.errors,
+      ownBodyParser: def.ownBodyParser,
     });
   });
 }

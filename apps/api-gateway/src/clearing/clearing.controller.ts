@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Inject, Injectable, Param, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Type } from '@sinclair/typebox';
+import { ChainId, PacketSequence, PortId, QUOTE_MAX_PACKETS } from '@unstuck/contracts';
 import { ClearingStore, hashToken, isTokenShaped, type OperationView } from '@unstuck/clearing';
 import { Database } from '@unstuck/db';
 import { createBreaker } from '@unstuck/resilience';
@@ -16,14 +17,17 @@ import type { AppEnv } from '../env';
 
 const PacketIdSchema = Type.Object(
   {
-    src_chain_id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' }),
-    src_port: Type.String({ minLength: 2, maxLength: 128 }),
-    src_channel: Type.String({ pattern: '^channel-[0-9]{1,19}$' }),
-    sequence: Type.String({ pattern: '^[1-9][0-9]{0,19}$', description: 'packet sequence, decimal' }),
+    src_chain_id: ChainId,
+    src_port: PortId,
+    src_channel: Type.String({ pattern: '^channel-[0-9]{1,19}$', maxLength: 27 }),
+    sequence: PacketSequence,
   },
   { additionalProperties: false },
 );
-export const QuoteBody = Type.Object({ packets: Type.Array(PacketIdSchema, { minItems: 1, maxItems: 1000, description: 'stuck packets of the signed-in wallet' }) }, { additionalProperties: false });
+export const QuoteBody = Type.Object(
+  { packets: Type.Array(PacketIdSchema, { minItems: 1, maxItems: QUOTE_MAX_PACKETS, description: `stuck packets of the signed-in wallet, 1–${QUOTE_MAX_PACKETS}` }) },
+  { additionalProperties: false },
+);
 export const VerifyPaymentBody = Type.Object(
   {
     token: Type.String({ minLength: 43, maxLength: 43, description: 'the one-time token from the quote' }),

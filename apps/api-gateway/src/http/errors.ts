@@ -2,7 +2,7 @@ import { STATUS_CODES as STATUS_CODES_TEXT } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { isConnectionError } from '@unstuck/db';
+import { isConnectionError, isDataException } from '@unstuck/db';
 import { BreakerOpenError } from '@unstuck/resilience';
 
 /** The one error shape of the API: `{"error": {"code", "message"}}`, plus `details` where a list helps. */
@@ -47,6 +47,8 @@ const FASTIFY_CODES: Record<string, { status: number; code: string; message?: st
   FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'invalid_json', message: 'the request body is empty but its content-type says JSON' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type', message: 'send the request body as application/json' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'bad_content_length' },
+  FST_ERR_BAD_URL: { status: 400, code: 'invalid_url', message: "the URL's percent-encoding is malformed (a % must be followed by two hex digits of valid UTF-8)" },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 400, code: 'invalid_path_parameter', message: 'a path parameter is longer than 1000 characters' },
 };
 
 const STATUS_CODES: Record<number, string> = {
@@ -81,6 +83,10 @@ export function toErrorResponse(err: unknown, requestId?: string): { status: num
       headers: { 'retry-after': String(retry) },
     };
   }
+  if (isDataException(err)) {
+    // Validation should have refused it first; if a value still reached PostgreSQL out of range, it is still the input.
+    return { status: 400, body: { error: { code: 'invalid_input', message: 'a value in the request is outside what Unstuck stores (for example a number too large)' } }, headers: {} };
+  }
   if (isConnectionError(err)) {
     return {
       status: 503,
@@ -96,7 +102,7 @@ export function toErrorResponse(err: unknown, requestId?: string): { status: num
     const response = err.getResponse();
     const message =
       typeof response === 'string' ? response : typeof (response as { message?: unknown }).message === 'string' ? (response as { message: string }).message : err.message;
-    if (status === 404 && /^Cannot (GET|POST|PUT|DELETE|PATCH|HEAD|OPTIONS)/.test(message)) {
+    if (status === 404 && /^Cannot [A-Z-]+ /.test(message)) {
       return { status, body: { error: { code: 'not_found', message: `no such endpoint: ${message.replace(/^Cannot /, '')}` } }, headers: {} };
     }
     return { status, body: { error: { code: STATUS_CODES[status] ?? (status >= 500 ? 'internal_error' : 'bad_request'), message } }, headers: {} };

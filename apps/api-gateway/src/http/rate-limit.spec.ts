@@ -1,6 +1,6 @@
 import { SharedCounter } from '@unstuck/cache';
 import { toErrorResponse } from './errors';
-import { countRequest, rateHeaders, rateLimited } from './rate-limit';
+import { clientKey, countRequest, rateHeaders, rateLimited } from './rate-limit';
 
 describe('rate limits', () => {
   const settings = { RATE_LIMIT_WINDOW_MS: 60_000, RATE_LIMIT_PER_IP: 3, RATE_LIMIT_PER_WALLET: 2 };
@@ -34,14 +34,33 @@ describe('rate limits', () => {
     expect(countRequest(counter, settings, { ip: '203.0.113.8' }).remaining).toBe(2);
   });
 
-  it('counts a signed-in caller against its wallet, whatever address it calls from', () => {
+  it('counts a signed-in caller against its wallet, whatever address it calls from, and against its address too', () => {
     const wallet = { ip: '198.51.100.1', auth: { wallet: 'cosmos1xyz' } } as unknown as Parameters<typeof countRequest>[2];
     const elsewhere = { ...wallet, ip: '198.51.100.2' };
     expect(countRequest(counter, settings, wallet)).toMatchObject({ key: 'w:cosmos1xyz', limit: 2, remaining: 1, exceeded: false });
     expect(countRequest(counter, settings, elsewhere)).toMatchObject({ key: 'w:cosmos1xyz', remaining: 0, exceeded: false });
     expect(countRequest(counter, settings, wallet).exceeded).toBe(true);
-    // The address itself is not charged for the wallet's requests.
-    expect(countRequest(counter, settings, { ip: '198.51.100.1' }).remaining).toBe(2);
+    // The address was charged for the wallet's two requests from it: one left of its 3.
+    expect(countRequest(counter, settings, { ip: '198.51.100.1' })).toMatchObject({ key: 'ip:198.51.100.1', remaining: 0, exceeded: false });
+  });
+
+  it('never lets a sign-in token lift the per-address limit: fresh wallets from one address are refused once the address is spent', () => {
+    const from = (w: string) => ({ ip: '192.0.2.50', auth: { wallet: w } }) as unknown as Parameters<typeof countRequest>[2];
+    const verdicts = ['cosmos1a', 'cosmos1b', 'cosmos1c', 'cosmos1d'].map((w) => countRequest(counter, settings, from(w)));
+    expect(verdicts.map((v) => v.exceeded)).toEqual([false, false, false, true]);
+    expect(verdicts[3]).toMatchObject({ key: 'ip:192.0.2.50', limit: 3 });
+  });
+
+  it('limits an IPv6 client by its /64, however it varies the rest of its address', () => {
+    expect(clientKey('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64');
+    expect(clientKey('2001:0db8:0001:0002:ffff:ffff:ffff:ffff')).toBe('2001:db8:1:2::/64');
+    expect(clientKey('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(clientKey('::1')).toBe('0:0:0:0::/64');
+    expect(clientKey('::ffff:203.0.113.9')).toBe('203.0.113.9');
+    expect(clientKey('203.0.113.9')).toBe('203.0.113.9');
+    const hits = ['2001:db8:1:2::a', '2001:db8:1:2::b', '2001:db8:1:2:1:2:3:4', '2001:db8:1:2::c'].map((ip) => countRequest(counter, settings, { ip }));
+    expect(hits.map((v) => v.exceeded)).toEqual([false, false, false, true]);
+    expect(countRequest(counter, settings, { ip: '2001:db8:1:3::a' }).exceeded).toBe(false);
   });
 });
 

@@ -2,9 +2,11 @@ import { Logger } from '@nestjs/common';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { redisCounterRemote, SharedCounter } from '@unstuck/cache';
-import { isProbeOrScrape, metric } from '@unstuck/observability';
+import { clientKey, isProbeOrScrape, metric } from '@unstuck/observability';
 import type { AppEnv } from '../env';
 import { ApiError } from './errors';
+
+export { clientKey };
 
 export type RateLimitSettings = Pick<AppEnv, 'RATE_LIMIT_WINDOW_MS' | 'RATE_LIMIT_PER_IP' | 'RATE_LIMIT_PER_WALLET'>;
 
@@ -20,15 +22,22 @@ export interface RateVerdict {
 }
 
 /**
- * Counts one request against its caller's limit: a signed-in wallet's (`w:<address>`) or else the client address's
- * (`ip:<address>`, as Fastify resolved it behind TRUST_PROXY). Fixed windows of RATE_LIMIT_WINDOW_MS.
+ * Counts one request against its caller's limits: always its client address's (`ip:<address or /64>`, as Fastify
+ * resolved it behind TRUST_PROXY), and, for a signed-in wallet, the wallet's too (`w:<address>`, whatever address
+ * it calls from). A sign-in token adds a limit, never lifts one. The verdict is the limit that is exceeded, else
+ * the one closer to it. Fixed windows of RATE_LIMIT_WINDOW_MS.
  */
 export function countRequest(counter: SharedCounter, settings: RateLimitSettings, request: Pick<FastifyRequest, 'auth' | 'ip'>): RateVerdict {
+  const one = (key: string, limit: number): RateVerdict => {
+    const { current, ttlMs } = counter.increment(key, settings.RATE_LIMIT_WINDOW_MS);
+    return { key, limit, remaining: Math.max(0, limit - current), resetSeconds: Math.max(1, Math.ceil(ttlMs / 1000)), exceeded: current > limit };
+  };
+  const byAddress = one(`ip:${clientKey(request.ip)}`, settings.RATE_LIMIT_PER_IP);
   const wallet = request.auth && 'wallet' in request.auth ? request.auth.wallet : undefined;
-  const key = wallet !== undefined ? `w:${wallet}` : `ip:${request.ip}`;
-  const limit = wallet !== undefined ? settings.RATE_LIMIT_PER_WALLET : settings.RATE_LIMIT_PER_IP;
-  const { current, ttlMs } = counter.increment(key, settings.RATE_LIMIT_WINDOW_MS);
-  return { key, limit, remaining: Math.max(0, limit - current), resetSeconds: Math.max(1, Math.ceil(ttlMs / 1000)), exceeded: current > limit };
+  if (wallet === undefined) return byAddress;
+  const byWallet = one(`w:${wallet}`, settings.RATE_LIMIT_PER_WALLET);
+  if (byAddress.exceeded !== byWallet.exceeded) return byAddress.exceeded ? byAddress : byWallet;
+  return byWallet.remaining / byWallet.limit <= byAddress.remaining / byAddress.limit ? byWallet : byAddress;
 }
 
 /** The answer to a request over its limit: a 429 (our error shape) whose Retry-After is when the window starts again. */

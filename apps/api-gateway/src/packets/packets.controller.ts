@@ -3,7 +3,7 @@ import { Controller, Get, Inject, Param, Query, Req, Res } from '@nestjs/common'
 import { ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ChainId, ChannelId, PortId, StuckKind, UintString } from '@unstuck/contracts';
+import { ChainId, ChannelId, PacketSequence, PortId, StuckKind } from '@unstuck/contracts';
 import { EncodedBody, negotiateBody } from '../http/encoded-body';
 import { ERROR_RESPONSES } from '../http/openapi-common';
 import { ApiParams, parseWith, plain, Schema } from '../http/validation';
@@ -36,7 +36,7 @@ export const StreamQuerySchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const PacketPathSchema = Type.Object({ chain_id: ChainId, channel: ChannelId, sequence: UintString }, { additionalProperties: false });
+export const PacketPathSchema = Type.Object({ chain_id: ChainId, channel: ChannelId, sequence: PacketSequence }, { additionalProperties: false });
 export const PacketDetailQuerySchema = Type.Object(
   { port: Type.Optional(Type.String({ minLength: 2, maxLength: 128, pattern: PortId.pattern, default: 'transfer', description: 'source port; transfer unless given' })) },
   { additionalProperties: false },

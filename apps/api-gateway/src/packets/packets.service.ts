@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { TieredCache, type Keyspace } from '@unstuck/cache';
+import { MAX_STORED_SEQUENCE } from '@unstuck/contracts';
 import { SingleFlight } from '@unstuck/resilience';
 import { GatewayDb } from '../data/gateway-db';
 import { EncodedBody } from '../http/encoded-body';
@@ -149,6 +150,8 @@ export class PacketsService {
 
   /** One packet's lifecycle by its source identity. */
   detail(chainId: string, port: string, channel: string, sequence: string): Promise<PacketDetail> {
+    // A valid uint64 PostgreSQL's bigint cannot hold names no packet Unstuck has: answered without asking it.
+    if (BigInt(sequence) > MAX_STORED_SEQUENCE) return Promise.reject(ApiError.notFound(`no packet ${chainId}/${port}/${channel}/${sequence} has been seen`));
     return this.flights.do(JSON.stringify(['detail', chainId, port, channel, sequence]), () => this.loadDetail(chainId, port, channel, sequence)) as Promise<PacketDetail>;
   }
 

@@ -6,7 +6,7 @@ import { ERROR_RESPONSES } from '../http/openapi-common';
 import { ApiParams, Schema } from '../http/validation';
 import { StatsService } from './stats.service';
 
-const Time = (what: string) => Type.String({ format: 'date-time', description: `${what} (RFC 3339)` });
+const Time = (what: string) => Type.String({ format: 'input-time', maxLength: 40, description: what });
 
 export const RangeQuerySchema = Type.Object(
   {

@@ -92,7 +92,7 @@ export function clearingPanel(root: HTMLElement, live: Live, config: WebConfig, 
           <dt>Pay before</dt><dd id="pay-deadline">${esc(new Date(quote.expires_at).toLocaleTimeString())}</dd>
         </dl>
         <p class="fee">Fee: ${esc(quote.fee.base)} base + ${esc(quote.fee.per_packet)} per packet + ${esc(quote.fee.gas)} estimated gas = ${esc(quote.fee.total)} ${esc(quote.fee.denom)}.
-          Underpaid or late payments are sent back; anything above the quote is refunded.</p>
+          Payments that cannot pay (too little, too late, another denom) are sent back to the sender; anything above the quote is refunded.</p>
         ${payButtons ? `<p class="pay-here">${payButtons}</p>` : ''}
         <form id="verify">Unstuck notices the payment by itself. Or paste its transaction hash:
           <input name="tx_hash" placeholder="64 hex digits" size="66" autocomplete="off" spellcheck="false"> <button>Check payment</button></form>

@@ -3,6 +3,10 @@ import { Type, type Static } from '@sinclair/typebox';
 /** Decimal digits only: uint64 sequences and token amounts exceed JavaScript's safe integers, so they travel as strings. */
 export const UintString = Type.String({ pattern: '^(0|[1-9][0-9]{0,77})$', description: 'unsigned integer in decimal' });
 export const IsoTime = Type.String({ format: 'date-time', description: 'RFC 3339 UTC timestamp' });
+/** The most packets one clearing quote may name (the gateway's schema and clearing-service's CLEARING_MAX_PACKETS bound). */
+export const QUOTE_MAX_PACKETS = 50;
+/** An IBC packet sequence as a caller gives it: a uint64 in decimal, from 1. */
+export const PacketSequence = Type.String({ pattern: '^[1-9][0-9]{0,19}$', format: 'uint64', maxLength: 20, description: 'packet sequence: decimal, 1 to 18446744073709551615 (IBC uint64)' });
 export const ChainId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' });
 export const PortId = Type.String({ minLength: 2, maxLength: 128, pattern: '^[A-Za-z0-9._+\\-#\\[\\]<>]+$' });
 export const ChannelId = Type.String({ pattern: '^channel-[0-9]{1,19}$' });
