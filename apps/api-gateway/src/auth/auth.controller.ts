@@ -1,6 +1,7 @@
-import { Body, Controller, Headers, HttpCode, Inject, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Post, Req } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
 import { ERROR_RESPONSES, ErrorSchema } from '../http/openapi-common';
 import { ApiJsonBody, plain, Schema } from '../http/validation';
 import { walletParam } from '../http/wallet';
@@ -39,8 +40,8 @@ export class AuthController {
   @ApiOkResponse({
     schema: plain(Type.Object({ address: Type.String(), nonce: Type.String(), message: Type.String(), expires_at: Type.String({ format: 'date-time' }) })),
   })
-  challenge(@Body(new Schema(ChallengeBody, 'body')) body: typeof ChallengeBody.static, @Headers('origin') origin?: string, @Headers('host') host?: string) {
-    return this.auth.challenge(walletParam(body.address, 'address'), origin, host);
+  challenge(@Body(new Schema(ChallengeBody, 'body')) body: typeof ChallengeBody.static, @Req() req: FastifyRequest) {
+    return this.auth.challenge(walletParam(body.address, 'address'), req.headers.origin, req.headers.host);
   }
 
   @Post('verify')
@@ -51,7 +52,7 @@ export class AuthController {
     schema: plain(Type.Object({ token: Type.String(), token_type: Type.Literal('Bearer'), address: Type.String(), expires_at: Type.String({ format: 'date-time' }) })),
   })
   @ApiResponse({ status: 401, description: 'expired, used or unknown challenge; wrong signer; invalid signature', schema: plain(ErrorSchema) })
-  verify(@Body(new Schema(VerifyBody, 'body')) body: typeof VerifyBody.static, @Headers('origin') origin?: string, @Headers('host') host?: string) {
-    return this.auth.verify(walletParam(body.address, 'address'), body.nonce, body.signature, origin, host);
+  verify(@Body(new Schema(VerifyBody, 'body')) body: typeof VerifyBody.static, @Req() req: FastifyRequest) {
+    return this.auth.verify(walletParam(body.address, 'address'), body.nonce, body.signature, req.headers.origin, req.headers.host);
   }
 }

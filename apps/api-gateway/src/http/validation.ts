@@ -144,7 +144,9 @@ export function parseWith<T extends TSchema>(schema: T, input: unknown, where: W
   const label = where === 'body' ? 'body field' : `${where} parameter`;
   throw ApiError.badRequest(
     code,
-    name ? `${label} "${name}" ${problem(first)}${described && first.type !== ValueErrorType.ObjectRequiredProperty ? ` (${described})` : ''}` : `${where === 'body' ? 'the body' : where} ${problem(first)}`,
+    name
+      ? `${label} "${name}" ${problem(first)}${described && first.type !== ValueErrorType.ObjectRequiredProperty && first.type !== ValueErrorType.Union ? ` (${described})` : ''}`
+      : `${where === 'body' ? 'the body' : where} ${problem(first)}`,
     { parameter: name || undefined },
   );
 }
@@ -162,7 +164,8 @@ export class Schema<T extends TSchema> implements PipeTransform<unknown, Static<
 
 /** OpenAPI for a query or path schema: one parameter per property, from the same schema that validates. */
 export function ApiParams(schema: TObject, where: 'query' | 'path'): MethodDecorator & ClassDecorator {
-  const required = new Set(schema.required ?? []);
+  // A parameter with a default is optional to the caller, whatever TypeBox's `required` says.
+  const required = new Set((schema.required ?? []).filter((name) => (schema.properties[name] as { default?: unknown } | undefined)?.default === undefined));
   return applyDecorators(
     ...Object.entries(schema.properties).map(([name, prop]) =>
       where === 'query'
