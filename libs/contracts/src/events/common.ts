@@ -9,7 +9,7 @@ export const QUOTE_MAX_PACKETS = 50;
 export const PacketSequence = Type.String({ pattern: '^[1-9][0-9]{0,19}$', format: 'uint64', maxLength: 20, description: 'packet sequence: decimal, 1 to 18446744073709551615 (IBC uint64)' });
 export const ChainId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' });
 export const PortId = Type.String({ minLength: 2, maxLength: 128, pattern: '^[A-Za-z0-9._+\\-#\\[\\]<>]+$' });
-export const ChannelId = Type.String({ pattern: '^channel-[0-9]{1,19}$' });
+export const ChannelId = Type.String({ pattern: '^channel-[0-9]{1,19}$', maxLength: 27 });
 export const TxHash = Type.String({ pattern: '^[0-9A-F]{64}$', description: 'upper-case hex SHA-256 of the tx bytes' });
 export const Bech32Address = Type.String({ minLength: 8, maxLength: 128, pattern: '^[a-z0-9]{1,83}1[02-9ac-hj-np-z]{6,}$' });
 
