@@ -63,6 +63,10 @@ export class SimChain {
   readonly channels = new Map<string, ChannelState>();
   /** An ORDERED channel end's next sequence to receive (the network, which knows the packets, sets it). */
   nextSequenceRecv: (port: string, channel: string) => bigint = () => 1n;
+  /** Packet state ibc-go keeps on this chain (commitments of packets it sent, receipts of packets it received). */
+  packetCommitments: (port: string, channel: string) => Array<{ sequence: bigint; commitment: Uint8Array }> = () => [];
+  hasReceipt: (port: string, channel: string, sequence: bigint) => boolean = () => false;
+  hasCommitment: (port: string, channel: string, sequence: bigint) => boolean = () => false;
 
   constructor(
     readonly info: ChainInfo,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { MsgExec } from 'cosmjs-types/cosmos/authz/v1beta1/tx';
 import { MsgMultiSend, MsgSend } from 'cosmjs-types/cosmos/bank/v1beta1/tx';
 import { Any } from 'cosmjs-types/google/protobuf/any';
@@ -96,6 +97,18 @@ interface Direction {
 type Action = () => void;
 
 const TRANSFER_PORT = 'transfer';
+
+/** A packet's commitment stays on its source until its acknowledgement or timeout is relayed back. */
+const committed = (r: SimPacket) => r.state === 'sent' || r.state === 'received';
+
+/** ibc-go's CommitPacket: sha256(timeout timestamp ‖ revision number ‖ revision height, 8 bytes big-endian each ‖ sha256(data)). */
+function commitPacket(r: SimPacket): Uint8Array {
+  const buf = Buffer.alloc(24);
+  buf.writeBigUInt64BE(r.timeoutTimestampNs, 0);
+  buf.writeBigUInt64BE(r.timeoutHeight.revisionNumber, 8);
+  buf.writeBigUInt64BE(r.timeoutHeight.revisionHeight, 16);
+  return createHash('sha256').update(Buffer.concat([buf, createHash('sha256').update(r.data).digest()])).digest();
+}
 const ACK_SUCCESS = Buffer.from('{"result":"AQ=="}');
 
 const any = (typeUrl: string, value: Uint8Array) => Any.fromPartial({ typeUrl, value });
@@ -108,6 +121,8 @@ const ev = (type: string, attributes: Array<[string, string]>): SimEvent => ({ t
 export class SimNetwork {
   readonly chains = new Map<string, SimChain>();
   readonly packets = new Map<string, SimPacket>();
+  /** Packets by their source chain and channel (`chain/channel`), in send order. */
+  private readonly bySource = new Map<string, SimPacket[]>();
   private readonly directions: Direction[] = [];
   private readonly wallets = new Map<string, string[]>();
   private readonly nextSequence = new Map<string, bigint>();
@@ -166,6 +181,18 @@ export class SimNetwork {
         clientStatus: 'Active',
       });
       chain.nextSequenceRecv = (port, channel) => this.nextSequenceRecv(chain.chainId, port, channel);
+      chain.packetCommitments = (port, channel) =>
+        port !== TRANSFER_PORT ? [] : (this.bySource.get(`${chain.chainId}/${channel}`) ?? []).filter(committed).map((r) => ({ sequence: BigInt(r.sequence), commitment: commitPacket(r) }));
+      chain.hasCommitment = (port, channel, sequence) => {
+        const r = this.packets.get(SimNetwork.packetKey(chain.chainId, channel, String(sequence)));
+        return port === TRANSFER_PORT && r !== undefined && committed(r);
+      };
+      chain.hasReceipt = (port, channel, sequence) => {
+        if (port !== TRANSFER_PORT) return false;
+        const end = chain.channels.get(`${TRANSFER_PORT}/${channel}`);
+        const r = end && this.packets.get(SimNetwork.packetKey(end.counterpartyChainId, end.counterpartyChannelId, String(sequence)));
+        return r !== undefined && (r.state === 'received' || r.state === 'acknowledged');
+      };
     }
   }
 
@@ -368,6 +395,10 @@ export class SimNetwork {
       timeoutRelayers: [],
     };
     this.packets.set(SimNetwork.packetKey(record.srcChainId, record.srcChannel, record.sequence), record);
+    const channelKey = `${record.srcChainId}/${record.srcChannel}`;
+    const sent = this.bySource.get(channelKey);
+    if (sent) sent.push(record);
+    else this.bySource.set(channelKey, [record]);
 
     if (t.fate === 'relayed' || t.fate === 'awaiting_ack' || t.fate === 'ack_pending') {
       this.later(this.prng.int(1, 3), () => this.relayRecv(record, packet, dir, t.fate === 'relayed'));

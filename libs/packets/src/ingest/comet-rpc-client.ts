@@ -166,6 +166,24 @@ export class CometRpcClient {
     }
   }
 
+  /**
+   * Transactions matching a CometBFT event query (`send_packet.packet_sequence='5' AND …`), oldest first: their
+   * hashes and heights. Null when no endpoint indexes transactions (`tx_index = "null"`).
+   */
+  async txSearch(query: string, perPage = 30): Promise<Array<{ hash: string; height: number }> | null> {
+    try {
+      const r = await this.single<{ txs: Array<{ hash: string; height: string }>; total_count: string }>(
+        'tx_search',
+        { query, prove: false, page: '1', per_page: String(perPage), order_by: 'asc' },
+        (e) => e.health?.txIndex !== false,
+      );
+      return r.txs.map((t) => ({ hash: t.hash.toUpperCase(), height: Number(t.height) }));
+    } catch (e) {
+      if ((e instanceof RpcAnswerError && /indexing is disabled/i.test(e.data)) || e instanceof NoEndpointError) return null;
+      throw e;
+    }
+  }
+
   /** An ABCI query at the latest height (`data` hex): the application's answer code, log and value bytes. */
   async abciQuery(path: string, dataHex: string): Promise<{ code: number; log: string; value: Uint8Array }> {
     const r = await this.single<{ response: { code?: number; log?: string; value?: string | null } }>('abci_query', { path, data: dataHex, prove: false }, () => true);

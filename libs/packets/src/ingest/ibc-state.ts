@@ -6,6 +6,12 @@ import {
   QueryChannelResponse,
   QueryNextSequenceReceiveRequest,
   QueryNextSequenceReceiveResponse,
+  QueryPacketCommitmentsRequest,
+  QueryPacketCommitmentsResponse,
+  QueryUnreceivedAcksRequest,
+  QueryUnreceivedAcksResponse,
+  QueryUnreceivedPacketsRequest,
+  QueryUnreceivedPacketsResponse,
 } from 'cosmjs-types/ibc/core/channel/v1/query';
 import { QueryClientStatusRequest, QueryClientStatusResponse } from 'cosmjs-types/ibc/core/client/v1/query';
 import type { CometRpcClient } from './comet-rpc-client';
@@ -15,6 +21,9 @@ export const IBC_QUERY_PATHS = {
   channelClientState: '/ibc.core.channel.v1.Query/ChannelClientState',
   nextSequenceReceive: '/ibc.core.channel.v1.Query/NextSequenceReceive',
   clientStatus: '/ibc.core.client.v1.Query/ClientStatus',
+  packetCommitments: '/ibc.core.channel.v1.Query/PacketCommitments',
+  unreceivedPackets: '/ibc.core.channel.v1.Query/UnreceivedPackets',
+  unreceivedAcks: '/ibc.core.channel.v1.Query/UnreceivedAcks',
 } as const;
 
 /** A channel end as ibc-go's Channel query answers it (state and ordering by their proto names, e.g. STATE_OPEN). */
@@ -82,6 +91,54 @@ export class IbcChainState {
   /** Active, Expired, Frozen, Unknown or Unauthorized (ibc-go's exported.Status). */
   async clientStatus(clientId: string): Promise<string> {
     return (await this.ask(IBC_QUERY_PATHS.clientStatus, QueryClientStatusRequest.encode({ clientId }).finish(), (v) => QueryClientStatusResponse.decode(v), `client ${clientId}`)).status;
+  }
+
+  /**
+   * The sequences of packets this chain sent on the channel whose commitment it still holds (not acknowledged, not
+   * timed out), every page of them (`pageSize` a page; at most `maxPages` pages, then `truncated`). ibc-go pages
+   * its store in key order (`/1`, `/10`, `/2`), so the answer is sorted here.
+   */
+  async packetCommitments(port: string, channel: string, pageSize = 1_000, maxPages = 100): Promise<{ sequences: bigint[]; truncated: boolean; pages: number }> {
+    const sequences: bigint[] = [];
+    let key: Uint8Array = new Uint8Array();
+    for (let page = 1; page <= maxPages; page++) {
+      const r = await this.ask(
+        IBC_QUERY_PATHS.packetCommitments,
+        QueryPacketCommitmentsRequest.encode(QueryPacketCommitmentsRequest.fromPartial({ portId: port, channelId: channel, pagination: { key, limit: BigInt(pageSize) } })).finish(),
+        (v) => QueryPacketCommitmentsResponse.decode(v),
+        `channel ${port}/${channel}`,
+      );
+      for (const c of r.commitments) sequences.push(c.sequence);
+      key = r.pagination?.nextKey ?? new Uint8Array();
+      if (key.length === 0) return { sequences: sequences.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)), truncated: false, pages: page };
+    }
+    return { sequences: sequences.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)), truncated: true, pages: maxPages };
+  }
+
+  /** Of `sequences` (sent to this chain on the channel), those it has not received. */
+  async unreceivedPackets(port: string, channel: string, sequences: readonly bigint[]): Promise<bigint[]> {
+    if (sequences.length === 0) return [];
+    return (
+      await this.ask(
+        IBC_QUERY_PATHS.unreceivedPackets,
+        QueryUnreceivedPacketsRequest.encode({ portId: port, channelId: channel, packetCommitmentSequences: [...sequences] }).finish(),
+        (v) => QueryUnreceivedPacketsResponse.decode(v),
+        `channel ${port}/${channel}`,
+      )
+    ).sequences;
+  }
+
+  /** Of `sequences` (sent by this chain, acknowledged by the counterparty), those whose acknowledgement it has not received. */
+  async unreceivedAcks(port: string, channel: string, sequences: readonly bigint[]): Promise<bigint[]> {
+    if (sequences.length === 0) return [];
+    return (
+      await this.ask(
+        IBC_QUERY_PATHS.unreceivedAcks,
+        QueryUnreceivedAcksRequest.encode({ portId: port, channelId: channel, packetAckSequences: [...sequences] }).finish(),
+        (v) => QueryUnreceivedAcksResponse.decode(v),
+        `channel ${port}/${channel}`,
+      )
+    ).sequences;
   }
 
   /** An ORDERED channel end's next sequence to receive (ibc-go answers 0 for an UNORDERED one). */

@@ -10,6 +10,7 @@ import { ChainFollower } from './chain-follower';
 import { loadChainsConfig, type ChainConfig } from './chains-config';
 import { CometRpcClient } from './comet-rpc-client';
 import { CounterpartyDirectory } from './counterparty-directory';
+import { Reconciler } from './reconciler';
 import { endpointLabel } from './rpc/rpc-endpoint';
 
 export const ingestEnvShape = {
@@ -30,6 +31,13 @@ export const ingestEnvShape = {
   INGEST_RPC_MAX_ANSWER_BYTES: envVar.int(256 * 1024 * 1024, 1024 * 1024, 2 ** 31 - 1),
   /** How often a replica tries to take over chains no replica follows. */
   INGEST_LEASE_CHECK_MS: envVar.int(2_000, 100, 60_000),
+  /**
+   * How often the reconciler (one replica: the `:reconciler` lease) compares the chains' pending packets with what
+   * ingest stored, and records the ones it had not seen (0: never).
+   */
+  INGEST_RECONCILE_SECONDS: envVar.int(300, 0, 86_400),
+  /** Packets the reconciler backfills per channel per pass at most. */
+  INGEST_RECONCILE_BACKFILL_PER_CHANNEL: envVar.int(100, 1, 10_000),
   /** Worker threads that parse blocks; 0 parses on the main thread. */
   INGEST_DECODE_THREADS: envVar.int(2, 0, 16),
   /** Transactions that write batches at once (group commit lanes); 1 is a single writer. */
@@ -38,6 +46,8 @@ export const ingestEnvShape = {
 export type IngestEnv = EnvOf<typeof ingestEnvShape>;
 
 const INGEST_ENV = Symbol('INGEST_ENV');
+/** The reconciler's lease name (no chain id starts with a colon). */
+const RECONCILER_LEASE = ':reconciler';
 const CHAINS = Symbol('CHAINS');
 
 /** Runs a follower for every chain this replica holds the lease of, and takes over chains whose holder died. */
@@ -54,6 +64,11 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
   private channelsLoaded = false;
   private timer: NodeJS.Timeout | undefined;
   private checking = false;
+  private readonly reconciler: Reconciler;
+  private reconcileTimer: NodeJS.Timeout | undefined;
+  private reconciling = false;
+  /** The reconciler's own RPC clients (it reads chains other replicas may follow), with the same budgets. */
+  private readonly readers = new Map<string, CometRpcClient>();
   private readonly held = metric.gauge({ name: 'ingest_chains_followed', help: 'chains this replica follows' });
 
   constructor(
@@ -71,8 +86,44 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
     this.channels = new ChannelResolver(db, directory);
     this.leases = new AdvisoryLeases(dbEnv.DATABASE_URL, 'ingest', (chainId) => {
       this.logger.warn(`lost the lease of ${chainId}`);
-      void this.stopFollower(chainId);
+      if (chainId !== RECONCILER_LEASE) void this.stopFollower(chainId);
     });
+    this.reconciler = new Reconciler(chains, (chainId) => this.readerFor(chainId), directory, db, this.store, this.decoder, publisher, {
+      backfillPerChannel: env.INGEST_RECONCILE_BACKFILL_PER_CHANNEL,
+      pageSize: 1_000,
+      maxPages: 100,
+    });
+  }
+
+  private readerFor(chainId: string): CometRpcClient {
+    let client = this.readers.get(chainId);
+    if (client) return client;
+    const chain = this.chains.find((c) => c.chain_id === chainId);
+    if (!chain) throw new Error(`${chainId} is not in the chains file`);
+    client = new CometRpcClient(chainId, chain.rpc, {
+      timeoutMs: this.env.INGEST_RPC_TIMEOUT_MS,
+      attempts: this.env.INGEST_RPC_ATTEMPTS,
+      requestsPerSecond: chain.requests_per_second ?? this.env.INGEST_RPC_REQUESTS_PER_SECOND,
+      maxBatchRequests: this.env.INGEST_RPC_BATCH_REQUESTS,
+      healthIntervalMs: this.env.INGEST_RPC_HEALTH_INTERVAL_MS,
+      maxAnswerBytes: this.env.INGEST_RPC_MAX_ANSWER_BYTES,
+    });
+    this.readers.set(chainId, client);
+    return client;
+  }
+
+  /** One reconciliation pass when this replica holds the reconciler's lease (taken by whichever replica asks first). */
+  private async reconcile(): Promise<void> {
+    if (this.reconciling) return;
+    this.reconciling = true;
+    try {
+      if (!(await this.leases.tryAcquire(RECONCILER_LEASE))) return;
+      await this.reconciler.pass();
+    } catch (e) {
+      this.logger.warn(`reconciliation failed: ${(e as Error).message}`);
+    } finally {
+      this.reconciling = false;
+    }
   }
 
   following(): string[] {
@@ -82,13 +133,15 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
   onApplicationBootstrap(): void {
     void this.checkLeases();
     this.timer = setInterval(() => void this.checkLeases(), this.env.INGEST_LEASE_CHECK_MS);
+    if (this.env.INGEST_RECONCILE_SECONDS > 0) this.reconcileTimer = setInterval(() => void this.reconcile(), this.env.INGEST_RECONCILE_SECONDS * 1000);
   }
 
   async onModuleDestroy(): Promise<void> {
     clearInterval(this.timer);
+    clearInterval(this.reconcileTimer);
     await Promise.all([...this.followers.keys()].map((c) => this.stopFollower(c)));
     await this.leases.close();
-    await Promise.all([...this.clients.values()].map((c) => c.close()));
+    await Promise.all([...this.clients.values(), ...this.readers.values()].map((c) => c.close()));
     await this.decoder.close();
   }
 

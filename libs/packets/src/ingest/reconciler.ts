@@ -1,0 +1,179 @@
+import { Logger } from '@nestjs/common';
+import type { Database } from '@unstuck/db';
+import type { EventPublisher, OutgoingEvent } from '@unstuck/messaging';
+import { metric } from '@unstuck/observability';
+import type { BlockDecoder } from './block-decoder';
+import type { ChainConfig } from './chains-config';
+import type { CometRpcClient } from './comet-rpc-client';
+import type { CounterpartyDirectory } from './counterparty-directory';
+import { IbcChainState } from './ibc-state';
+import type { PacketStore } from '../store/packet-store';
+
+export interface ReconcilerOptions {
+  /** Packets backfilled per channel per pass at most (each costs a tx_search and a block on each chain). */
+  backfillPerChannel: number;
+  /** PacketCommitments page size, and pages per channel per pass at most. */
+  pageSize: number;
+  maxPages: number;
+}
+
+/** One channel as a pass saw it on its two chains. */
+export interface ChannelBacklog {
+  chainId: string;
+  port: string;
+  channel: string;
+  counterpartyChainId: string;
+  counterpartyChannel: string;
+  /** Sequences whose commitment the source still holds. */
+  pending: bigint[];
+  /** Of those, the ones the destination has not received. */
+  unreceived: bigint[];
+  /** Pending sequences Unstuck did not know, backfilled from their transactions this pass. */
+  backfilled: bigint[];
+  /** Pending sequences whose send no transaction index could show (no tx index, pruned, sent at the block level). */
+  unresolved: bigint[];
+}
+
+const m = {
+  backlog: metric.gauge({ name: 'reconcile_backlog_size', help: 'packets whose commitment the source still holds, per channel (as Hermes reports backlog_size)', labelNames: ['chain_id', 'channel'] }),
+  oldest: metric.gauge({ name: 'reconcile_backlog_oldest_sequence', help: 'the lowest sequence still committed on the source, per channel (0 when none)', labelNames: ['chain_id', 'channel'] }),
+  unreceived: metric.gauge({ name: 'reconcile_unreceived_size', help: 'pending packets the destination has not received, per channel', labelNames: ['chain_id', 'channel'] }),
+  backfilled: metric.counter({ name: 'reconcile_backfilled_total', help: 'packets found pending on chain that ingest had not seen, recorded from their transactions', labelNames: ['chain_id'] }),
+  unresolved: metric.gauge({ name: 'reconcile_unresolved', help: 'pending packets whose send no transaction index shows (no tx index, pruned history, block-level sends)', labelNames: ['chain_id', 'channel'] }),
+  passes: metric.counter({ name: 'reconcile_passes_total', help: 'reconciliation passes by outcome', labelNames: ['outcome'] }),
+  age: metric.gauge({ name: 'reconcile_last_pass_timestamp_seconds', help: 'when the last reconciliation pass ended (age = now − this)' }),
+  queries: metric.counter({ name: 'reconcile_queries_total', help: 'chain queries the reconciler made, by chain and kind', labelNames: ['chain_id', 'kind'] }),
+};
+
+/**
+ * Finds every packet pending on the channels between followed chains from the chains' own state, as Hermes'
+ * `query packet pending` does, continuously: PacketCommitments on the source (every page), UnreceivedPackets on the
+ * destination for those sequences. A pending packet Unstuck has not seen — sent before ingest's start height, or in
+ * a block whose results ingest could not read — is found by its transaction (`tx_search` for its `send_packet`,
+ * and for its `recv_packet` when the destination received it), and that block is parsed by ingest's own decoder:
+ * the same events with the same message ids, published and stored as ingest would have, so consumers and statistics
+ * never count it twice. Runs on one replica (packet-ingest's `reconciler` lease).
+ */
+export class Reconciler {
+  private readonly logger = new Logger('Reconciler');
+
+  constructor(
+    private readonly chains: readonly ChainConfig[],
+    private readonly rpcFor: (chainId: string) => CometRpcClient,
+    private readonly directory: CounterpartyDirectory,
+    private readonly db: Database,
+    private readonly store: PacketStore,
+    private readonly decoder: BlockDecoder,
+    private readonly publisher: EventPublisher,
+    private readonly options: ReconcilerOptions,
+  ) {}
+
+  /** The channels to reconcile: every channel of a followed chain whose counterparty is followed too. */
+  channels(): Array<{ chainId: string; port: string; channel: string; counterpartyChainId: string }> {
+    const followed = new Set(this.chains.map((c) => c.chain_id));
+    const out: Array<{ chainId: string; port: string; channel: string; counterpartyChainId: string }> = [];
+    for (const [key, other] of this.directory.entries()) {
+      const [chainId, port, channel] = key.split('/') as [string, string, string];
+      if (followed.has(chainId) && followed.has(other) && port === 'transfer') out.push({ chainId, port, channel, counterpartyChainId: other });
+    }
+    for (const chainId of followed) {
+      for (const [key, other] of this.directory.learnedFor(chainId)) {
+        const [, port, channel] = key.split('/') as [string, string, string];
+        if (followed.has(other) && port === 'transfer' && !out.some((c) => c.chainId === chainId && c.channel === channel)) out.push({ chainId, port, channel, counterpartyChainId: other });
+      }
+    }
+    return out;
+  }
+
+  /** One pass over every channel; a channel that fails is logged and the others go on. */
+  async pass(): Promise<ChannelBacklog[]> {
+    const results: ChannelBacklog[] = [];
+    let failed = 0;
+    for (const c of this.channels()) {
+      try {
+        results.push(await this.reconcile(c));
+      } catch (e) {
+        failed += 1;
+        this.logger.warn(`${c.chainId} ${c.port}/${c.channel}: ${(e as Error).message}`);
+      }
+    }
+    m.passes.inc({ outcome: failed ? 'partial' : 'ok' });
+    m.age.set(Date.now() / 1000);
+    return results;
+  }
+
+  async reconcile(c: { chainId: string; port: string; channel: string; counterpartyChainId: string }): Promise<ChannelBacklog> {
+    const src = new IbcChainState(this.rpcFor(c.chainId));
+    const dst = new IbcChainState(this.rpcFor(c.counterpartyChainId));
+    const end = await src.channel(c.port, c.channel);
+    m.queries.inc({ chain_id: c.chainId, kind: 'channel' });
+    const { sequences: pending, pages } = await src.packetCommitments(c.port, c.channel, this.options.pageSize, this.options.maxPages);
+    m.queries.inc({ chain_id: c.chainId, kind: 'packet_commitments' }, pages);
+    const unreceived = await dst.unreceivedPackets(end.counterparty.port, end.counterparty.channel, pending);
+    m.queries.inc({ chain_id: c.counterpartyChainId, kind: 'unreceived_packets' });
+    const labels = { chain_id: c.chainId, channel: c.channel };
+    m.backlog.set(labels, pending.length);
+    m.oldest.set(labels, pending.length ? Number(pending[0]) : 0);
+    m.unreceived.set(labels, unreceived.length);
+
+    const unknown = await this.unknownOf(c, pending);
+    const notReceived = new Set(unreceived.map(String));
+    const backfilled: bigint[] = [];
+    const unresolved: bigint[] = [];
+    for (const sequence of unknown.slice(0, this.options.backfillPerChannel)) {
+      const found = await this.backfill(c, end.counterparty, sequence, !notReceived.has(String(sequence)));
+      (found ? backfilled : unresolved).push(sequence);
+    }
+    if (backfilled.length) {
+      m.backfilled.inc({ chain_id: c.chainId }, backfilled.length);
+      this.logger.log(`${c.chainId} ${c.port}/${c.channel}: ${backfilled.length} pending packet(s) ingest had not seen recorded from their transactions (${backfilled.slice(0, 5).join(', ')}${backfilled.length > 5 ? ', …' : ''})`);
+    }
+    m.unresolved.set(labels, unresolved.length);
+    return { ...c, counterpartyChannel: end.counterparty.channel, pending, unreceived, backfilled, unresolved };
+  }
+
+  /** Of the pending sequences, those the packet tables do not hold. */
+  private async unknownOf(c: { chainId: string; port: string; channel: string }, sequences: readonly bigint[]): Promise<bigint[]> {
+    if (sequences.length === 0) return [];
+    const rows = await this.db.query<{ sequence: string }>(
+      `SELECT s::text AS sequence FROM unnest($4::bigint[]) AS s
+        WHERE NOT EXISTS (SELECT 1 FROM packet_keys k WHERE k.src_chain_id = $1 AND k.src_port = $2 AND k.src_channel = $3 AND k.sequence = s)`,
+      [c.chainId, c.port, c.channel, sequences.map(String)],
+    );
+    return rows.map((r) => BigInt(r.sequence));
+  }
+
+  /**
+   * The packet's send (and receipt, when the destination received it) from their transactions: the blocks holding
+   * them are decoded as ingest decodes them and only this packet's events kept. False when no index shows the send.
+   */
+  private async backfill(c: { chainId: string; port: string; channel: string; counterpartyChainId: string }, counterparty: { port: string; channel: string }, sequence: bigint, received: boolean): Promise<boolean> {
+    const sent = await this.eventsOf(c.chainId, `send_packet.packet_src_channel='${c.channel}' AND send_packet.packet_sequence='${sequence}'`, c, sequence, ['packet.sent']);
+    if (!sent.length) return false;
+    const events = [...sent];
+    if (received) {
+      const query = `recv_packet.packet_dst_channel='${counterparty.channel}' AND recv_packet.packet_src_channel='${c.channel}' AND recv_packet.packet_sequence='${sequence}'`;
+      events.push(...(await this.eventsOf(c.counterpartyChainId, query, c, sequence, ['packet.received', 'packet.ack_written'])));
+    }
+    // Published first (the same message ids ingest gives them: a repeat is dropped), then stored without moving any cursor.
+    await this.publisher.publishBatch(events, { checked: true });
+    await this.store.commit(events);
+    return true;
+  }
+
+  private async eventsOf(chainId: string, query: string, c: { chainId: string; port: string; channel: string }, sequence: bigint, kinds: readonly string[]): Promise<OutgoingEvent[]> {
+    const rpc = this.rpcFor(chainId);
+    const found = await rpc.txSearch(query, 5);
+    m.queries.inc({ chain_id: chainId, kind: 'tx_search' });
+    if (!found?.length) return [];
+    const heights = [...new Set(found.map((t) => t.height))];
+    const answer = await rpc.blocksAnswer(heights);
+    m.queries.inc({ chain_id: chainId, kind: 'block' }, heights.length);
+    const batch = await this.decoder.decode({ chainId, answer, base64: undefined, learned: this.directory.learnedFor(chainId) });
+    return batch.events.filter((e) => {
+      if (!kinds.includes(e.event)) return false;
+      const p = (e.payload as { packet?: { src_chain_id: string; src_port: string; src_channel: string; sequence: string } }).packet;
+      return p?.src_chain_id === c.chainId && p.src_port === c.port && p.src_channel === c.channel && p.sequence === String(sequence);
+    });
+  }
+}
