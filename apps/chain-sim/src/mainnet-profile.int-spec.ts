@@ -92,10 +92,12 @@ describe('CometRpcClient against chain-sim mainnet endpoints', () => {
 
   it('takes results from another endpoint when one keeps none (discard_abci_responses); a gap of reason no_results when none does', async () => {
     Object.assign(pruned.profile, { discardAbciResponses: true, retainBlocks: 0 });
+    // The archive answers slower, so the pruned endpoint is asked first whatever the machine's timing.
+    Object.assign(archive.profile, { latencyMs: 40 });
     try {
       const both = client([url(pruned), url(archive)]);
       await both.status();
-      // The pruned endpoint answers first (listed first): its refusal teaches, the archive answers.
+      // The pruned endpoint is asked first (the faster): its refusal teaches, the archive answers.
       const blocks = readBlocksAnswer(await both.blocksAnswer(heights(hub.height - 30, 10)));
       expect(blocks).toHaveLength(10);
       expect(both.endpoints[0]!.resultsFrom).toBeGreaterThan(hub.height - 30);
@@ -168,6 +170,22 @@ describe('CometRpcClient against chain-sim mainnet endpoints', () => {
     } finally {
       network.setChannelEnd('cosmoshub-4', channel, { state: 'OPEN', ordering: 'UNORDERED', clientStatus: 'Active' });
     }
+  });
+
+  it('pages PacketCommitments as ibc-go does (keys in byte order, next_key), and answers UnreceivedPackets from receipts', async () => {
+    const ibc = new IbcChainState(client([url(archive)]));
+    const [key, end] = [...hub.channels].find(([, c]) => c.counterpartyChainId === 'osmosis-1')!;
+    const channel = key.split('/')[1]!;
+    const expected = hub.packetCommitments('transfer', channel).map((c) => c.sequence).sort((a, b) => (a < b ? -1 : 1));
+    expect(expected.length).toBeGreaterThan(3);
+    const paged = await ibc.packetCommitments('transfer', channel, 3);
+    expect(paged).toEqual({ sequences: expected, truncated: false, pages: Math.ceil(expected.length / 3) });
+    // As a destination: of the packets osmosis-1 still holds commitments for on the other end, those the hub has
+    // no receipt for, in the order asked (what the sim's own state says).
+    const fromOsmosis = network.chains.get('osmosis-1')!.packetCommitments('transfer', end.counterpartyChannelId).map((c) => c.sequence);
+    expect(fromOsmosis.length).toBeGreaterThan(0);
+    expect(await ibc.unreceivedPackets('transfer', channel, fromOsmosis)).toEqual(fromOsmosis.filter((q) => !hub.hasReceipt('transfer', channel, q)));
+    await expect(ibc.unreceivedPackets('transfer', channel, [0n])).rejects.toThrow(/packet sequence cannot be 0/);
   });
 
   it('answers a batch of one request with an object and refuses a batch over the limit with CometBFT’s exact bytes', async () => {
