@@ -37,7 +37,9 @@ describe('reconciliation: packets stuck before ingest started (chain-sim, built 
     await new Promise((r) => setTimeout(r, 2_000));
     const heads = await Promise.all(SIM_PORTS.map(async (port) => Number(((await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as any).result.sync_info.latest_block_height)));
     const chainsFile = writeChainsFile(CHAINS.map((id, i) => ({ chain_id: id, port: SIM_PORTS[i]!, start_height: heads[i]! + 1 })));
-    processes.push(startBuiltApp('packet-ingest', { INGEST_PORT: '23452', CHAINS_FILE: chainsFile, INGEST_POLL_INTERVAL_MS: '200', INGEST_RECONCILE_SECONDS: '2' }));
+    // A fresh deployment: no cursor from an earlier run, so ingest starts at start_height (above the sends).
+    await db.query(`DELETE FROM ingest_cursors WHERE chain_id = ANY($1::text[])`, [CHAINS]);
+    processes.push(startBuiltApp('packet-ingest', { INGEST_PORT: '23452', CHAINS_FILE: chainsFile, INGEST_POLL_INTERVAL_MS: '200', INGEST_RECONCILE_SECONDS: '2', INGEST_RECONCILE_REPAIR_AFTER_SECONDS: '30' }));
     await untilReady(['http://127.0.0.1:23452/health/ready'], processes);
   }, 120_000);
 
@@ -63,11 +65,42 @@ describe('reconciliation: packets stuck before ingest started (chain-sim, built 
     const before = await backfilled();
     const passes = async () => (await metrics()).filter((l) => l.startsWith('reconcile_passes_total')).reduce((s, l) => s + Number(l.split(' ').pop()), 0);
     const passed = await passes();
-    await waitFor(async () => (await passes()) >= passed + 2, 15_000, 250);
+    await waitFor(async () => (await passes()) >= passed + 2, 15_000, 250).catch((e: Error) => {
+      throw new Error(`${e.message}\n${processes[1]!.output().slice(-4000)}`);
+    });
     expect(await backfilled()).toBe(before);
     const keys = await db.query(`SELECT 1 FROM packet_keys WHERE src_chain_id = 'cosmoshub-4' AND src_channel = 'channel-141' AND sequence = ANY($1::bigint[])`, [sent.map((s) => s.sequence)]);
     expect(keys).toHaveLength(3);
     // The backlog the chain reports, per channel, as Hermes' telemetry does.
     expect((await metrics()).filter((l) => l.startsWith('reconcile_backlog_size{chain_id="cosmoshub-4",channel="channel-141"'))).toEqual([expect.stringMatching(/\} [1-9][0-9]*$/)]);
+  }, 60_000);
+
+  it('repairs a packet held as pending that the chains acknowledged (a missed acknowledgement), once', async () => {
+    const repaired = async () =>
+      (await (await fetch('http://127.0.0.1:23452/metrics')).text())
+        .split('\n')
+        .filter((l) => l.startsWith('reconcile_repaired_total{chain_id="cosmoshub-4"'))
+        .reduce((s, l) => s + Number(l.split(' ').pop()), 0);
+    // A packet ingest saw through to its acknowledgement...
+    const [done] = await waitFor(async () => {
+      const rows = await db.query<{ sequence: string; ack_tx_hash: string }>(
+        `SELECT sequence::text AS sequence, ack_tx_hash FROM packet_flow WHERE src_chain_id = 'cosmoshub-4' AND src_channel = 'channel-141' AND status = 'acknowledged' ORDER BY sequence DESC LIMIT 1`,
+      );
+      return rows.length ? rows : false;
+    }, 30_000, 250);
+    // ...as if its acknowledgement's block had been lost: held as received, sent long ago.
+    await db.query(
+      `UPDATE packet_flow SET status = 'received', ack_tx_hash = NULL, ack_time = NULL, ack_height = NULL, send_time = now() - interval '1 hour'
+        WHERE src_chain_id = 'cosmoshub-4' AND src_channel = 'channel-141' AND sequence = $1`,
+      [done!.sequence],
+    );
+    const before = await repaired();
+    await waitFor(async () => (await rowOf(done!.sequence))?.status === 'acknowledged', 20_000, 250);
+    const [row] = await db.query<{ ack_tx_hash: string }>(`SELECT ack_tx_hash FROM packet_flow WHERE src_chain_id = 'cosmoshub-4' AND src_channel = 'channel-141' AND sequence = $1`, [done!.sequence]);
+    expect(row!.ack_tx_hash).toBe(done!.ack_tx_hash);
+    expect(await repaired()).toBe(before + 1);
+    // Later passes find nothing to repair for it.
+    await new Promise((r) => setTimeout(r, 5_000));
+    expect(await repaired()).toBe(before + 1);
   }, 60_000);
 });

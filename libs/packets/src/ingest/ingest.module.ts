@@ -38,6 +38,8 @@ export const ingestEnvShape = {
   INGEST_RECONCILE_SECONDS: envVar.int(300, 0, 86_400),
   /** Packets the reconciler backfills per channel per pass at most. */
   INGEST_RECONCILE_BACKFILL_PER_CHANNEL: envVar.int(100, 1, 10_000),
+  /** A packet held as pending that the chains moved on is repaired once it was sent this long ago (ingest may be behind). */
+  INGEST_RECONCILE_REPAIR_AFTER_SECONDS: envVar.int(600, 0, 30 * 86_400),
   /** Worker threads that parse blocks; 0 parses on the main thread. */
   INGEST_DECODE_THREADS: envVar.int(2, 0, 16),
   /** Transactions that write batches at once (group commit lanes); 1 is a single writer. */
@@ -90,6 +92,7 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
     });
     this.reconciler = new Reconciler(chains, (chainId) => this.readerFor(chainId), directory, db, this.store, this.decoder, publisher, {
       backfillPerChannel: env.INGEST_RECONCILE_BACKFILL_PER_CHANNEL,
+      repairAfterMs: env.INGEST_RECONCILE_REPAIR_AFTER_SECONDS * 1000,
       pageSize: 1_000,
       maxPages: 100,
     });

@@ -10,8 +10,13 @@ import { IbcChainState } from './ibc-state';
 import type { PacketStore } from '../store/packet-store';
 
 export interface ReconcilerOptions {
-  /** Packets backfilled per channel per pass at most (each costs a tx_search and a block on each chain). */
+  /** Packets backfilled (or repaired) per channel per pass at most (each costs a tx_search and a block on each chain). */
   backfillPerChannel: number;
+  /**
+   * A packet held as pending is repaired only once it was sent this long ago: ingest may simply not have committed
+   * the block that resolved it yet.
+   */
+  repairAfterMs: number;
   /** PacketCommitments page size, and pages per channel per pass at most. */
   pageSize: number;
   maxPages: number;
@@ -32,13 +37,19 @@ export interface ChannelBacklog {
   backfilled: bigint[];
   /** Pending sequences whose send no transaction index could show (no tx index, pruned, sent at the block level). */
   unresolved: bigint[];
+  /** Packets Unstuck held as pending that the chains had moved on (received, acknowledged, timed out), recorded from their transactions. */
+  repaired: bigint[];
 }
+
+/** How long a packet whose repair found no transaction is left alone. */
+const FRUITLESS_RETRY_MS = 3_600_000;
 
 const m = {
   backlog: metric.gauge({ name: 'reconcile_backlog_size', help: 'packets whose commitment the source still holds, per channel (as Hermes reports backlog_size)', labelNames: ['chain_id', 'channel'] }),
   oldest: metric.gauge({ name: 'reconcile_backlog_oldest_sequence', help: 'the lowest sequence still committed on the source, per channel (0 when none)', labelNames: ['chain_id', 'channel'] }),
   unreceived: metric.gauge({ name: 'reconcile_unreceived_size', help: 'pending packets the destination has not received, per channel', labelNames: ['chain_id', 'channel'] }),
   backfilled: metric.counter({ name: 'reconcile_backfilled_total', help: 'packets found pending on chain that ingest had not seen, recorded from their transactions', labelNames: ['chain_id'] }),
+  repaired: metric.counter({ name: 'reconcile_repaired_total', help: 'packets held as pending that the chains had moved on, recorded from their transactions, by what was found', labelNames: ['chain_id', 'found'] }),
   unresolved: metric.gauge({ name: 'reconcile_unresolved', help: 'pending packets whose send no transaction index shows (no tx index, pruned history, block-level sends)', labelNames: ['chain_id', 'channel'] }),
   passes: metric.counter({ name: 'reconcile_passes_total', help: 'reconciliation passes by outcome', labelNames: ['outcome'] }),
   age: metric.gauge({ name: 'reconcile_last_pass_timestamp_seconds', help: 'when the last reconciliation pass ended (age = now − this)' }),
@@ -56,6 +67,8 @@ const m = {
  */
 export class Reconciler {
   private readonly logger = new Logger('Reconciler');
+  /** Packets a repair found no transaction for, and when: not searched again before FRUITLESS_RETRY_MS. */
+  private readonly fruitless = new Map<string, number>();
 
   constructor(
     private readonly chains: readonly ChainConfig[],
@@ -129,7 +142,61 @@ export class Reconciler {
       this.logger.log(`${c.chainId} ${c.port}/${c.channel}: ${backfilled.length} pending packet(s) ingest had not seen recorded from their transactions (${backfilled.slice(0, 5).join(', ')}${backfilled.length > 5 ? ', …' : ''})`);
     }
     m.unresolved.set(labels, unresolved.length);
-    return { ...c, counterpartyChannel: end.counterparty.channel, pending, unreceived, backfilled, unresolved };
+    const repaired = await this.repair(c, end.counterparty, pending, notReceived);
+    return { ...c, counterpartyChannel: end.counterparty.channel, pending, unreceived, backfilled, unresolved, repaired };
+  }
+
+  /**
+   * Packets the tables hold as pending that the chains have moved on: no commitment left on the source (acknowledged
+   * or timed out), or received on the destination while held as sent. Their events come from the transactions that
+   * moved them (acknowledge_packet, timeout_packet, recv_packet), decoded as ingest decodes them: ingest's own events
+   * with ingest's message ids, so a packet is repaired once and a later event for it changes nothing.
+   */
+  private async repair(c: { chainId: string; port: string; channel: string; counterpartyChainId: string }, counterparty: { port: string; channel: string }, pending: readonly bigint[], notReceived: ReadonlySet<string>): Promise<bigint[]> {
+    // Only packets sent at heights the source's endpoints still hold: below, no transaction can be found again.
+    const earliest = (await this.rpcFor(c.chainId).status()).earliestHeight;
+    const now = Date.now();
+    for (const [k, at] of this.fruitless) if (now - at > FRUITLESS_RETRY_MS) this.fruitless.delete(k);
+    const stale = (
+      await this.db.query<{ sequence: string; status: 'sent' | 'received' }>(
+        `SELECT k.sequence::text AS sequence, f.status FROM packet_keys k JOIN packet_flow f ON f.created_at = k.created_at AND f.id = k.id
+          WHERE k.src_chain_id = $1 AND k.src_port = $2 AND k.src_channel = $3 AND f.status IN ('sent', 'received')
+            AND coalesce(f.send_time, k.created_at) < now() - make_interval(secs => $4::float8 / 1000) AND f.send_height >= $8
+            AND (NOT (k.sequence = ANY($5::bigint[])) OR (f.status = 'sent' AND NOT (k.sequence::text = ANY($6::text[]))))
+          ORDER BY k.sequence DESC LIMIT $7`,
+        [c.chainId, c.port, c.channel, this.options.repairAfterMs, pending.map(String), [...notReceived], this.options.backfillPerChannel + this.fruitless.size, earliest],
+      )
+    )
+      .filter((r) => !this.fruitless.has(`${c.chainId}/${c.port}/${c.channel}/${r.sequence}`))
+      .slice(0, this.options.backfillPerChannel);
+    const pendingSet = new Set(pending.map(String));
+    const repaired: bigint[] = [];
+    for (const row of stale) {
+      const sequence = BigInt(row.sequence);
+      const events: OutgoingEvent[] = [];
+      if (row.status === 'sent' && !notReceived.has(row.sequence)) {
+        const query = `recv_packet.packet_dst_channel='${counterparty.channel}' AND recv_packet.packet_src_channel='${c.channel}' AND recv_packet.packet_sequence='${sequence}'`;
+        events.push(...(await this.eventsOf(c.counterpartyChainId, query, c, sequence, ['packet.received', 'packet.ack_written'])));
+      }
+      let found = events.length ? 'received' : '';
+      if (!pendingSet.has(row.sequence)) {
+        const resolved = await this.eventsOf(c.chainId, `acknowledge_packet.packet_src_channel='${c.channel}' AND acknowledge_packet.packet_sequence='${sequence}'`, c, sequence, ['packet.acknowledged']);
+        const closing = resolved.length ? resolved : await this.eventsOf(c.chainId, `timeout_packet.packet_src_channel='${c.channel}' AND timeout_packet.packet_sequence='${sequence}'`, c, sequence, ['packet.timed_out']);
+        events.push(...closing);
+        if (closing.length) found = closing[0]!.event === 'packet.acknowledged' ? 'acknowledged' : 'timed_out';
+      }
+      if (!events.length) {
+        // Nothing shows how it moved on (its transaction pruned, or a block-level event): not asked again for an hour.
+        if (this.fruitless.size < 100_000) this.fruitless.set(`${c.chainId}/${c.port}/${c.channel}/${row.sequence}`, Date.now());
+        continue;
+      }
+      await this.publisher.publishBatch(events, { checked: true });
+      await this.store.commit(events);
+      m.repaired.inc({ chain_id: c.chainId, found });
+      repaired.push(sequence);
+    }
+    if (repaired.length) this.logger.log(`${c.chainId} ${c.port}/${c.channel}: ${repaired.length} packet(s) held as pending that the chains had moved on, recorded from their transactions (${repaired.slice(0, 5).join(', ')}${repaired.length > 5 ? ', …' : ''})`);
+    return repaired;
   }
 
   /** Of the pending sequences, those the packet tables do not hold. */
