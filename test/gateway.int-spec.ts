@@ -184,6 +184,22 @@ describe('api-gateway (built, against real PostgreSQL, Redis and NATS)', () => {
       expect(negative.body!.error.message).toContain('min_age_seconds');
     });
 
+    it('without a wallet, lists every stuck packet network-wide: oldest stuck first, by chain, channel and kind, in cursor pages', async () => {
+      const h = { 'x-forwarded-for': client() };
+      const first = await get(`/api/v1/packets/stuck?chain_id=${chain}&channel=channel-7&limit=2`, h);
+      expect(first.status).toBe(200);
+      expect(first.body!.items.map((p: any) => p.sequence)).toEqual(['1', '2']);
+      expect(first.body!.items[0]).toMatchObject({ src_chain_id: chain, src_channel: 'channel-7', stuck_kind: 'awaiting_recv', age_seconds: expect.any(Number) });
+      expect(first.body!.items[0]).not.toHaveProperty('role');
+      const second = await get(`/api/v1/packets/stuck?chain_id=${chain}&channel=channel-7&limit=2&cursor=${encodeURIComponent(first.body!.next_cursor)}`, h);
+      expect(second.body!.items.map((p: any) => p.sequence)).toEqual(['3']);
+      expect(second.body!.next_cursor).toBeNull();
+      // A cursor belongs to its filters; a kind nobody here has gives an empty page; channel needs the network list.
+      expect((await get(`/api/v1/packets/stuck?chain_id=${chain}&limit=2&cursor=${encodeURIComponent(first.body!.next_cursor)}`, h)).body!.error.code).toBe('invalid_cursor');
+      expect((await get(`/api/v1/packets/stuck?chain_id=${chain}&kind=timeout_pending`, h)).body!.items).toEqual([]);
+      expect((await get(`/api/v1/packets/stuck?wallet=${addressA}&channel=channel-7`, h)).body!.error.message).toContain('network-wide list only');
+    });
+
     it('drops a packet from the cached list as soon as its acknowledgement event is processed', async () => {
       const h = { 'x-forwarded-for': client() };
       const url = `/api/v1/packets/stuck?wallet=${addressA}&chain_id=${chain}`;

@@ -51,6 +51,9 @@ describe('notifier (two built instances, socket.io-client, real Redis, NATS and 
     });
   }
 
+  /** Whether a connection from `ip` is admitted now (a refusal is false, not an error). */
+  const connects = (port: number, ip: string) => connect(port, { ip }).then(() => true, () => false);
+
   const request = <T = any>(socket: Socket, event: string, payload: unknown): Promise<T> => socket.timeout(5_000).emitWithAck(event, payload) as Promise<T>;
 
   const publishSent = (bytes = 0) => {
@@ -142,14 +145,7 @@ describe('notifier (two built instances, socket.io-client, real Redis, NATS and 
     const held = [await connect(PORTS[0]!, { ip }), await connect(PORTS[1]!, { ip }), await connect(PORTS[0]!, { ip })];
     await expect(connect(PORTS[1]!, { ip })).rejects.toThrow(/too_many_connections/);
     held[0]!.disconnect();
-    await waitFor(async () => {
-      try {
-        await connect(PORTS[1]!, { ip });
-        return true;
-      } catch {
-        return false;
-      }
-    }, 10_000, 200);
+    await waitFor(() => connects(PORTS[1]!, ip), 10_000, 200);
   });
 
   it('limits an IPv6 client by its /64, whatever addresses of it the connections come from', async () => {
@@ -172,14 +168,7 @@ describe('notifier (two built instances, socket.io-client, real Redis, NATS and 
       await doomed.exited;
       // Attempts every 100 ms meanwhile: each refused one writes nothing, so the counts still lapse on time.
       const started = Date.now();
-      await waitFor(async () => {
-        try {
-          await connect(PORTS[0]!, { ip });
-          return true;
-        } catch {
-          return false;
-        }
-      }, 10_000, 100);
+      await waitFor(() => connects(PORTS[0]!, ip), 10_000, 100);
       expect(Date.now() - started).toBeLessThan(5_000);
     } finally {
       doomed.kill('SIGKILL');

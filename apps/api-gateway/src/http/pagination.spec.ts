@@ -71,7 +71,8 @@ describe('query validation', () => {
   });
 
   it('names a missing parameter as missing, lists a union’s values, and every unknown parameter', () => {
-    expect(errorOf(() => parseWith(StuckQuerySchema, { limit: '5' }, 'query'))!.message).toBe('query parameter "wallet" is missing');
+    const needsWallet = Type.Object({ wallet: Type.String({ description: 'bech32 address' }), limit: Type.Integer({ default: 1 }) }, { additionalProperties: false });
+    expect(errorOf(() => parseWith(needsWallet, { limit: '5' }, 'query'))!.message).toBe('query parameter "wallet" is missing');
     const wallet = 'cosmos1jltzld78qns9eprhl6zw6uucrf06mtfp5f3fuu';
     expect(errorOf(() => parseWith(StuckQuerySchema, { wallet, kind: 'stuck' }, 'query'))!.message).toBe('query parameter "kind" must be one of awaiting_recv, awaiting_ack, timeout_pending');
     expect(errorOf(() => parseWith(StuckQuerySchema, { wallet, extra: '1', more: '2' }, 'query'))!.message).toBe('unknown query parameters: extra, more');

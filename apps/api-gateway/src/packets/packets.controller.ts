@@ -5,6 +5,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ChainId, ChannelId, PacketSequence, PortId, StuckKind } from '@unstuck/contracts';
 import { EncodedBody, negotiateBody } from '../http/encoded-body';
+import { ApiError } from '../http/errors';
 import { ERROR_RESPONSES } from '../http/openapi-common';
 import { ApiParams, parseWith, plain, Schema } from '../http/validation';
 import { walletParam } from '../http/wallet';
@@ -16,8 +17,9 @@ const Cursor = Type.String({ minLength: 1, maxLength: 2048, description: 'next_c
 
 export const StuckQuerySchema = Type.Object(
   {
-    wallet: Type.String({ minLength: 1, maxLength: 128, description: 'bech32 address; packets it sent or receives' }),
+    wallet: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'bech32 address; packets it sent or receives. Without it: every stuck packet, network-wide, oldest stuck first' })),
     chain_id: Type.Optional(ChainId),
+    channel: Type.Optional(Type.String({ pattern: '^channel-[0-9]{1,19}$', maxLength: 27, description: 'source channel (network-wide list only)' })),
     kind: Type.Optional(StuckKind),
     min_age_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 10 * 365 * 86_400, description: 'only packets sent at least this long ago' })),
     limit: Limit(500, 100),
@@ -52,7 +54,11 @@ export class PacketsController {
   constructor(@Inject(PacketsService) private readonly packets: PacketsService) {}
 
   @Get('stuck')
-  @ApiOperation({ summary: "A wallet's stuck packets, oldest first", description: 'Cached; a packet leaves the list as soon as its acknowledgement, timeout or resolution is processed.' })
+  @ApiOperation({
+    summary: "A wallet's stuck packets, oldest first; without a wallet, every stuck packet network-wide (oldest stuck first, by chain, channel, kind and age)",
+    description:
+      'With a wallet: cached; a packet leaves the list as soon as its acknowledgement, timeout or resolution is processed (items carry role, age_seconds, seconds_to_timeout). Without: for operators and relayers, from the replica (items carry age_seconds).',
+  })
   @ApiParams(StuckQuerySchema, 'query')
   @ApiOkResponse({ schema: plain(listingOf(StuckPacket)) })
   stuck(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Buffer | Promise<Buffer> {
@@ -92,6 +98,11 @@ export class PacketsController {
  */
 export function stuckLookup(packets: PacketsService, request: FastifyRequest, reply: FastifyReply): Buffer | Promise<Buffer> {
   const q = parseWith(StuckQuerySchema, request.query, 'query');
+  if (q.wallet === undefined) {
+    void reply.type('application/json; charset=utf-8');
+    return packets.networkStuck(q).then((page) => negotiateBody(request, reply, new EncodedBody(JSON.stringify(page))));
+  }
+  if (q.channel !== undefined) throw ApiError.badRequest('invalid_query_parameter', 'query parameter "channel" filters the network-wide list only (without wallet)', { parameter: 'channel' });
   const wallet = walletParam(q.wallet, 'wallet');
   void reply.type('application/json; charset=utf-8');
   const body = packets.stuckJson({ ...q, wallet });

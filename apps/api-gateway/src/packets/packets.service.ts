@@ -21,6 +21,11 @@ export interface StuckQuery extends StuckPageQuery {
   cursor?: string;
 }
 
+export interface NetworkStuckQuery extends StuckPageQuery {
+  channel?: string;
+  cursor?: string;
+}
+
 export interface StreamQuery {
   wallet?: string;
   chain_id?: string;
@@ -218,6 +223,49 @@ export class PacketsService {
       relay_attempts: row.relay_attempts,
       clear_time_ms: row.clear_time_ms === null ? null : Number(row.clear_time_ms),
       relays: relays.map((r) => ({ ...r, block_time: r.block_time.toISOString() })),
+    };
+  }
+
+  /**
+   * Every stuck packet Unstuck knows, network-wide (operators, relayers): oldest stuck first, filtered by source
+   * chain and channel, kind and age; keyset pagination on (stuck_since, id) with the snapshot in the cursor, over
+   * the partial index of stuck packets. From the replica.
+   */
+  networkStuck(q: NetworkStuckQuery): Promise<Listing<PacketSummary & { age_seconds: number }>> {
+    return this.flights.do(JSON.stringify(['network-stuck', q]), () => this.loadNetworkStuck(q)) as Promise<Listing<PacketSummary & { age_seconds: number }>>;
+  }
+
+  private async loadNetworkStuck(q: NetworkStuckQuery): Promise<Listing<PacketSummary & { age_seconds: number }>> {
+    const scope = scopeOf('network-stuck', q.chain_id, q.channel, q.kind ?? undefined, q.min_age_seconds);
+    const position = q.cursor ? this.cursors.decode(q.cursor, scope) : undefined;
+    const snapshot = position?.s ?? new Date().toISOString();
+    const params: unknown[] = [snapshot, position?.t ?? null, position?.id ?? null, q.limit + 1];
+    const filters: string[] = [];
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      filters.push(sql.replace('?', `$${params.length}`));
+    };
+    if (q.chain_id) add('f.src_chain_id = ?', q.chain_id);
+    if (q.channel) add('f.src_channel = ?', q.channel);
+    if (q.kind) add('f.stuck_kind = ?', q.kind);
+    if (q.min_age_seconds !== undefined) add('f.send_time <= $1::timestamptz - make_interval(secs => ?::float8)', q.min_age_seconds);
+    const rows = await this.db.queryNamed<SummaryRow & { stuck_since_us: string }>(
+      // A prepared statement per combination of filters (its SQL differs with each).
+      `gateway_network_stuck_${q.chain_id ? 'c' : ''}${q.channel ? 'h' : ''}${q.kind ? 'k' : ''}${q.min_age_seconds !== undefined ? 'a' : ''}`,
+      `SELECT ${SUMMARY_COLUMNS}, to_char(f.stuck_since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS stuck_since_us FROM packet_flow f
+        WHERE f.stuck_kind IS NOT NULL AND f.stuck_since <= $1::timestamptz
+          AND ($2::timestamptz IS NULL OR (f.stuck_since, f.id) > ($2::timestamptz, $3::bigint))${filters.map((f) => ` AND ${f}`).join('')}
+        ORDER BY f.stuck_since, f.id LIMIT $4`,
+      params,
+      'replica',
+    );
+    const page = rows.slice(0, q.limit);
+    const last = page[page.length - 1];
+    const now = Date.parse(snapshot);
+    return {
+      items: page.map((r) => ({ ...toSummary(r), age_seconds: r.send_time ? Math.max(0, Math.floor((now - r.send_time.getTime()) / 1000)) : 0 })),
+      next_cursor: rows.length > q.limit && last ? this.cursors.encode({ t: last.stuck_since_us, id: last.id, s: snapshot }, scope) : null,
+      snapshot_at: snapshot,
     };
   }
 
