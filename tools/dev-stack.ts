@@ -21,6 +21,9 @@ const SERVICE_ENV = DEMO
       // cosmoshub-4 answers as public mainnet nodes do (docs/chain-sim.md): a pruned endpoint and an archive one,
       // batch limit 10, 429 over 20 requests/s, block-level sends. config/chains.yaml lists both endpoints.
       CHAIN_SIM_MAINNET_CHAINS: 'cosmoshub-4',
+      // Ten minutes of history before the demo starts, stuck packets included: ingest starts at the head and the
+      // reconciler finds them (docs/ingest.md), so the dashboard shows stuck packets within its first minute.
+      CHAIN_SIM_HISTORY_BLOCKS: '600',
       WEB_DEMO_WALLET: 'true',
       WEB_PAYMENT_RPCS: loadChainsConfig(process.env.CHAINS_FILE ?? join(repoRoot(), 'config', 'chains.yaml'))
         .map((c) => `${c.chain_id}=${c.rpc[0]}`)

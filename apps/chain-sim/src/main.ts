@@ -38,6 +38,12 @@ const envShape = {
    * and CHAIN_SIM_MAINNET_BLOCK_LEVEL_SHARE of their transfers sent at the block level.
    */
   CHAIN_SIM_MAINNET_CHAINS: envVar.list([]),
+  /**
+   * Blocks of history made before any RPC answers, dated back from now at CHAIN_SIM_BLOCK_MS each, with the same
+   * traffic (and stuck packets): what a node has when Unstuck first starts on it. Ingest started at the head never
+   * reads them; the reconciler finds the pending ones.
+   */
+  CHAIN_SIM_HISTORY_BLOCKS: envVar.int(0, 0, 100_000),
   CHAIN_SIM_MAINNET_RETAIN_BLOCKS: envVar.int(1_000, 0, 10_000_000),
   CHAIN_SIM_MAINNET_RPS: envVar.int(20, 0, 100_000),
   CHAIN_SIM_MAINNET_LATENCY_MS: envVar.int(0, 0, 60_000),
@@ -115,7 +121,9 @@ runMain(async () => {
   });
   const rpc = [...endpoints.values()].flat();
   network.onBlock.push((chain, block) => endpoints.get(chain.chainId)!.forEach((e) => e.publish(block)));
-  // Genesis: every chain has a first block before any RPC answers.
+  // History (if asked for), then genesis of the live chain: every chain has blocks before any RPC answers.
+  const historyStart = Date.now() - env.CHAIN_SIM_HISTORY_BLOCKS * env.CHAIN_SIM_BLOCK_MS;
+  for (let i = 0; i < env.CHAIN_SIM_HISTORY_BLOCKS; i++) network.tick(new Date(historyStart + i * env.CHAIN_SIM_BLOCK_MS));
   network.tick();
   for (const server of rpc) await server.start();
   const admin = await startAdminServer(network, endpoints, env.CHAIN_SIM_ADMIN_PORT, env.CHAIN_SIM_HOST);

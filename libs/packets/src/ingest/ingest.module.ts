@@ -68,6 +68,7 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
   private checking = false;
   private readonly reconciler: Reconciler;
   private reconcileTimer: NodeJS.Timeout | undefined;
+  private firstReconcile: NodeJS.Timeout | undefined;
   private reconciling = false;
   /** The reconciler's own RPC clients (it reads chains other replicas may follow), with the same budgets. */
   private readonly readers = new Map<string, CometRpcClient>();
@@ -136,12 +137,17 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
   onApplicationBootstrap(): void {
     void this.checkLeases();
     this.timer = setInterval(() => void this.checkLeases(), this.env.INGEST_LEASE_CHECK_MS);
-    if (this.env.INGEST_RECONCILE_SECONDS > 0) this.reconcileTimer = setInterval(() => void this.reconcile(), this.env.INGEST_RECONCILE_SECONDS * 1000);
+    if (this.env.INGEST_RECONCILE_SECONDS > 0) {
+      // A first pass soon after start (a fresh deployment learns what is pending at once), then every period.
+      this.firstReconcile = setTimeout(() => void this.reconcile(), Math.min(5_000, this.env.INGEST_RECONCILE_SECONDS * 1000));
+      this.reconcileTimer = setInterval(() => void this.reconcile(), this.env.INGEST_RECONCILE_SECONDS * 1000);
+    }
   }
 
   async onModuleDestroy(): Promise<void> {
     clearInterval(this.timer);
     clearInterval(this.reconcileTimer);
+    clearTimeout(this.firstReconcile);
     await Promise.all([...this.followers.keys()].map((c) => this.stopFollower(c)));
     await this.leases.close();
     await Promise.all([...this.clients.values(), ...this.readers.values()].map((c) => c.close()));
