@@ -40,7 +40,8 @@ describe('reconciliation: packets stuck before ingest started (chain-sim, built 
     // A fresh deployment: no cursor from an earlier run, so ingest starts at start_height (above the sends).
     await db.query(`DELETE FROM ingest_cursors WHERE chain_id = ANY($1::text[])`, [CHAINS]);
     processes.push(startBuiltApp('packet-ingest', { INGEST_PORT: '23452', CHAINS_FILE: chainsFile, INGEST_POLL_INTERVAL_MS: '200', INGEST_RECONCILE_SECONDS: '2', INGEST_RECONCILE_REPAIR_AFTER_SECONDS: '30' }));
-    await untilReady(['http://127.0.0.1:23452/health/ready'], processes);
+    processes.push(startBuiltApp('api-gateway', { GATEWAY_PORT: '23450' }));
+    await untilReady(['http://127.0.0.1:23452/health/ready', 'http://127.0.0.1:23450/health/ready'], processes);
   }, 120_000);
 
   afterAll(async () => {
@@ -73,6 +74,30 @@ describe('reconciliation: packets stuck before ingest started (chain-sim, built 
     expect(keys).toHaveLength(3);
     // The backlog the chain reports, per channel, as Hermes' telemetry does.
     expect((await metrics()).filter((l) => l.startsWith('reconcile_backlog_size{chain_id="cosmoshub-4",channel="channel-141"'))).toEqual([expect.stringMatching(/\} [1-9][0-9]*$/)]);
+  }, 60_000);
+
+  it("answers a channel's pending view from the chains' own state: state, ordering, clients, unreceived and unacknowledged", async () => {
+    const view = await waitFor(async () => {
+      const res = await fetch('http://127.0.0.1:23450/api/v1/channels/cosmoshub-4/channel-141/pending');
+      return res.status === 200 ? ((await res.json()) as any) : false;
+    }, 20_000, 250);
+    expect(view).toMatchObject({
+      chain_id: 'cosmoshub-4',
+      channel: 'channel-141',
+      counterparty: { chain_id: 'osmosis-1', channel: expect.stringMatching(/^channel-\d+$/) },
+      channel_state: 'STATE_OPEN',
+      ordering: 'ORDER_UNORDERED',
+      client: { id: expect.stringMatching(/^07-tendermint-/), status: 'Active' },
+      counterparty_client_status: 'Active',
+    });
+    // The two packets no relayer delivers are among the unreceived; the one received and unacknowledged is not.
+    const [lost, lost2, unacked] = sent as [(typeof sent)[0], (typeof sent)[0], (typeof sent)[0]];
+    expect(view.unreceived.sequences).toEqual(expect.arrayContaining([lost.sequence, lost2.sequence]));
+    expect(view.unreceived.sequences).not.toContain(unacked.sequence);
+    expect(view.pending).toBe(view.unreceived.count + view.unacknowledged.count);
+    expect(BigInt(view.oldest_pending_sequence)).toBeLessThanOrEqual(BigInt(lost.sequence));
+    const unknown = await fetch('http://127.0.0.1:23450/api/v1/channels/cosmoshub-4/channel-999999/pending');
+    expect(unknown.status).toBe(404);
   }, 60_000);
 
   it('repairs a packet held as pending that the chains acknowledged (a missed acknowledgement), once', async () => {

@@ -1,7 +1,7 @@
-import { Controller, Get, Inject, Query } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Type } from '@sinclair/typebox';
-import { ChainId } from '@unstuck/contracts';
+import { ChainId, ChannelId } from '@unstuck/contracts';
 import { ERROR_RESPONSES } from '../http/openapi-common';
 import { ApiParams, Schema } from '../http/validation';
 import { StatsService } from './stats.service';
@@ -20,6 +20,7 @@ export const RankedRangeQuerySchema = Type.Object(
   { ...RangeQuerySchema.properties, limit: Type.Integer({ minimum: 1, maximum: 500, default: 100, description: 'rows, 1–500' }) },
   { additionalProperties: false },
 );
+export const ChannelPathSchema = Type.Object({ chain_id: ChainId, channel: ChannelId }, { additionalProperties: false });
 export const CongestionQuerySchema = Type.Object(
   { chain_id: Type.Optional(ChainId), limit: Type.Integer({ minimum: 1, maximum: 500, default: 20, description: 'rows, 1–500' }) },
   { additionalProperties: false },
@@ -56,6 +57,15 @@ export class StatsController {
   @ApiParams(RankedRangeQuerySchema, 'query')
   relayers(@Query(new Schema(RankedRangeQuerySchema, 'query')) q: typeof RankedRangeQuerySchema.static) {
     return this.stats.relayers(q);
+  }
+
+  @Get('channels/:chain_id/:channel/pending')
+  @ApiOperation({
+    summary: "A channel as its chains show it (the reconciler's last pass): state, ordering, both clients' status, packets pending on the source, unreceived (the first 100 listed) and unacknowledged",
+  })
+  @ApiParams(ChannelPathSchema, 'path')
+  pending(@Param(new Schema(ChannelPathSchema, 'path')) p: typeof ChannelPathSchema.static) {
+    return this.stats.channelPending(p.chain_id, p.channel);
   }
 
   @Get('channels/congestion')

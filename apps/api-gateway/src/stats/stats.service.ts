@@ -192,6 +192,44 @@ export class StatsService {
   }
 
   /** The most congested channels now: each channel's latest hour. */
+  /**
+   * A channel as its chains showed it at the reconciler's last pass (channel_pending): state, ordering, both
+   * clients' status, the packets pending on the source and those the destination has not received; 404 for a
+   * channel the reconciler has not seen.
+   */
+  async channelPending(chainId: string, channel: string) {
+    // A primary-key read of the replica: never cached longer than the row itself is (a pass).
+    const row = await (async () => {
+      const [r] = await this.db.query<Record<string, unknown>>(
+        `SELECT chain_id, port, channel, counterparty_chain_id, counterparty_channel, channel_state, ordering, client_id, client_status, counterparty_client_status,
+                pending_count, unreceived_count, oldest_pending_sequence::text AS oldest_pending_sequence, oldest_unreceived_sequence::text AS oldest_unreceived_sequence,
+                unreceived_sample::text[] AS unreceived_sample, reconciled_at
+           FROM channel_pending WHERE chain_id = $1 AND port = 'transfer' AND channel = $2`,
+        [chainId, channel],
+        'replica',
+      );
+      return r ?? null;
+    })();
+    if (!row) throw ApiError.notFound(`${chainId} transfer/${channel} has not been reconciled: it is not a channel between two chains Unstuck follows, or the first pass has not reached it yet`);
+    const pending = Number(row.pending_count);
+    const unreceived = Number(row.unreceived_count);
+    return {
+      chain_id: row.chain_id as string,
+      port: row.port as string,
+      channel: row.channel as string,
+      counterparty: { chain_id: row.counterparty_chain_id as string, channel: row.counterparty_channel as string },
+      channel_state: row.channel_state as string,
+      ordering: row.ordering as string,
+      client: { id: row.client_id as string, status: row.client_status as string },
+      counterparty_client_status: row.counterparty_client_status as string,
+      pending: pending,
+      unreceived: { count: unreceived, oldest_sequence: row.oldest_unreceived_sequence as string | null, sequences: row.unreceived_sample as string[] },
+      unacknowledged: { count: pending - unreceived },
+      oldest_pending_sequence: row.oldest_pending_sequence as string | null,
+      reconciled_at: new Date(row.reconciled_at as string).toISOString(),
+    };
+  }
+
   congestion(q: { chain_id?: string; limit: number }) {
     return this.cache.getOrLoad(this.keyspaces.channels, cacheKey('congestion', q.chain_id, q.limit), async () => {
       const rows = await this.db.query<Record<string, string | null>>(

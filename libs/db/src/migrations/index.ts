@@ -13,6 +13,7 @@ import { ChannelCounterparties1732100000011 } from './1732100000011-channel-coun
 import { ClearingPacketHolds1732100000012 } from './1732100000012-clearing-packet-holds';
 import { HotWalletSequences1732100000013 } from './1732100000013-hot-wallet-sequences';
 import { PaymentsAnyCoin1732100000014 } from './1732100000014-payments-any-coin';
+import { ChannelPending1732100000015 } from './1732100000015-channel-pending';
 
 /** In order. Listed explicitly (not globbed) so the built JS and the tests run the same migrations. */
 export const MIGRATIONS = [
@@ -31,6 +32,7 @@ export const MIGRATIONS = [
   ClearingPacketHolds1732100000012,
   HotWalletSequences1732100000013,
   PaymentsAnyCoin1732100000014,
+  ChannelPending1732100000015,
 ];
 export { PERFORMANCE_INDEXES } from './1732100000001-performance-indexes';
 export { PACKET_FLOW_INDEXES, STATS_TABLE_INDEXES } from './1732100000004-stats-indexes';

@@ -120,6 +120,11 @@ export class Reconciler {
     const dst = new IbcChainState(this.rpcFor(c.counterpartyChainId));
     const end = await src.channel(c.port, c.channel);
     m.queries.inc({ chain_id: c.chainId, kind: 'channel' });
+    // The light clients under both ends (what a relay needs Active), for the channel's pending view.
+    const [clientId, counterpartyClientId] = await Promise.all([src.channelClientId(c.port, c.channel), dst.channelClientId(end.counterparty.port, end.counterparty.channel)]);
+    const [clientStatus, counterpartyClientStatus] = await Promise.all([src.clientStatus(clientId), dst.clientStatus(counterpartyClientId)]);
+    m.queries.inc({ chain_id: c.chainId, kind: 'client' }, 2);
+    m.queries.inc({ chain_id: c.counterpartyChainId, kind: 'client' }, 2);
     const { sequences: pending, pages } = await src.packetCommitments(c.port, c.channel, this.options.pageSize, this.options.maxPages);
     m.queries.inc({ chain_id: c.chainId, kind: 'packet_commitments' }, pages);
     const unreceived = await dst.unreceivedPackets(end.counterparty.port, end.counterparty.channel, pending);
@@ -128,6 +133,22 @@ export class Reconciler {
     m.backlog.set(labels, pending.length);
     m.oldest.set(labels, pending.length ? Number(pending[0]) : 0);
     m.unreceived.set(labels, unreceived.length);
+
+    await this.db.query(
+      `INSERT INTO channel_pending (chain_id, port, channel, counterparty_chain_id, counterparty_channel, channel_state, ordering, client_id, client_status,
+                                    counterparty_client_status, pending_count, unreceived_count, oldest_pending_sequence, oldest_unreceived_sequence, unreceived_sample, reconciled_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::numeric[], now())
+       ON CONFLICT (chain_id, port, channel) DO UPDATE SET counterparty_chain_id = EXCLUDED.counterparty_chain_id, counterparty_channel = EXCLUDED.counterparty_channel,
+         channel_state = EXCLUDED.channel_state, ordering = EXCLUDED.ordering, client_id = EXCLUDED.client_id, client_status = EXCLUDED.client_status,
+         counterparty_client_status = EXCLUDED.counterparty_client_status, pending_count = EXCLUDED.pending_count, unreceived_count = EXCLUDED.unreceived_count,
+         oldest_pending_sequence = EXCLUDED.oldest_pending_sequence, oldest_unreceived_sequence = EXCLUDED.oldest_unreceived_sequence,
+         unreceived_sample = EXCLUDED.unreceived_sample, reconciled_at = now()`,
+      [
+        c.chainId, c.port, c.channel, c.counterpartyChainId, end.counterparty.channel, end.state, end.ordering, clientId, clientStatus, counterpartyClientStatus,
+        pending.length, unreceived.length, pending[0]?.toString() ?? null, unreceived.length ? [...unreceived].sort((a, b) => (a < b ? -1 : 1))[0]!.toString() : null,
+        [...unreceived].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).slice(0, 100).map(String),
+      ],
+    );
 
     const unknown = await this.unknownOf(c, pending);
     const notReceived = new Set(unreceived.map(String));
