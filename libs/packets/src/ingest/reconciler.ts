@@ -41,6 +41,9 @@ export interface ChannelBacklog {
   repaired: bigint[];
 }
 
+/** Ingest within this many blocks of a chain's head counts as caught up there. */
+const CAUGHT_UP_BLOCKS = 20;
+
 /** How long a packet whose repair found no transaction is left alone. */
 const FRUITLESS_RETRY_MS = 3_600_000;
 
@@ -150,12 +153,19 @@ export class Reconciler {
       ],
     );
 
-    const unknown = await this.unknownOf(c, pending);
     const notReceived = new Set(unreceived.map(String));
     const backfilled: bigint[] = [];
     const unresolved: bigint[] = [];
+    // Only where ingest has caught up: a packet above its cursor is simply not read yet, and ingest will read it.
+    const [srcCursor, dstCursor] = await Promise.all([this.caughtUpCursor(c.chainId), this.caughtUpCursor(c.counterpartyChainId)]);
+    if (srcCursor === undefined) {
+      m.unresolved.set(labels, 0);
+      return { ...c, counterpartyChannel: end.counterparty.channel, pending, unreceived, backfilled, unresolved, repaired: [] };
+    }
+    const unknown = await this.unknownOf(c, pending);
     for (const sequence of unknown.slice(0, this.options.backfillPerChannel)) {
-      const found = await this.backfill(c, end.counterparty, sequence, !notReceived.has(String(sequence)));
+      const found = await this.backfill(c, end.counterparty, sequence, !notReceived.has(String(sequence)), srcCursor, dstCursor);
+      if (found === 'ahead') continue;
       (found ? backfilled : unresolved).push(sequence);
     }
     if (backfilled.length) {
@@ -163,7 +173,7 @@ export class Reconciler {
       this.logger.log(`${c.chainId} ${c.port}/${c.channel}: ${backfilled.length} pending packet(s) ingest had not seen recorded from their transactions (${backfilled.slice(0, 5).join(', ')}${backfilled.length > 5 ? ', …' : ''})`);
     }
     m.unresolved.set(labels, unresolved.length);
-    const repaired = await this.repair(c, end.counterparty, pending, notReceived);
+    const repaired = dstCursor === undefined ? [] : await this.repair(c, end.counterparty, pending, notReceived, { src: srcCursor, dst: dstCursor });
     return { ...c, counterpartyChannel: end.counterparty.channel, pending, unreceived, backfilled, unresolved, repaired };
   }
 
@@ -173,7 +183,13 @@ export class Reconciler {
    * moved them (acknowledge_packet, timeout_packet, recv_packet), decoded as ingest decodes them: ingest's own events
    * with ingest's message ids, so a packet is repaired once and a later event for it changes nothing.
    */
-  private async repair(c: { chainId: string; port: string; channel: string; counterpartyChainId: string }, counterparty: { port: string; channel: string }, pending: readonly bigint[], notReceived: ReadonlySet<string>): Promise<bigint[]> {
+  private async repair(
+    c: { chainId: string; port: string; channel: string; counterpartyChainId: string },
+    counterparty: { port: string; channel: string },
+    pending: readonly bigint[],
+    notReceived: ReadonlySet<string>,
+    cursors: { src: number; dst: number },
+  ): Promise<bigint[]> {
     // Only packets sent at heights the source's endpoints still hold: below, no transaction can be found again.
     const earliest = (await this.rpcFor(c.chainId).status()).earliestHeight;
     const now = Date.now();
@@ -195,17 +211,28 @@ export class Reconciler {
     for (const row of stale) {
       const sequence = BigInt(row.sequence);
       const events: OutgoingEvent[] = [];
+      let ahead = false;
       if (row.status === 'sent' && !notReceived.has(row.sequence)) {
         const query = `recv_packet.packet_dst_channel='${counterparty.channel}' AND recv_packet.packet_src_channel='${c.channel}' AND recv_packet.packet_sequence='${sequence}'`;
-        events.push(...(await this.eventsOf(c.counterpartyChainId, query, c, sequence, ['packet.received', 'packet.ack_written'])));
+        const receipt = await this.eventsOf(c.counterpartyChainId, query, c, sequence, ['packet.received', 'packet.ack_written'], cursors.dst);
+        if (receipt === 'ahead') ahead = true;
+        else events.push(...receipt);
       }
       let found = events.length ? 'received' : '';
       if (!pendingSet.has(row.sequence)) {
-        const resolved = await this.eventsOf(c.chainId, `acknowledge_packet.packet_src_channel='${c.channel}' AND acknowledge_packet.packet_sequence='${sequence}'`, c, sequence, ['packet.acknowledged']);
-        const closing = resolved.length ? resolved : await this.eventsOf(c.chainId, `timeout_packet.packet_src_channel='${c.channel}' AND timeout_packet.packet_sequence='${sequence}'`, c, sequence, ['packet.timed_out']);
-        events.push(...closing);
-        if (closing.length) found = closing[0]!.event === 'packet.acknowledged' ? 'acknowledged' : 'timed_out';
+        const acked = await this.eventsOf(c.chainId, `acknowledge_packet.packet_src_channel='${c.channel}' AND acknowledge_packet.packet_sequence='${sequence}'`, c, sequence, ['packet.acknowledged'], cursors.src);
+        const closing =
+          acked === 'ahead' || acked.length
+            ? acked
+            : await this.eventsOf(c.chainId, `timeout_packet.packet_src_channel='${c.channel}' AND timeout_packet.packet_sequence='${sequence}'`, c, sequence, ['packet.timed_out'], cursors.src);
+        if (closing === 'ahead') ahead = true;
+        else {
+          events.push(...closing);
+          if (closing.length) found = closing[0]!.event === 'packet.acknowledged' ? 'acknowledged' : 'timed_out';
+        }
       }
+      // Moved on above ingest's cursor: ingest will read it itself.
+      if (ahead) continue;
       if (!events.length) {
         // Nothing shows how it moved on (its transaction pruned, or a block-level event): not asked again for an hour.
         if (this.fruitless.size < 100_000) this.fruitless.set(`${c.chainId}/${c.port}/${c.channel}/${row.sequence}`, Date.now());
@@ -220,12 +247,28 @@ export class Reconciler {
     return repaired;
   }
 
-  /** Of the pending sequences, those the packet tables do not hold. */
+  /**
+   * Ingest's committed height on a chain when it is within CAUGHT_UP_BLOCKS of the chain's head, else undefined
+   * (catching up, or an outage: what it has not read yet it will read; reconciling meanwhile would only repeat it).
+   */
+  private async caughtUpCursor(chainId: string): Promise<number | undefined> {
+    const cursor = await this.store.cursor(chainId);
+    if (cursor === undefined) return undefined;
+    const head = (await this.rpcFor(chainId).status()).latestHeight;
+    return head - Number(cursor) <= CAUGHT_UP_BLOCKS ? Number(cursor) : undefined;
+  }
+
+  /**
+   * Of the pending sequences, those the packet tables do not hold — below the highest one they do hold (when they
+   * hold any): the newest packets of a channel are most likely just not committed by ingest yet.
+   */
   private async unknownOf(c: { chainId: string; port: string; channel: string }, sequences: readonly bigint[]): Promise<bigint[]> {
     if (sequences.length === 0) return [];
     const rows = await this.db.query<{ sequence: string }>(
-      `SELECT s::text AS sequence FROM unnest($4::bigint[]) AS s
-        WHERE NOT EXISTS (SELECT 1 FROM packet_keys k WHERE k.src_chain_id = $1 AND k.src_port = $2 AND k.src_channel = $3 AND k.sequence = s)`,
+      `WITH top AS (SELECT max(k.sequence) AS s FROM packet_keys k WHERE k.src_chain_id = $1 AND k.src_port = $2 AND k.src_channel = $3)
+       SELECT w.s::text AS sequence FROM unnest($4::bigint[]) AS w(s), top
+        WHERE (top.s IS NULL OR w.s < top.s)
+          AND NOT EXISTS (SELECT 1 FROM packet_keys k WHERE k.src_chain_id = $1 AND k.src_port = $2 AND k.src_channel = $3 AND k.sequence = w.s)`,
       [c.chainId, c.port, c.channel, sequences.map(String)],
     );
     return rows.map((r) => BigInt(r.sequence));
@@ -235,13 +278,22 @@ export class Reconciler {
    * The packet's send (and receipt, when the destination received it) from their transactions: the blocks holding
    * them are decoded as ingest decodes them and only this packet's events kept. False when no index shows the send.
    */
-  private async backfill(c: { chainId: string; port: string; channel: string; counterpartyChainId: string }, counterparty: { port: string; channel: string }, sequence: bigint, received: boolean): Promise<boolean> {
-    const sent = await this.eventsOf(c.chainId, `send_packet.packet_src_channel='${c.channel}' AND send_packet.packet_sequence='${sequence}'`, c, sequence, ['packet.sent']);
+  private async backfill(
+    c: { chainId: string; port: string; channel: string; counterpartyChainId: string },
+    counterparty: { port: string; channel: string },
+    sequence: bigint,
+    received: boolean,
+    srcCursor: number,
+    dstCursor: number | undefined,
+  ): Promise<boolean | 'ahead'> {
+    const sent = await this.eventsOf(c.chainId, `send_packet.packet_src_channel='${c.channel}' AND send_packet.packet_sequence='${sequence}'`, c, sequence, ['packet.sent'], srcCursor);
+    if (sent === 'ahead') return 'ahead';
     if (!sent.length) return false;
     const events = [...sent];
-    if (received) {
+    if (received && dstCursor !== undefined) {
       const query = `recv_packet.packet_dst_channel='${counterparty.channel}' AND recv_packet.packet_src_channel='${c.channel}' AND recv_packet.packet_sequence='${sequence}'`;
-      events.push(...(await this.eventsOf(c.counterpartyChainId, query, c, sequence, ['packet.received', 'packet.ack_written'])));
+      const receipt = await this.eventsOf(c.counterpartyChainId, query, c, sequence, ['packet.received', 'packet.ack_written'], dstCursor);
+      if (receipt !== 'ahead') events.push(...receipt);
     }
     // Published first (the same message ids ingest gives them: a repeat is dropped), then stored without moving any cursor.
     await this.publisher.publishBatch(events, { checked: true });
@@ -249,12 +301,17 @@ export class Reconciler {
     return true;
   }
 
-  private async eventsOf(chainId: string, query: string, c: { chainId: string; port: string; channel: string }, sequence: bigint, kinds: readonly string[]): Promise<OutgoingEvent[]> {
+  /**
+   * The packet's events of these kinds in the transactions `query` finds, decoded as ingest decodes their blocks;
+   * 'ahead' when they are above ingest's cursor (`below`): ingest will read them itself.
+   */
+  private async eventsOf(chainId: string, query: string, c: { chainId: string; port: string; channel: string }, sequence: bigint, kinds: readonly string[], below = Infinity): Promise<OutgoingEvent[] | 'ahead'> {
     const rpc = this.rpcFor(chainId);
     const found = await rpc.txSearch(query, 5);
     m.queries.inc({ chain_id: chainId, kind: 'tx_search' });
     if (!found?.length) return [];
-    const heights = [...new Set(found.map((t) => t.height))];
+    if (found.every((t) => t.height > below)) return 'ahead';
+    const heights = [...new Set(found.filter((t) => t.height <= below).map((t) => t.height))];
     const answer = await rpc.blocksAnswer(heights);
     m.queries.inc({ chain_id: chainId, kind: 'block' }, heights.length);
     const batch = await this.decoder.decode({ chainId, answer, base64: undefined, learned: this.directory.learnedFor(chainId) });
