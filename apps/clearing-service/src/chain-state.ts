@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import type { PacketId } from '@unstuck/contracts';
 import { ClearingStore, type ChainHead, type ChannelEndFacts, type ClearableCandidate, type ClearabilityFacts } from '@unstuck/clearing';
-import { IbcChainState, IbcNotFoundError } from '@unstuck/packets';
+import { IbcChainState, IbcNotFoundError, type CometRpcClient } from '@unstuck/packets';
 import { metric } from '@unstuck/observability';
 import { ClearingError } from './errors';
 import { PaymentChains } from './payment-chains';
@@ -63,15 +63,15 @@ export class ChainStateReader {
     };
   }
 
-  private ibc(chainId: string): IbcChainState {
+  private rpc(chainId: string): CometRpcClient {
     const rpc = this.chains.rpcOf(chainId);
     if (!rpc) throw new ClearingError(400, 'chain_not_followed', `Unstuck does not follow ${chainId}, so it cannot relay packets to or from it`);
-    return new IbcChainState(rpc);
+    return rpc;
   }
 
   private end(chainId: string, port: string, channel: string): Promise<ChannelEndFacts> {
     return this.cached(`end:${chainId}/${port}/${channel}`, chainId, async () => {
-      const ibc = this.ibc(chainId);
+      const ibc = new IbcChainState(this.rpc(chainId));
       const [end, clientId] = await Promise.all([ibc.channel(port, channel), ibc.channelClientId(port, channel)]);
       const [clientStatus, nextSequenceRecv] = await Promise.all([
         ibc.clientStatus(clientId),
@@ -83,9 +83,7 @@ export class ChainStateReader {
 
   private head(chainId: string): Promise<ChainHead> {
     return this.cached(`head:${chainId}`, chainId, async () => {
-      const rpc = this.chains.rpcOf(chainId);
-      if (!rpc) throw new ClearingError(400, 'chain_not_followed', `Unstuck does not follow ${chainId}, so it cannot relay packets to or from it`);
-      const status = await rpc.status();
+      const status = await this.rpc(chainId).status();
       // Milliseconds are what Date reads: the head's time rounds down, so a timeout is never judged passed early.
       return { height: BigInt(status.latestHeight), timeNs: BigInt(Date.parse(status.latestTime)) * 1_000_000n };
     });

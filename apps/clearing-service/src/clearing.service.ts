@@ -127,11 +127,11 @@ export class ClearingService {
     }
     const relaysPerChain = new Map<string, number>();
     const chosen = offered.map((c, i) => ({ packet: c.packet, stuckKind: judged.kinds[i]! }));
-    for (const c of chosen) {
+    offered.forEach((c, i) => {
       // Where the relay lands: a receipt on the destination, an acknowledgement or a timeout back on the source.
-      const relayChain = c.stuckKind === 'awaiting_recv' ? found.get(packetKey(c.packet))!.dstChainId! : c.packet.src_chain_id;
+      const relayChain = judged.kinds[i] === 'awaiting_recv' ? c.dstChainId : c.packet.src_chain_id;
       relaysPerChain.set(relayChain, (relaysPerChain.get(relayChain) ?? 0) + 1);
-    }
+    });
     const fee = quoteFee(
       { base: BigInt(this.env.CLEARING_BASE_FEE), perPacket: BigInt(this.env.CLEARING_PER_PACKET_FEE), gasPerPacket: BigInt(this.env.CLEARING_GAS_PER_PACKET) },
       relaysPerChain,
@@ -298,7 +298,8 @@ export class ClearingService {
         excess: 0n,
         memo: facts.memo,
         detectedBy: by,
-        received: receivedBy(facts.sends, facts.serviceAddress),
+        // Every refusal sends back all that reached the service: what goes back is what was received.
+        received: returns,
       },
       { code, message },
       returns,

@@ -34,8 +34,9 @@ export class ConnectionCounts {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    const keys = [...this.local.keys()].map((ip) => this.key(this.instance, ip));
-    await this.redis.multi().zrem(INSTANCES, this.instance).del(...(keys.length ? keys : [this.key(this.instance, '-')])).exec().catch(() => undefined);
+    const tx = this.redis.multi().zrem(INSTANCES, this.instance);
+    if (this.local.size) tx.del(...[...this.local.keys()].map((ip) => this.key(this.instance, ip)));
+    await tx.exec().catch(() => undefined);
   }
 
   /**

@@ -1,6 +1,5 @@
 import { orderToJSON, stateToJSON } from 'cosmjs-types/ibc/core/channel/v1/channel';
 import {
-  QueryChannelClientStateRequest,
   QueryChannelClientStateResponse,
   QueryChannelRequest,
   QueryChannelResponse,
@@ -14,11 +13,12 @@ import {
   QueryUnreceivedPacketsResponse,
 } from 'cosmjs-types/ibc/core/channel/v1/query';
 import { QueryClientStatusRequest, QueryClientStatusResponse } from 'cosmjs-types/ibc/core/client/v1/query';
+import { CHANNEL_CLIENT_STATE_PATH, channelClientStateQuery } from './channel-resolver';
 import type { CometRpcClient } from './comet-rpc-client';
 
 export const IBC_QUERY_PATHS = {
   channel: '/ibc.core.channel.v1.Query/Channel',
-  channelClientState: '/ibc.core.channel.v1.Query/ChannelClientState',
+  channelClientState: CHANNEL_CLIENT_STATE_PATH,
   nextSequenceReceive: '/ibc.core.channel.v1.Query/NextSequenceReceive',
   clientStatus: '/ibc.core.client.v1.Query/ClientStatus',
   packetCommitments: '/ibc.core.channel.v1.Query/PacketCommitments',
@@ -44,6 +44,9 @@ export class IbcNotFoundError extends Error {
 }
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+
+/** Ascending order of packet sequences. */
+export const compareBigInt = (a: bigint, b: bigint): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * ibc-go's gRPC queries over a chain's Comet RPC (`abci_query` with the request's protobuf bytes, the answer's
@@ -79,7 +82,7 @@ export class IbcChainState {
   async channelClientId(port: string, channel: string): Promise<string> {
     const r = await this.ask(
       IBC_QUERY_PATHS.channelClientState,
-      QueryChannelClientStateRequest.encode({ portId: port, channelId: channel }).finish(),
+      Buffer.from(channelClientStateQuery(port, channel), 'hex'),
       (v) => QueryChannelClientStateResponse.decode(v),
       `client for channel ${port}/${channel}`,
     );
@@ -110,9 +113,9 @@ export class IbcChainState {
       );
       for (const c of r.commitments) sequences.push(c.sequence);
       key = r.pagination?.nextKey ?? new Uint8Array();
-      if (key.length === 0) return { sequences: sequences.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)), truncated: false, pages: page };
+      if (key.length === 0) return { sequences: sequences.sort(compareBigInt), truncated: false, pages: page };
     }
-    return { sequences: sequences.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)), truncated: true, pages: maxPages };
+    return { sequences: sequences.sort(compareBigInt), truncated: true, pages: maxPages };
   }
 
   /** Of `sequences` (sent to this chain on the channel), those it has not received. */

@@ -6,7 +6,7 @@ import type { BlockDecoder } from './block-decoder';
 import type { ChainConfig } from './chains-config';
 import type { CometRpcClient } from './comet-rpc-client';
 import type { CounterpartyDirectory } from './counterparty-directory';
-import { IbcChainState } from './ibc-state';
+import { compareBigInt, IbcChainState } from './ibc-state';
 import type { PacketStore } from '../store/packet-store';
 
 export interface ReconcilerOptions {
@@ -70,6 +70,8 @@ const m = {
  */
 export class Reconciler {
   private readonly logger = new Logger('Reconciler');
+  /** This pass's view of each chain: its endpoints' earliest height, and ingest's cursor there when caught up. */
+  private readonly progress = new Map<string, Promise<{ earliest: number; caughtUpCursor: number | undefined }>>();
   /** Packets a repair found no transaction for, and when: not searched again before FRUITLESS_RETRY_MS. */
   private readonly fruitless = new Map<string, number>();
 
@@ -103,6 +105,8 @@ export class Reconciler {
 
   /** One pass over every channel; a channel that fails is logged and the others go on. */
   async pass(): Promise<ChannelBacklog[]> {
+    // Each chain's head and ingest's cursor there, asked once a pass, whatever the number of its channels.
+    this.progress.clear();
     const results: ChannelBacklog[] = [];
     let failed = 0;
     for (const c of this.channels()) {
@@ -137,6 +141,7 @@ export class Reconciler {
     m.oldest.set(labels, pending.length ? Number(pending[0]) : 0);
     m.unreceived.set(labels, unreceived.length);
 
+    const ascending = [...unreceived].sort(compareBigInt);
     await this.db.query(
       `INSERT INTO channel_pending (chain_id, port, channel, counterparty_chain_id, counterparty_channel, channel_state, ordering, client_id, client_status,
                                     counterparty_client_status, pending_count, unreceived_count, oldest_pending_sequence, oldest_unreceived_sequence, unreceived_sample, reconciled_at)
@@ -148,8 +153,7 @@ export class Reconciler {
          unreceived_sample = EXCLUDED.unreceived_sample, reconciled_at = now()`,
       [
         c.chainId, c.port, c.channel, c.counterpartyChainId, end.counterparty.channel, end.state, end.ordering, clientId, clientStatus, counterpartyClientStatus,
-        pending.length, unreceived.length, pending[0]?.toString() ?? null, unreceived.length ? [...unreceived].sort((a, b) => (a < b ? -1 : 1))[0]!.toString() : null,
-        [...unreceived].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).slice(0, 100).map(String),
+        pending.length, unreceived.length, pending[0]?.toString() ?? null, ascending[0]?.toString() ?? null, ascending.slice(0, 100).map(String),
       ],
     );
 
@@ -191,7 +195,7 @@ export class Reconciler {
     cursors: { src: number; dst: number },
   ): Promise<bigint[]> {
     // Only packets sent at heights the source's endpoints still hold: below, no transaction can be found again.
-    const earliest = (await this.rpcFor(c.chainId).status()).earliestHeight;
+    const { earliest } = await this.progressOf(c.chainId);
     const now = Date.now();
     for (const [k, at] of this.fruitless) if (now - at > FRUITLESS_RETRY_MS) this.fruitless.delete(k);
     const stale = (
@@ -213,7 +217,7 @@ export class Reconciler {
       const events: OutgoingEvent[] = [];
       let ahead = false;
       if (row.status === 'sent' && !notReceived.has(row.sequence)) {
-        const query = `recv_packet.packet_dst_channel='${counterparty.channel}' AND recv_packet.packet_src_channel='${c.channel}' AND recv_packet.packet_sequence='${sequence}'`;
+        const query = recvQuery(c.channel, counterparty.channel, sequence);
         const receipt = await this.eventsOf(c.counterpartyChainId, query, c, sequence, ['packet.received', 'packet.ack_written'], cursors.dst);
         if (receipt === 'ahead') ahead = true;
         else events.push(...receipt);
@@ -252,10 +256,21 @@ export class Reconciler {
    * (catching up, or an outage: what it has not read yet it will read; reconciling meanwhile would only repeat it).
    */
   private async caughtUpCursor(chainId: string): Promise<number | undefined> {
-    const cursor = await this.store.cursor(chainId);
-    if (cursor === undefined) return undefined;
-    const head = (await this.rpcFor(chainId).status()).latestHeight;
-    return head - Number(cursor) <= CAUGHT_UP_BLOCKS ? Number(cursor) : undefined;
+    return (await this.progressOf(chainId)).caughtUpCursor;
+  }
+
+  /** A chain's /status and ingest's cursor there, once per pass (a failure is not kept). */
+  private progressOf(chainId: string): Promise<{ earliest: number; caughtUpCursor: number | undefined }> {
+    let known = this.progress.get(chainId);
+    if (!known) {
+      known = Promise.all([this.rpcFor(chainId).status(), this.store.cursor(chainId)]).then(([status, cursor]) => ({
+        earliest: status.earliestHeight,
+        caughtUpCursor: cursor !== undefined && status.latestHeight - Number(cursor) <= CAUGHT_UP_BLOCKS ? Number(cursor) : undefined,
+      }));
+      known.catch(() => this.progress.delete(chainId));
+      this.progress.set(chainId, known);
+    }
+    return known;
   }
 
   /**
@@ -291,7 +306,7 @@ export class Reconciler {
     if (!sent.length) return false;
     const events = [...sent];
     if (received && dstCursor !== undefined) {
-      const query = `recv_packet.packet_dst_channel='${counterparty.channel}' AND recv_packet.packet_src_channel='${c.channel}' AND recv_packet.packet_sequence='${sequence}'`;
+      const query = recvQuery(c.channel, counterparty.channel, sequence);
       const receipt = await this.eventsOf(c.counterpartyChainId, query, c, sequence, ['packet.received', 'packet.ack_written'], dstCursor);
       if (receipt !== 'ahead') events.push(...receipt);
     }
@@ -322,3 +337,7 @@ export class Reconciler {
     });
   }
 }
+
+/** The CometBFT event query for a packet's receipt on its destination. */
+const recvQuery = (srcChannel: string, dstChannel: string, sequence: bigint) =>
+  `recv_packet.packet_dst_channel='${dstChannel}' AND recv_packet.packet_src_channel='${srcChannel}' AND recv_packet.packet_sequence='${sequence}'`;
